@@ -1,0 +1,3 @@
+module github.com/frugal-ml/frugal
+
+go 1.26

@@ -1,0 +1,178 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/frugal-ml/frugal/graph"
+	"github.com/frugal-ml/frugal/impl/ref"
+	"github.com/frugal-ml/frugal/tensor"
+)
+
+func init() {
+	Register(Impl{Op: "Conv", Name: "im2col-gemm", DTypes: []tensor.DType{tensor.Float32},
+		Match: func(b *BuildInfo) bool {
+			dt := b.InDType(0)
+			return dt == tensor.Float32 || dt == tensor.Undefined
+		},
+		Build: buildConv})
+}
+
+// ConvGeom is a resolved 1-D or 2-D convolution: shapes plus window.
+type ConvGeom struct {
+	N, Cin, H, W, Cout, Group, OH, OW int
+	P                                 ref.Conv2D
+}
+
+// ResolveConv2D reads the node's attributes for input x and weight w
+// shapes (rank 3 or 4; rank 3 is treated as height 1).
+func ResolveConv2D(n *graph.Node, xs, ws []int) (ConvGeom, error) {
+	var g ConvGeom
+	if len(xs) != len(ws) || (len(xs) != 3 && len(xs) != 4) {
+		return g, fmt.Errorf("input %v and weight %v: only 1-D and 2-D convolutions are supported here", xs, ws)
+	}
+	p, err := graph.ReadConvParams(n, xs, ws[2:])
+	if err != nil {
+		return g, err
+	}
+	if p.Group <= 0 || xs[1] != ws[1]*p.Group || ws[0]%p.Group != 0 {
+		return g, fmt.Errorf("input has %d channels; weight %v with group %d does not fit", xs[1], ws, p.Group)
+	}
+	g = ConvGeom{N: xs[0], Cin: xs[1], Cout: ws[0], Group: p.Group}
+	if len(xs) == 4 {
+		g.H, g.W = xs[2], xs[3]
+		g.P = ref.Conv2D{KH: p.Kernel[0], KW: p.Kernel[1], SH: p.Strides[0], SW: p.Strides[1],
+			PT: p.Pads[0], PL: p.Pads[1], PB: p.Pads[2], PR: p.Pads[3], DH: p.Dilations[0], DW: p.Dilations[1]}
+	} else {
+		g.H, g.W = 1, xs[2]
+		g.P = ref.Conv2D{KH: 1, KW: p.Kernel[0], SH: 1, SW: p.Strides[0], PL: p.Pads[0], PR: p.Pads[1], DH: 1, DW: p.Dilations[0]}
+	}
+	g.OH, g.OW = g.P.Out(g.H, g.W)
+	if g.OH <= 0 || g.OW <= 0 {
+		return g, fmt.Errorf("input %v with kernel %v gives an empty output", xs, p.Kernel)
+	}
+	return g, nil
+}
+
+// OutShape is the output tensor shape (rank follows the input).
+func (g ConvGeom) OutShape(rank int) []int {
+	if rank == 3 {
+		return []int{g.N, g.Cout, g.OW}
+	}
+	return []int{g.N, g.Cout, g.OH, g.OW}
+}
+
+// Activation is an elementwise epilogue fused into a producer kernel.
+type Activation struct {
+	Kind     string // "", "Relu", "Clip"
+	Min, Max float32
+}
+
+// Apply runs the activation in place.
+func (a Activation) Apply(x []float32) {
+	switch a.Kind {
+	case "Relu":
+		ReluF32(x, x)
+	case "Clip":
+		for i, v := range x {
+			if v < a.Min {
+				v = a.Min
+			} else if v > a.Max {
+				v = a.Max
+			}
+			x[i] = v
+		}
+	}
+}
+
+// ActivationFromNode reads the fused activation attributes frugal's fusion
+// pass sets ("activation", "activation_min", "activation_max").
+func ActivationFromNode(n *graph.Node) (Activation, error) {
+	k, err := n.String("activation", "")
+	if err != nil {
+		return Activation{}, err
+	}
+	a := Activation{Kind: k}
+	switch k {
+	case "", "Relu":
+	case "Clip":
+		a.Min, _ = n.Float("activation_min", -3.4e38)
+		a.Max, _ = n.Float("activation_max", 3.4e38)
+	default:
+		return a, fmt.Errorf("unknown fused activation %q", k)
+	}
+	return a, nil
+}
+
+func buildConv(b *BuildInfo) (Kernel, error) {
+	act, err := ActivationFromNode(b.Node)
+	if err != nil {
+		return nil, err
+	}
+	n := b.Node
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		ts, err := MustTensors(in, 2)
+		if err != nil {
+			return nil, err
+		}
+		x, w := ts[0], ts[1]
+		bias, err := Tensor(in, 2)
+		if err != nil {
+			return nil, err
+		}
+		if x.DType != tensor.Float32 || w.DType != tensor.Float32 {
+			return nil, fmt.Errorf("Conv: dtypes %s/%s, want float32", x.DType, w.DType)
+		}
+		g, err := ResolveConv2D(n, x.Shape, w.Shape)
+		if err != nil {
+			return nil, err
+		}
+		var bv []float32
+		if bias != nil {
+			if bias.Len() != g.Cout {
+				return nil, fmt.Errorf("bias has %d elements, want %d", bias.Len(), g.Cout)
+			}
+			bv = bias.F32()
+		}
+		out := tensor.New(tensor.Float32, g.OutShape(x.Rank())...)
+		ConvForward(ctx.Threads, x.F32(), w.F32(), bv, g, out.F32())
+		act.Apply(out.F32())
+		return []Value{out}, nil
+	}), nil
+}
+
+// ConvForward computes out = conv(x, w) + bias via im2col and GEMM, one
+// image and group at a time, images spread over threads.
+func ConvForward(threads int, x, w, bias []float32, g ConvGeom, out []float32) {
+	cpg, opg := g.Cin/g.Group, g.Cout/g.Group
+	kk := cpg * g.P.KH * g.P.KW
+	ohw := g.OH * g.OW
+	pointwise := g.P.KH == 1 && g.P.KW == 1 && g.P.SH == 1 && g.P.SW == 1 && g.P.PT+g.P.PL+g.P.PB+g.P.PR == 0
+	Parallel(threads, g.N, func(lo, hi int) {
+		var col []float32
+		if !pointwise {
+			col = make([]float32, kk*ohw)
+		}
+		for b := lo; b < hi; b++ {
+			for gi := 0; gi < g.Group; gi++ {
+				xg := x[(b*g.Cin+gi*cpg)*g.H*g.W : (b*g.Cin+(gi+1)*cpg)*g.H*g.W]
+				src := xg
+				if !pointwise {
+					ref.Im2Col(xg, cpg, g.H, g.W, g.P, col)
+					src = col
+				}
+				og := out[(b*g.Cout+gi*opg)*ohw : (b*g.Cout+(gi+1)*opg)*ohw]
+				wg := w[gi*opg*kk : (gi+1)*opg*kk]
+				sgemm(false, false, opg, ohw, kk, 1, wg, kk, src, ohw, 0, og, ohw)
+				if bias != nil {
+					for o := 0; o < opg; o++ {
+						bv := bias[gi*opg+o]
+						row := og[o*ohw : (o+1)*ohw]
+						for i := range row {
+							row[i] += bv
+						}
+					}
+				}
+			}
+		}
+	})
+}

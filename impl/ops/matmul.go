@@ -1,0 +1,153 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/frugal-ml/frugal/tensor"
+)
+
+func init() {
+	Register(Impl{Op: "Gemm", Name: "gemm", DTypes: []tensor.DType{tensor.Float32},
+		Match: func(b *BuildInfo) bool {
+			dt := b.InDType(0)
+			return dt == tensor.Float32 || dt == tensor.Undefined
+		},
+		Build: buildGemm})
+	Register(Impl{Op: "MatMul", Name: "gemm", DTypes: []tensor.DType{tensor.Float32},
+		Match: func(b *BuildInfo) bool {
+			dt := b.InDType(0)
+			return dt == tensor.Float32 || dt == tensor.Undefined
+		},
+		Build: func(b *BuildInfo) (Kernel, error) {
+			return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+				ts, err := MustTensors(in, 2)
+				if err != nil {
+					return nil, err
+				}
+				out, err := MatMulF32(ts[0], ts[1])
+				if err != nil {
+					return nil, err
+				}
+				return []Value{out}, nil
+			}), nil
+		}})
+}
+
+func buildGemm(b *BuildInfo) (Kernel, error) {
+	n := b.Node
+	alpha, err := n.Float("alpha", 1)
+	if err != nil {
+		return nil, err
+	}
+	beta, err := n.Float("beta", 1)
+	if err != nil {
+		return nil, err
+	}
+	ta, err := n.Int("transA", 0)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := n.Int("transB", 0)
+	if err != nil {
+		return nil, err
+	}
+	act, err := ActivationFromNode(n)
+	if err != nil {
+		return nil, err
+	}
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		ts, err := MustTensors(in, 2)
+		if err != nil {
+			return nil, err
+		}
+		a, bm := ts[0], ts[1]
+		c, err := Tensor(in, 2)
+		if err != nil {
+			return nil, err
+		}
+		if a.DType != tensor.Float32 || bm.DType != tensor.Float32 {
+			return nil, fmt.Errorf("Gemm: dtypes %s/%s, want float32", a.DType, bm.DType)
+		}
+		if a.Rank() != 2 || bm.Rank() != 2 {
+			return nil, fmt.Errorf("Gemm: A %v and B %v must be rank 2", a.Shape, bm.Shape)
+		}
+		m, k := a.Shape[0], a.Shape[1]
+		if ta != 0 {
+			m, k = k, m
+		}
+		k2, nn := bm.Shape[0], bm.Shape[1]
+		if tb != 0 {
+			k2, nn = nn, k2
+		}
+		if k != k2 {
+			return nil, fmt.Errorf("Gemm: inner dimensions differ: A %v (transA=%d), B %v (transB=%d)", a.Shape, ta, bm.Shape, tb)
+		}
+		out := tensor.New(tensor.Float32, m, nn)
+		od := out.F32()
+		var bt float32
+		if c != nil && beta != 0 {
+			if c.DType != tensor.Float32 {
+				return nil, fmt.Errorf("Gemm: C has dtype %s, want float32", c.DType)
+			}
+			if _, err := tensor.BroadcastShapes(c.Shape, out.Shape); err != nil || c.Rank() > 2 {
+				return nil, fmt.Errorf("Gemm: C %v does not broadcast to %v", c.Shape, out.Shape)
+			}
+			cd := c.F32()
+			st := tensor.BroadcastStrides(c.Shape, out.Shape)
+			for i := 0; i < m; i++ {
+				for j := 0; j < nn; j++ {
+					od[i*nn+j] = cd[i*st[0]+j*st[1]]
+				}
+			}
+			bt = beta
+		}
+		lda, ldb := a.Shape[1], bm.Shape[1]
+		sgemm(ta != 0, tb != 0, m, nn, k, alpha, a.F32(), lda, bm.F32(), ldb, bt, od, nn)
+		act.Apply(od)
+		return []Value{out}, nil
+	}), nil
+}
+
+// MatMulF32 is numpy.matmul for float32 with batch broadcasting.
+func MatMulF32(a, b *tensor.Tensor) (*tensor.Tensor, error) {
+	if a.DType != tensor.Float32 || b.DType != tensor.Float32 {
+		return nil, fmt.Errorf("MatMul: dtypes %s/%s, want float32", a.DType, b.DType)
+	}
+	as, bs := a.Shape, b.Shape
+	if len(as) == 0 || len(bs) == 0 {
+		return nil, fmt.Errorf("MatMul: scalar inputs %v, %v", as, bs)
+	}
+	a1, b1 := len(as) == 1, len(bs) == 1
+	if a1 {
+		as = []int{1, as[0]}
+	}
+	if b1 {
+		bs = []int{bs[0], 1}
+	}
+	m, k := as[len(as)-2], as[len(as)-1]
+	k2, n := bs[len(bs)-2], bs[len(bs)-1]
+	if k != k2 {
+		return nil, fmt.Errorf("MatMul: inner dimensions differ: %v x %v", a.Shape, b.Shape)
+	}
+	batch, err := tensor.BroadcastShapes(as[:len(as)-2], bs[:len(bs)-2])
+	if err != nil {
+		return nil, fmt.Errorf("MatMul: %w", err)
+	}
+	nb := tensor.NumElems(batch)
+	ia, ib := make([]int, nb), make([]int, nb)
+	tensor.BroadcastIndex(batch, tensor.BroadcastStrides(as[:len(as)-2], batch), ia)
+	tensor.BroadcastIndex(batch, tensor.BroadcastStrides(bs[:len(bs)-2], batch), ib)
+	shape := append([]int{}, batch...)
+	if !a1 {
+		shape = append(shape, m)
+	}
+	if !b1 {
+		shape = append(shape, n)
+	}
+	out := tensor.New(tensor.Float32, shape...)
+	ad, bd, od := a.F32(), b.F32(), out.F32()
+	for i := 0; i < nb; i++ {
+		sgemm(false, false, m, n, k, 1, ad[ia[i]*m*k:], k, bd[ib[i]*k*n:], n, 0, od[i*m*n:], n)
+	}
+	return out, nil
+}

@@ -1,0 +1,133 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/frugal-ml/frugal/graph"
+	"github.com/frugal-ml/frugal/impl/ref"
+	"github.com/frugal-ml/frugal/tensor"
+)
+
+func init() {
+	for _, op := range []string{"MaxPool", "AveragePool"} {
+		op := op
+		Register(Impl{Op: op, Name: "ref", DTypes: []tensor.DType{tensor.Float32},
+			Match: func(b *BuildInfo) bool {
+				dt := b.InDType(0)
+				return dt == tensor.Float32 || dt == tensor.Undefined
+			},
+			Build: func(b *BuildInfo) (Kernel, error) { return buildPool(op, b) }})
+	}
+	Register(Impl{Op: "GlobalAveragePool", Name: "ref", DTypes: []tensor.DType{tensor.Float32},
+		Build: func(b *BuildInfo) (Kernel, error) {
+			return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+				ts, err := MustTensors(in, 1)
+				if err != nil {
+					return nil, err
+				}
+				x := ts[0]
+				if err := CheckDType(x, "X", tensor.Float32); err != nil {
+					return nil, err
+				}
+				if x.Rank() < 2 {
+					return nil, fmt.Errorf("input shape %v: want rank >= 2", x.Shape)
+				}
+				shape := []int{x.Shape[0], x.Shape[1]}
+				for range x.Shape[2:] {
+					shape = append(shape, 1)
+				}
+				out := tensor.New(tensor.Float32, shape...)
+				plane := tensor.NumElems(x.Shape[2:])
+				xd, od := x.F32(), out.F32()
+				for i := range od {
+					var s float32
+					for _, v := range xd[i*plane : (i+1)*plane] {
+						s += v
+					}
+					od[i] = s / float32(plane)
+				}
+				return []Value{out}, nil
+			}), nil
+		}})
+}
+
+// PoolGeom resolves pooling attributes for a rank-3 or rank-4 input.
+func PoolGeom(n *graph.Node, xs []int) (ConvGeom, error) {
+	var g ConvGeom
+	if len(xs) != 3 && len(xs) != 4 {
+		return g, fmt.Errorf("input %v: only 1-D and 2-D pooling are supported here", xs)
+	}
+	p, err := graph.ReadConvParams(n, xs, nil)
+	if err != nil {
+		return g, err
+	}
+	g = ConvGeom{N: xs[0], Cin: xs[1], Cout: xs[1], Group: 1}
+	if len(xs) == 4 {
+		g.H, g.W = xs[2], xs[3]
+		g.P = ref.Conv2D{KH: p.Kernel[0], KW: p.Kernel[1], SH: p.Strides[0], SW: p.Strides[1],
+			PT: p.Pads[0], PL: p.Pads[1], PB: p.Pads[2], PR: p.Pads[3], DH: p.Dilations[0], DW: p.Dilations[1]}
+		g.OH, g.OW = p.OutSize(0, g.H), p.OutSize(1, g.W)
+	} else {
+		g.H, g.W = 1, xs[2]
+		g.P = ref.Conv2D{KH: 1, KW: p.Kernel[0], SH: 1, SW: p.Strides[0], PL: p.Pads[0], PR: p.Pads[1], DH: 1, DW: p.Dilations[0]}
+		g.OH, g.OW = 1, p.OutSize(0, g.W)
+	}
+	if g.OH <= 0 || g.OW <= 0 {
+		return g, fmt.Errorf("input %v with kernel %v gives an empty output", xs, p.Kernel)
+	}
+	return g, nil
+}
+
+func buildPool(op string, b *BuildInfo) (Kernel, error) {
+	n := b.Node
+	cip, err := n.Int("count_include_pad", 0)
+	if err != nil {
+		return nil, err
+	}
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		ts, err := MustTensors(in, 1)
+		if err != nil {
+			return nil, err
+		}
+		x := ts[0]
+		if err := CheckDType(x, "X", tensor.Float32); err != nil {
+			return nil, err
+		}
+		g, err := PoolGeom(n, x.Shape)
+		if err != nil {
+			return nil, err
+		}
+		out := tensor.New(tensor.Float32, g.OutShape(x.Rank())...)
+		var idx *tensor.Tensor
+		wantIdx := op == "MaxPool" && len(n.Outputs) > 1 && n.Outputs[1] != ""
+		if wantIdx {
+			idx = tensor.New(tensor.Int64, out.Shape...)
+		}
+		plane, oplane := g.H*g.W, g.OH*g.OW
+		xd, od := x.F32(), out.F32()
+		Parallel(ctx.Threads, g.N*g.Cin, func(lo, hi int) {
+			var arg []int32
+			if wantIdx {
+				arg = make([]int32, oplane)
+			}
+			for i := lo; i < hi; i++ {
+				xs, os := xd[i*plane:(i+1)*plane], od[i*oplane:(i+1)*oplane]
+				if op == "MaxPool" {
+					ref.MaxPool2D(xs, g.H, g.W, g.P, g.OH, g.OW, os, arg)
+					if wantIdx {
+						ii := idx.I64()[i*oplane : (i+1)*oplane]
+						for j, a := range arg {
+							ii[j] = int64(i*plane) + int64(a)
+						}
+					}
+				} else {
+					ref.AvgPool2D(xs, g.H, g.W, g.P, g.OH, g.OW, cip != 0, os)
+				}
+			}
+		})
+		if wantIdx {
+			return []Value{out, idx}, nil
+		}
+		return []Value{out}, nil
+	}), nil
+}

@@ -1,0 +1,441 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/frugal-ml/frugal/graph"
+	"github.com/frugal-ml/frugal/impl/ref"
+	"github.com/frugal-ml/frugal/tensor"
+)
+
+// Integer-arithmetic layers. QLinearConv and QLinearMatMul are the standard
+// ONNX ops; FrugalDomain:QGemm is the fully connected layer frugal's QDQ
+// fusion produces (ONNX has no standard quantized Gemm with bias). All
+// accumulate (x - zx) * (w - zw) exactly in int32 and requantize once:
+// y = saturate(round_half_even(acc * sx*sw/sy) + zy). Two extensions, set
+// only by frugal's own fusion pass, let int8 layers end a network or absorb
+// an activation: an empty y_scale input yields float32 acc*sx*sw, and the
+// "activation"="Relu" attribute clamps at the zero point.
+
+// FrugalDomain is the operator domain of frugal's internal fused ops.
+const FrugalDomain = "ai.frugal"
+
+func init() {
+	Register(Impl{Op: "QLinearConv", Name: "int8-ref", DTypes: []tensor.DType{tensor.Uint8, tensor.Int8},
+		Build: func(b *BuildInfo) (Kernel, error) { return buildQConv(b, false) }})
+	Register(Impl{Op: "QGemm", Domain: FrugalDomain, Name: "int8-ref", DTypes: []tensor.DType{tensor.Uint8, tensor.Int8},
+		Build: func(b *BuildInfo) (Kernel, error) { return buildQConv(b, true) }})
+	Register(Impl{Op: "QLinearMatMul", Name: "int8-ref", DTypes: []tensor.DType{tensor.Uint8, tensor.Int8},
+		Build: buildQLinearMatMul})
+	Register(Impl{Op: "MaxPool", Name: "int8-ref", DTypes: []tensor.DType{tensor.Uint8, tensor.Int8},
+		Match: func(b *BuildInfo) bool {
+			dt := b.InDType(0)
+			return dt == tensor.Uint8 || dt == tensor.Int8
+		}, Build: buildMaxPoolInt8})
+	graph.RegisterShape(FrugalDomain, "QGemm", func(n *graph.Node, in []graph.Type, c []*tensor.Tensor, _ int64) ([]graph.Type, error) {
+		out := graph.Type{DType: tensor.Float32}
+		if len(in) > 7 && in[7].DType != tensor.Undefined {
+			out.DType = in[7].DType
+		} else if len(in) > 2 && n.Input(6) != "" {
+			out.DType = in[2].DType
+		}
+		if in[0].HasShape && in[3].HasShape && len(in[0].Shape) == 2 && len(in[3].Shape) == 2 {
+			out.Shape, out.HasShape = graph.Shape{in[0].Shape[0], in[3].Shape[0]}, true
+		}
+		return []graph.Type{out}, nil
+	})
+}
+
+// intVals converts integer tensor data minus a zero point into int32.
+func intVals(t *tensor.Tensor, zp int32, dst []int32) {
+	switch d := t.Data.(type) {
+	case []uint8:
+		for i, v := range d {
+			dst[i] = int32(v) - zp
+		}
+	case []int8:
+		for i, v := range d {
+			dst[i] = int32(v) - zp
+		}
+	}
+}
+
+func scalarInt(t *tensor.Tensor) int32 {
+	if t == nil || t.Len() == 0 {
+		return 0
+	}
+	return int32(t.Float64At(0))
+}
+
+// requant holds per-output-channel requantization.
+type requant struct {
+	mult   []float64 // sx*sw[c]/sy, or sx*sw[c] for float output
+	zy     int32
+	lo, hi int32
+	dt     tensor.DType // output dtype; Float32 for float output
+	relu   bool
+}
+
+func newRequant(sx float32, sw []float32, ys, yzp *tensor.Tensor, nout int, act string) (*requant, error) {
+	r := &requant{mult: make([]float64, nout), relu: act == "Relu"}
+	if act != "" && act != "Relu" {
+		return nil, fmt.Errorf("unsupported fused activation %q", act)
+	}
+	if len(sw) != 1 && len(sw) != nout {
+		return nil, fmt.Errorf("weight scale has %d elements, want 1 or %d", len(sw), nout)
+	}
+	sy := float32(1)
+	r.dt = tensor.Float32
+	if ys != nil {
+		if ys.DType != tensor.Float32 || ys.Len() != 1 {
+			return nil, fmt.Errorf("y_scale must be a float32 scalar, got %s%v", ys.DType, ys.Shape)
+		}
+		sy = ys.F32()[0]
+		r.dt = tensor.Uint8
+		if yzp != nil {
+			r.dt = yzp.DType
+			r.zy = scalarInt(yzp)
+		}
+		lo, hi, ok := IntRange(r.dt)
+		if !ok || (r.dt != tensor.Uint8 && r.dt != tensor.Int8) {
+			return nil, fmt.Errorf("output dtype %s: want uint8 or int8", r.dt)
+		}
+		r.lo, r.hi = int32(lo), int32(hi)
+		if r.relu && r.zy > r.lo {
+			r.lo = r.zy
+		}
+	}
+	for c := range r.mult {
+		s := sw[0]
+		if len(sw) > 1 {
+			s = sw[c]
+		}
+		r.mult[c] = float64(sx*s) / float64(sy)
+	}
+	return r, nil
+}
+
+// apply converts one output channel's accumulators.
+func (r *requant) apply(c int, acc []int32, out any, off int) {
+	m := r.mult[c]
+	switch o := out.(type) {
+	case []float32:
+		for i, a := range acc {
+			v := float32(float64(a) * m)
+			if r.relu && v < 0 {
+				v = 0
+			}
+			o[off+i] = v
+		}
+	case []uint8:
+		for i, a := range acc {
+			o[off+i] = uint8(r.q(a, m))
+		}
+	case []int8:
+		for i, a := range acc {
+			o[off+i] = int8(r.q(a, m))
+		}
+	}
+}
+
+func (r *requant) q(a int32, m float64) int32 {
+	v := math.RoundToEven(float64(a)*m) + float64(r.zy)
+	if v < float64(r.lo) {
+		return r.lo
+	}
+	if v > float64(r.hi) {
+		return r.hi
+	}
+	return int32(v)
+}
+
+// buildQConv builds QLinearConv (gemm=false) or QGemm (gemm=true: X [M,K],
+// W [N,K], Y = X W^T). Inputs: x, x_scale, x_zp, w, w_scale, w_zp, y_scale,
+// y_zp, bias.
+func buildQConv(b *BuildInfo, isGemm bool) (Kernel, error) {
+	n := b.Node
+	act, err := n.String("activation", "")
+	if err != nil {
+		return nil, err
+	}
+	// Prepack constant weights as int32 minus their zero points.
+	type packedW struct {
+		w    []int32
+		cout int
+	}
+	var pre *packedW
+	if b.Const[3] != nil && (len(b.Const) <= 5 || n.Input(5) == "" || b.Const[5] != nil) {
+		w := b.Const[3]
+		var zw *tensor.Tensor
+		if len(b.Const) > 5 {
+			zw = b.Const[5]
+		}
+		if zw != nil && zw.Len() > 1 {
+			// per-channel zero points: handled on the slow path
+		} else if w.DType == tensor.Int8 || w.DType == tensor.Uint8 {
+			pw := make([]int32, w.Len())
+			intVals(w, scalarInt(zw), pw)
+			pre = &packedW{w: pw, cout: w.Shape[0]}
+		}
+	}
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		ts, err := MustTensors(in, 4)
+		if err != nil {
+			return nil, err
+		}
+		x, sx, w := ts[0], ts[1], ts[3]
+		swT, err := Tensor(in, 4)
+		if err != nil || swT == nil {
+			return nil, fmt.Errorf("w_scale is required")
+		}
+		zx, _ := Tensor(in, 2)
+		zw, _ := Tensor(in, 5)
+		ys, _ := Tensor(in, 6)
+		yzp, _ := Tensor(in, 7)
+		bias, _ := Tensor(in, 8)
+		if x.DType != tensor.Uint8 && x.DType != tensor.Int8 {
+			return nil, fmt.Errorf("x has dtype %s, want uint8 or int8", x.DType)
+		}
+		if w.DType != tensor.Uint8 && w.DType != tensor.Int8 {
+			return nil, fmt.Errorf("w has dtype %s, want uint8 or int8", w.DType)
+		}
+		if sx.DType != tensor.Float32 || sx.Len() != 1 || swT.DType != tensor.Float32 {
+			return nil, fmt.Errorf("scales must be float32 (x_scale scalar)")
+		}
+		cout := w.Shape[0]
+		rq, err := newRequant(sx.F32()[0], swT.F32(), ys, yzp, cout, act)
+		if err != nil {
+			return nil, err
+		}
+		var bv []int32
+		if bias != nil {
+			if bias.DType != tensor.Int32 || bias.Len() != cout {
+				return nil, fmt.Errorf("bias must be int32[%d], got %s%v", cout, bias.DType, bias.Shape)
+			}
+			bv = bias.I32()
+		}
+		var wv []int32
+		if pre != nil && w == b.Const[3] {
+			wv = pre.w
+		} else {
+			wv = make([]int32, w.Len())
+			if zw != nil && zw.Len() > 1 {
+				per := w.Len() / cout
+				for c := 0; c < cout; c++ {
+					z := int32(zw.Float64At(c))
+					sub := &tensor.Tensor{DType: w.DType, Data: sliceRange(w.Data, c*per, (c+1)*per)}
+					intVals(sub, z, wv[c*per:(c+1)*per])
+				}
+			} else {
+				intVals(w, scalarInt(zw), wv)
+			}
+		}
+		xz := scalarInt(zx)
+		if isGemm {
+			if x.Rank() != 2 || w.Rank() != 2 || x.Shape[1] != w.Shape[1] {
+				return nil, fmt.Errorf("QGemm: x %v and w %v must be [M,K] and [N,K]", x.Shape, w.Shape)
+			}
+			m, k := x.Shape[0], x.Shape[1]
+			out := tensor.New(rq.dt, m, cout)
+			xv := make([]int32, x.Len())
+			intVals(x, xz, xv)
+			Parallel(ctx.Threads, m, func(lo, hi int) {
+				acc := make([]int32, cout)
+				for i := lo; i < hi; i++ {
+					xr := xv[i*k : (i+1)*k]
+					for c := 0; c < cout; c++ {
+						wr := wv[c*k : (c+1)*k]
+						var s int32
+						for p, xvv := range xr {
+							s += xvv * wr[p]
+						}
+						if bv != nil {
+							s += bv[c]
+						}
+						acc[c] = s
+					}
+					for c := 0; c < cout; c++ {
+						rq.apply(c, acc[c:c+1], out.Data, i*cout+c)
+					}
+				}
+			})
+			return []Value{out}, nil
+		}
+		g, err := ResolveConv2D(n, x.Shape, w.Shape)
+		if err != nil {
+			return nil, err
+		}
+		out := tensor.New(rq.dt, g.OutShape(x.Rank())...)
+		cpg, opg := g.Cin/g.Group, g.Cout/g.Group
+		kk := cpg * g.P.KH * g.P.KW
+		ohw := g.OH * g.OW
+		plane := g.H * g.W
+		Parallel(ctx.Threads, g.N, func(lo, hi int) {
+			xv := make([]int32, g.Cin*plane)
+			col := make([]int32, kk*ohw)
+			acc := make([]int32, ohw)
+			for bi := lo; bi < hi; bi++ {
+				img := &tensor.Tensor{DType: x.DType, Data: sliceRange(x.Data, bi*g.Cin*plane, (bi+1)*g.Cin*plane)}
+				intVals(img, xz, xv)
+				for gi := 0; gi < g.Group; gi++ {
+					Im2ColInt(xv[gi*cpg*plane:(gi+1)*cpg*plane], cpg, g.H, g.W, g.P, col)
+					for o := 0; o < opg; o++ {
+						co := gi*opg + o
+						for i := range acc {
+							acc[i] = 0
+						}
+						if bv != nil {
+							for i := range acc {
+								acc[i] = bv[co]
+							}
+						}
+						wr := wv[co*kk : (co+1)*kk]
+						for p, wvv := range wr {
+							if wvv == 0 {
+								continue
+							}
+							cr := col[p*ohw : (p+1)*ohw]
+							for i, cv := range cr {
+								acc[i] += wvv * cv
+							}
+						}
+						rq.apply(co, acc, out.Data, (bi*g.Cout+co)*ohw)
+					}
+				}
+			}
+		})
+		return []Value{out}, nil
+	}), nil
+}
+
+func sliceRange(d any, lo, hi int) any {
+	switch s := d.(type) {
+	case []uint8:
+		return s[lo:hi]
+	case []int8:
+		return s[lo:hi]
+	}
+	return nil
+}
+
+// Im2ColInt is ref.Im2Col over zero-point-shifted integers (padding is 0,
+// i.e. the real value zero).
+func Im2ColInt(x []int32, c, h, w int, p ref.Conv2D, col []int32) {
+	oh, ow := p.Out(h, w)
+	ohw := oh * ow
+	row := 0
+	for ci := 0; ci < c; ci++ {
+		xc := x[ci*h*w : (ci+1)*h*w]
+		for ky := 0; ky < p.KH; ky++ {
+			for kx := 0; kx < p.KW; kx++ {
+				dst := col[row*ohw : (row+1)*ohw]
+				row++
+				i := 0
+				for oy := 0; oy < oh; oy++ {
+					iy := oy*p.SH - p.PT + ky*p.DH
+					for ox := 0; ox < ow; ox++ {
+						ix := ox*p.SW - p.PL + kx*p.DW
+						if iy >= 0 && iy < h && ix >= 0 && ix < w {
+							dst[i] = xc[iy*w+ix]
+						} else {
+							dst[i] = 0
+						}
+						i++
+					}
+				}
+			}
+		}
+	}
+}
+
+func buildQLinearMatMul(b *BuildInfo) (Kernel, error) {
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		ts, err := MustTensors(in, 8)
+		if err != nil {
+			return nil, err
+		}
+		a, sa, za, bm, sb, zb, sy, zy := ts[0], ts[1], ts[2], ts[3], ts[4], ts[5], ts[6], ts[7]
+		for _, t := range []*tensor.Tensor{a, bm} {
+			if t.DType != tensor.Uint8 && t.DType != tensor.Int8 {
+				return nil, fmt.Errorf("operands must be uint8/int8, got %s", t.DType)
+			}
+		}
+		if a.Rank() < 2 || bm.Rank() < 2 {
+			return nil, fmt.Errorf("QLinearMatMul: operands %v, %v must have rank >= 2", a.Shape, bm.Shape)
+		}
+		m, k := a.Shape[a.Rank()-2], a.Shape[a.Rank()-1]
+		k2, nn := bm.Shape[bm.Rank()-2], bm.Shape[bm.Rank()-1]
+		if k != k2 {
+			return nil, fmt.Errorf("QLinearMatMul: inner dims differ: %v x %v", a.Shape, bm.Shape)
+		}
+		batch, err := tensor.BroadcastShapes(a.Shape[:a.Rank()-2], bm.Shape[:bm.Rank()-2])
+		if err != nil {
+			return nil, err
+		}
+		nbat := tensor.NumElems(batch)
+		ia, ib := make([]int, nbat), make([]int, nbat)
+		tensor.BroadcastIndex(batch, tensor.BroadcastStrides(a.Shape[:a.Rank()-2], batch), ia)
+		tensor.BroadcastIndex(batch, tensor.BroadcastStrides(bm.Shape[:bm.Rank()-2], batch), ib)
+		// Per-tensor or per-row/column zero points and scales.
+		av := make([]int32, a.Len())
+		intVals(a, 0, av)
+		bv := make([]int32, bm.Len())
+		intVals(bm, 0, bv)
+		out := tensor.New(zy.DType, append(append([]int{}, batch...), m, nn)...)
+		lo, hi, ok := IntRange(zy.DType)
+		if !ok {
+			return nil, fmt.Errorf("y_zero_point dtype %s unsupported", zy.DType)
+		}
+		syv := sy.F32()[0]
+		yz := float64(scalarInt(zy))
+		for bt := 0; bt < nbat; bt++ {
+			ao, bo := ia[bt]*m*k, ib[bt]*k*nn
+			for i := 0; i < m; i++ {
+				zai := int32(za.Float64At(min(i, za.Len()-1)))
+				sai := sa.F32()[min(i, sa.Len()-1)]
+				for j := 0; j < nn; j++ {
+					zbj := int32(zb.Float64At(min(j, zb.Len()-1)))
+					sbj := sb.F32()[min(j, sb.Len()-1)]
+					var s int32
+					for p := 0; p < k; p++ {
+						s += (av[ao+i*k+p] - zai) * (bv[bo+p*nn+j] - zbj)
+					}
+					v := math.RoundToEven(float64(s)*float64(sai*sbj/syv)) + yz
+					v = math.Max(float64(lo), math.Min(float64(hi), v))
+					setInt(out, (bt*m+i)*nn+j, int64(v))
+				}
+			}
+		}
+		return []Value{out}, nil
+	}), nil
+}
+
+func buildMaxPoolInt8(b *BuildInfo) (Kernel, error) {
+	n := b.Node
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		ts, err := MustTensors(in, 1)
+		if err != nil {
+			return nil, err
+		}
+		x := ts[0]
+		g, err := PoolGeom(n, x.Shape)
+		if err != nil {
+			return nil, err
+		}
+		out := tensor.New(x.DType, g.OutShape(x.Rank())...)
+		plane, oplane := g.H*g.W, g.OH*g.OW
+		xf := make([]float32, plane)
+		of := make([]float32, oplane)
+		for i := 0; i < g.N*g.Cin; i++ {
+			for j := 0; j < plane; j++ {
+				xf[j] = float32(x.Float64At(i*plane + j))
+			}
+			ref.MaxPool2D(xf, g.H, g.W, g.P, g.OH, g.OW, of, nil)
+			for j, v := range of {
+				setInt(out, i*oplane+j, int64(v))
+			}
+		}
+		return []Value{out}, nil
+	}), nil
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/impl/ops"
+	"github.com/frugal-ml/frugal/impl/passes"
 	"github.com/frugal-ml/frugal/tensor"
 )
 
@@ -25,6 +26,9 @@ type Options struct {
 	// KeepAll keeps every intermediate value of a run (for autograd,
 	// calibration and debugging) instead of freeing values after last use.
 	KeepAll bool
+	// NoOptimize skips the graph passes (QDQ fusion, dead-node removal...),
+	// running the graph exactly as given.
+	NoOptimize bool
 }
 
 type step struct {
@@ -51,6 +55,9 @@ type Session struct {
 	outer   map[string]int // names captured from an enclosing scope -> slot
 	parent  *Session
 
+	// PassLog says which graph passes changed what.
+	PassLog []string
+
 	subMu sync.Mutex
 	subs  map[*graph.Graph]*Session
 }
@@ -68,15 +75,31 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 			ops.Disabled[strings.TrimSpace(name)] = true
 		}
 	}
-	g := m.Graph
-	if err := g.Validate(nil); err != nil {
+	if err := m.Graph.Validate(nil); err != nil {
 		return nil, err
+	}
+	g := m.Graph
+	var passLog []string
+	if !opts.NoOptimize {
+		g = g.Clone()
+		var err error
+		if passLog, err = passes.Apply(g, passes.Default); err != nil {
+			return nil, err
+		}
+		if err := g.Validate(nil); err != nil {
+			return nil, fmt.Errorf("after graph passes: %w", err)
+		}
 	}
 	types, err := InferTypes(m, g, nil)
 	if err != nil {
 		return nil, err
 	}
-	return newSession(m, g, opts, nil, types)
+	s, err := newSession(m, g, opts, nil, types)
+	if err != nil {
+		return nil, err
+	}
+	s.PassLog = passLog
+	return s, nil
 }
 
 func newSession(m *graph.Model, g *graph.Graph, opts Options, parent *Session, types map[string]graph.Type) (*Session, error) {

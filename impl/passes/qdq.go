@@ -1,0 +1,267 @@
+package passes
+
+import (
+	"math"
+
+	"github.com/frugal-ml/frugal/graph"
+	"github.com/frugal-ml/frugal/impl/ops"
+	"github.com/frugal-ml/frugal/tensor"
+)
+
+// FuseQDQ turns the QDQ format (QuantizeLinear/DequantizeLinear pairs around
+// float ops, as ONNX Runtime's quantizer and frugal's PTQ emit it) into
+// integer kernels:
+//
+//	DQ(xq) -> Conv(DQ(wq), DQ(bq)|b) [-> Relu] [-> Q]  =>  QLinearConv
+//	DQ(xq) -> Gemm(DQ(wq), ...)      [-> Relu] [-> Q]  =>  ai.frugal:QGemm
+//	DQ(xq) -> MaxPool|Flatten|Reshape -> Q(same params) =>  the op on xq
+//
+// A pattern whose pieces are not constant, per-tensor where required, or
+// consumed elsewhere is left alone and runs in float, which is still correct.
+func FuseQDQ(g *graph.Graph) (int, error) {
+	count := 0
+	for {
+		n, err := fuseOnce(g)
+		if err != nil {
+			return count, err
+		}
+		if n == 0 {
+			return count, nil
+		}
+		count += n
+		if _, err := DeadNodes(g); err != nil {
+			return count, err
+		}
+	}
+}
+
+func fuseOnce(g *graph.Graph) (int, error) {
+	prod := g.Producers()
+	cons := g.Consumers()
+	soleUse := func(v string) bool { return len(cons[v]) == 1 && !g.IsGraphOutput(v) }
+	dq := func(v string) *graph.Node {
+		if p := prod[v]; p != nil && p.OpType == "DequantizeLinear" && p.Domain == "" {
+			return p
+		}
+		return nil
+	}
+	constT := func(v string) *tensor.Tensor {
+		if v == "" {
+			return nil
+		}
+		return g.Initializers[v]
+	}
+	for _, n := range g.Nodes {
+		switch n.OpType {
+		case "Conv", "Gemm":
+			if n.Domain != "" {
+				continue
+			}
+			if n.OpType == "Gemm" {
+				ta, _ := n.Int("transA", 0)
+				tb, _ := n.Int("transB", 0)
+				al, _ := n.Float("alpha", 1)
+				be, _ := n.Float("beta", 1)
+				if ta != 0 || tb != 1 || al != 1 || be != 1 {
+					continue
+				}
+			}
+			dx, dw := dq(n.Input(0)), dq(n.Input(1))
+			if dx == nil || dw == nil {
+				continue
+			}
+			sx, sw := constT(dx.Input(1)), constT(dw.Input(1))
+			wq := constT(dw.Input(0))
+			if sx == nil || sx.Len() != 1 || sw == nil || wq == nil || wq.DType != tensor.Int8 && wq.DType != tensor.Uint8 {
+				continue
+			}
+			if ax, _ := dw.Int("axis", 1); sw.Len() > 1 && ax != 0 {
+				continue
+			}
+			if bs, _ := dw.Int("block_size", 0); bs != 0 {
+				continue
+			}
+			if dx.Input(2) != "" && constT(dx.Input(2)) == nil {
+				continue
+			}
+			// Bias: DQ(int32 with scale sx*sw) or a float constant we quantize.
+			biasName := ""
+			if b := n.Input(2); b != "" {
+				var bq *tensor.Tensor
+				if db := dq(b); db != nil {
+					t := constT(db.Input(0))
+					bs := constT(db.Input(1))
+					if t == nil || t.DType != tensor.Int32 || bs == nil || !scalesMatch(bs, sx, sw) || (db.Input(2) != "" && !allZero(constT(db.Input(2)))) {
+						continue
+					}
+					bq = t
+				} else if bf := constT(b); bf != nil && bf.DType == tensor.Float32 {
+					bq = quantizeBias(bf, sx.F32()[0], sw.F32())
+				} else {
+					continue
+				}
+				biasName = n.Outputs[0] + "_bias_q"
+				g.AddInitializer(biasName, bq)
+			}
+			out := n.Outputs[0]
+			tail := n
+			act := ""
+			if r := cons[out]; len(r) == 1 && r[0].OpType == "Relu" && !g.IsGraphOutput(out) {
+				tail, act = r[0], "Relu"
+				out = r[0].Outputs[0]
+			}
+			ys, yz := "", ""
+			if q := cons[out]; len(q) == 1 && q[0].OpType == "QuantizeLinear" && !g.IsGraphOutput(out) {
+				qs := constT(q[0].Input(1))
+				if qs != nil && qs.Len() == 1 && (q[0].Input(2) == "" || constT(q[0].Input(2)) != nil) {
+					zpT := constT(q[0].Input(2))
+					if zpT == nil || zpT.DType == tensor.Uint8 || zpT.DType == tensor.Int8 {
+						ys, yz = q[0].Input(1), q[0].Input(2)
+						tail = q[0]
+						out = q[0].Outputs[0]
+						if yz == "" {
+							yz = out + "_zp"
+							g.AddInitializer(yz, tensor.MustFromSlice([]uint8{0}, 1))
+						}
+					}
+				}
+			}
+			_ = soleUse
+			op, dom := "QLinearConv", ""
+			if n.OpType == "Gemm" {
+				op, dom = "QGemm", ops.FrugalDomain
+			}
+			zx := dx.Input(2)
+			if zx == "" {
+				zx = n.Outputs[0] + "_xzp"
+				g.AddInitializer(zx, tensor.MustFromSlice([]uint8{0}, 1))
+			}
+			zw := dw.Input(2)
+			if zw == "" {
+				zw = n.Outputs[0] + "_wzp"
+				g.AddInitializer(zw, &tensor.Tensor{DType: wq.DType, Shape: []int{1}, Data: zeroOf(wq.DType)})
+			}
+			fused := &graph.Node{Name: n.Name + "_int8", OpType: op, Domain: dom,
+				Inputs:  []string{dx.Input(0), dx.Input(1), zx, dw.Input(0), dw.Input(1), zw, ys, yz, biasName},
+				Outputs: []string{out}, Attrs: map[string]*graph.Attr{}}
+			for k, a := range n.Attrs {
+				switch k {
+				case "transA", "transB", "alpha", "beta":
+				default:
+					fused.Attrs[k] = a
+				}
+			}
+			if act != "" {
+				fused.SetAttr(graph.AttrS("activation", act))
+			}
+			replace(g, n, tail, fused)
+			return 1, nil
+		case "MaxPool", "Flatten", "Reshape":
+			if n.Domain != "" || len(n.Outputs) > 1 && n.Outputs[1] != "" {
+				continue
+			}
+			d := dq(n.Input(0))
+			if d == nil || !soleUse(n.Outputs[0]) {
+				continue
+			}
+			q := cons[n.Outputs[0]][0]
+			if q.OpType != "QuantizeLinear" || !sameQuant(g, d, q) {
+				continue
+			}
+			inner := n.Clone()
+			inner.Inputs[0] = d.Input(0)
+			inner.Outputs = []string{q.Outputs[0]}
+			replace(g, n, q, inner)
+			return 1, nil
+		}
+	}
+	return 0, nil
+}
+
+// replace puts `with` where head was and deletes head..tail's nodes (the
+// chain head -> ... -> tail); producers of unused inputs die in DeadNodes.
+func replace(g *graph.Graph, head, tail *graph.Node, with *graph.Node) {
+	var nodes []*graph.Node
+	drop := map[*graph.Node]bool{head: true, tail: true}
+	// Intermediate chain nodes (e.g. Relu between Conv and Q).
+	cons := g.Consumers()
+	cur := head
+	for cur != tail {
+		next := cons[cur.Outputs[0]]
+		if len(next) != 1 {
+			break
+		}
+		cur = next[0]
+		drop[cur] = true
+	}
+	for _, n := range g.Nodes {
+		if n == head {
+			nodes = append(nodes, with)
+			continue
+		}
+		if !drop[n] {
+			nodes = append(nodes, n)
+		}
+	}
+	g.Nodes = nodes
+}
+
+func sameQuant(g *graph.Graph, d, q *graph.Node) bool {
+	ds, qs := g.Initializers[d.Input(1)], g.Initializers[q.Input(1)]
+	if ds == nil || qs == nil || ds.Len() != 1 || qs.Len() != 1 || ds.F32()[0] != qs.F32()[0] {
+		return false
+	}
+	dz, qz := g.Initializers[d.Input(2)], g.Initializers[q.Input(2)]
+	if (d.Input(2) == "") != (q.Input(2) == "") {
+		return false
+	}
+	if dz == nil && qz == nil {
+		return d.Input(2) == ""
+	}
+	return dz != nil && qz != nil && dz.DType == qz.DType && dz.Float64At(0) == qz.Float64At(0)
+}
+
+func scalesMatch(bs, sx, sw *tensor.Tensor) bool {
+	x := sx.F32()[0]
+	w := sw.F32()
+	b := bs.F32()
+	if len(b) != len(w) && len(b) != 1 {
+		return false
+	}
+	for i := range b {
+		want := x * w[min(i, len(w)-1)]
+		if math.Abs(float64(b[i]-want)) > 1e-6*math.Abs(float64(want)) {
+			return false
+		}
+	}
+	return true
+}
+
+func allZero(t *tensor.Tensor) bool {
+	if t == nil {
+		return false
+	}
+	for i := 0; i < t.Len(); i++ {
+		if t.Float64At(i) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// quantizeBias rounds a float bias to int32 at scale sx*sw[c].
+func quantizeBias(b *tensor.Tensor, sx float32, sw []float32) *tensor.Tensor {
+	out := tensor.New(tensor.Int32, b.Len())
+	for i, v := range b.F32() {
+		s := sx * sw[min(i, len(sw)-1)]
+		out.I32()[i] = int32(math.RoundToEven(float64(v / s)))
+	}
+	return out
+}
+
+func zeroOf(dt tensor.DType) any {
+	if dt == tensor.Int8 {
+		return []int8{0}
+	}
+	return []uint8{0}
+}

@@ -33,12 +33,36 @@ func init() {
 			dt := b.InDType(0)
 			return dt == tensor.Uint8 || dt == tensor.Int8
 		}, Build: buildMaxPoolInt8})
+	graph.RegisterShape("", "QLinearConv", func(n *graph.Node, in []graph.Type, c []*tensor.Tensor, _ int64) ([]graph.Type, error) {
+		out := graph.Type{DType: tensor.Uint8}
+		if len(in) > 7 && in[7].DType != tensor.Undefined {
+			out.DType = in[7].DType
+		} else if n.Input(6) == "" {
+			out.DType = tensor.Float32
+		}
+		if len(in) > 3 {
+			xs, okx := in[0].Known()
+			ws, okw := in[3].Known()
+			if okx && okw && len(xs) == len(ws) && len(xs) >= 3 {
+				p, err := graph.ReadConvParams(n, xs, ws[2:])
+				if err != nil {
+					return nil, err
+				}
+				shape := []int{xs[0], ws[0]}
+				for i := range p.Kernel {
+					shape = append(shape, p.OutSize(i, xs[2+i]))
+				}
+				out.Shape, out.HasShape = graph.ConcreteShape(shape...), true
+			}
+		}
+		return []graph.Type{out}, nil
+	})
 	graph.RegisterShape(FrugalDomain, "QGemm", func(n *graph.Node, in []graph.Type, c []*tensor.Tensor, _ int64) ([]graph.Type, error) {
 		out := graph.Type{DType: tensor.Float32}
 		if len(in) > 7 && in[7].DType != tensor.Undefined {
 			out.DType = in[7].DType
-		} else if len(in) > 2 && n.Input(6) != "" {
-			out.DType = in[2].DType
+		} else if n.Input(6) != "" {
+			out.DType = tensor.Uint8
 		}
 		if in[0].HasShape && in[3].HasShape && len(in[0].Shape) == 2 && len(in[3].Shape) == 2 {
 			out.Shape, out.HasShape = graph.Shape{in[0].Shape[0], in[3].Shape[0]}, true

@@ -184,23 +184,17 @@ func QuantizeLinear(x, scale, zp *tensor.Tensor, dt tensor.DType, axis, block in
 		if zp != nil {
 			z = int64(zp.Float64At(k))
 		}
-		q := math.RoundToEven(float64(v / sd[k]))
+		q := math.RoundToEven(float64(v/sd[k])) + float64(z)
 		var qi int64
 		switch {
 		case math.IsNaN(q):
-			qi = 0
+			qi = z
 		case q > float64(hi):
 			qi = hi
 		case q < float64(lo):
 			qi = lo
 		default:
 			qi = int64(q)
-		}
-		qi += z
-		if qi > hi {
-			qi = hi
-		} else if qi < lo {
-			qi = lo
 		}
 		setInt(out, i, qi)
 	}

@@ -1,0 +1,171 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/frugal-ml/frugal/impl/ops"
+	"github.com/frugal-ml/frugal/impl/ref"
+	"github.com/frugal-ml/frugal/tensor"
+)
+
+func init() { RegisterGrad("Conv", buildConv) }
+
+// maxSavedCols bounds the im2col columns a Conv keeps from forward for
+// backward (floats); above it backward recomputes them image by image.
+const maxSavedCols = 1 << 24
+
+type convK struct {
+	b      *BuildInfo
+	act    ops.Activation
+	xs, ws []int
+	g      ops.ConvGeom
+	out    buf
+	cols   []float32 // saved columns: [N][G][kk][ohw]
+	saved  bool
+	col    []float32 // one image-group of columns (recompute / dcol)
+}
+
+func buildConv(b *BuildInfo) (Kernel, error) {
+	act, err := ops.ActivationFromNode(b.Node)
+	if err != nil {
+		return nil, err
+	}
+	if act.Kind != "" {
+		return nil, fmt.Errorf("fused activation %q is not differentiable here; train the unfused graph", act.Kind)
+	}
+	return &convK{b: b, act: act}, nil
+}
+
+func (k *convK) pointwise() bool {
+	p := k.g.P
+	return p.KH == 1 && p.KW == 1 && p.SH == 1 && p.SW == 1 && p.PT+p.PL+p.PB+p.PR == 0
+}
+
+func (k *convK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	n := k.b.Node
+	if err := need(in, 2, n); err != nil {
+		return nil, err
+	}
+	if err := checkF32(n, in, 0, 1, 2); err != nil {
+		return nil, err
+	}
+	x, w := in[0], in[1]
+	if !tensor.SameShape(x.Shape, k.xs) || !tensor.SameShape(w.Shape, k.ws) {
+		g, err := ops.ResolveConv2D(n, x.Shape, w.Shape)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", n.Describe(), err)
+		}
+		k.g, k.xs, k.ws = g, append([]int(nil), x.Shape...), append([]int(nil), w.Shape...)
+	}
+	g := k.g
+	var bias []float32
+	if len(in) > 2 && in[2] != nil {
+		if in[2].Len() != g.Cout {
+			return nil, fmt.Errorf("%s: bias has %d elements, want %d", n.Describe(), in[2].Len(), g.Cout)
+		}
+		bias = in[2].F32()
+	}
+	out := k.out.get(g.OutShape(x.Rank())...)
+	cpg, opg := g.Cin/g.Group, g.Cout/g.Group
+	kk := cpg * g.P.KH * g.P.KW
+	ohw := g.OH * g.OW
+	hw := g.H * g.W
+	pw := k.pointwise()
+	k.saved = !pw && g.N*g.Group*kk*ohw <= maxSavedCols
+	if k.saved {
+		f32s(&k.cols, g.N*g.Group*kk*ohw)
+	} else if !pw {
+		f32s(&k.col, kk*ohw)
+	}
+	xd, wd, od := x.F32(), w.F32(), out.F32()
+	for b := 0; b < g.N; b++ {
+		for gi := 0; gi < g.Group; gi++ {
+			xg := xd[(b*g.Cin+gi*cpg)*hw : (b*g.Cin+(gi+1)*cpg)*hw]
+			src := xg
+			if !pw {
+				if k.saved {
+					src = k.cols[(b*g.Group+gi)*kk*ohw : (b*g.Group+gi+1)*kk*ohw]
+				} else {
+					src = k.col
+				}
+				ref.Im2Col(xg, cpg, g.H, g.W, g.P, src)
+			}
+			og := od[(b*g.Cout+gi*opg)*ohw : (b*g.Cout+(gi+1)*opg)*ohw]
+			Sgemm(false, false, opg, ohw, kk, 1, wd[gi*opg*kk:(gi+1)*opg*kk], kk, src, ohw, 0, og, ohw)
+			if bias != nil {
+				for o := 0; o < opg; o++ {
+					bv := bias[gi*opg+o]
+					row := og[o*ohw : (o+1)*ohw]
+					for i := range row {
+						row[i] += bv
+					}
+				}
+			}
+		}
+	}
+	return []*tensor.Tensor{out}, nil
+}
+
+func (k *convK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
+	g := k.g
+	dy := gout[0].F32()
+	cpg, opg := g.Cin/g.Group, g.Cout/g.Group
+	kk := cpg * g.P.KH * g.P.KW
+	ohw := g.OH * g.OW
+	hw := g.H * g.W
+	pw := k.pointwise()
+	if len(gin) > 2 && gin[2] != nil {
+		db := gin[2].F32()
+		for b := 0; b < g.N; b++ {
+			for co := 0; co < g.Cout; co++ {
+				var s float32
+				for _, v := range dy[(b*g.Cout+co)*ohw : (b*g.Cout+co+1)*ohw] {
+					s += v
+				}
+				db[co] += s
+			}
+		}
+	}
+	x, wd := in[0].F32(), in[1].F32()
+	if gin[1] != nil {
+		dw := gin[1].F32()
+		for b := 0; b < g.N; b++ {
+			for gi := 0; gi < g.Group; gi++ {
+				xg := x[(b*g.Cin+gi*cpg)*hw : (b*g.Cin+(gi+1)*cpg)*hw]
+				var col []float32
+				switch {
+				case pw:
+					col = xg
+				case k.saved:
+					col = k.cols[(b*g.Group+gi)*kk*ohw : (b*g.Group+gi+1)*kk*ohw]
+				default:
+					col = f32s(&k.col, kk*ohw)
+					ref.Im2Col(xg, cpg, g.H, g.W, g.P, col)
+				}
+				dyg := dy[(b*g.Cout+gi*opg)*ohw : (b*g.Cout+(gi+1)*opg)*ohw]
+				Sgemm(false, true, opg, kk, ohw, 1, dyg, ohw, col, ohw, 1, dw[gi*opg*kk:(gi+1)*opg*kk], kk)
+			}
+		}
+	}
+	if gin[0] != nil {
+		dx := gin[0].F32()
+		var dcol []float32
+		if !pw {
+			dcol = f32s(&k.col, kk*ohw)
+		}
+		for b := 0; b < g.N; b++ {
+			for gi := 0; gi < g.Group; gi++ {
+				dxg := dx[(b*g.Cin+gi*cpg)*hw : (b*g.Cin+(gi+1)*cpg)*hw]
+				dyg := dy[(b*g.Cout+gi*opg)*ohw : (b*g.Cout+(gi+1)*opg)*ohw]
+				wg := wd[gi*opg*kk : (gi+1)*opg*kk]
+				if pw {
+					Sgemm(true, false, kk, ohw, opg, 1, wg, kk, dyg, ohw, 1, dxg, ohw)
+					continue
+				}
+				Sgemm(true, false, kk, ohw, opg, 1, wg, kk, dyg, ohw, 0, dcol, ohw)
+				ref.Col2Im(dcol, cpg, g.H, g.W, g.P, dxg)
+			}
+		}
+	}
+	return nil
+}

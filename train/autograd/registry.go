@@ -20,14 +20,13 @@ import (
 	"sync"
 
 	"github.com/frugal-ml/frugal/graph"
-	"github.com/frugal-ml/frugal/impl/ref"
 	"github.com/frugal-ml/frugal/tensor"
 )
 
 // Sgemm is the FP32 GEMM every training kernel calls: C = alpha*op(A)*op(B)
 // + beta*C, row-major, the signature of ref.Sgemm. It is a variable so the
 // fast blocked SIMD GEMM replaces the reference one in one place.
-var Sgemm = ref.Sgemm
+var Sgemm = sgemmGo
 
 // Ctx is the per-step context handed to kernels.
 type Ctx struct {

@@ -1,0 +1,222 @@
+package gemm
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/frugal-ml/frugal/impl/cpu"
+)
+
+// Activation selects the clamp applied last by an Epilogue.
+type Activation uint8
+
+const (
+	ActNone  Activation = iota // no clamp
+	ActRelu                    // max(x, 0)
+	ActRelu6                   // min(max(x, 0), 6)
+	ActClip                    // min(max(x, Min), Max)
+)
+
+// Epilogue describes what happens to each accumulated value acc = (A x B)[i][j]
+// before it is stored: C[i][j] = act(acc + Beta*C[i][j] + RowBias[i] + ColBias[j]).
+// The zero value stores acc unchanged (Beta 0 does not read C, so C may hold
+// NaNs). NaN accumulators stay NaN through the clamps.
+type Epilogue struct {
+	Beta     float32
+	RowBias  []float32 // nil, or one value per row of C (length >= m)
+	ColBias  []float32 // nil, or one value per column of C (length >= n)
+	Act      Activation
+	Min, Max float32 // bounds of ActClip
+}
+
+func (e *Epilogue) bounds() (clamp bool, lo, hi float32) {
+	switch e.Act {
+	case ActNone:
+		return false, 0, 0
+	case ActRelu:
+		return true, 0, float32(inf)
+	case ActRelu6:
+		return true, 0, 6
+	case ActClip:
+		return true, e.Min, e.Max
+	}
+	panic(fmt.Sprintf("gemm: unknown activation %d", e.Act))
+}
+
+var threads atomic.Int32
+
+// SetThreads sets how many goroutines a large GEMM may use; n <= 0 restores
+// the default, runtime.GOMAXPROCS(0) at call time.
+func SetThreads(n int) {
+	if n < 0 {
+		n = 0
+	}
+	threads.Store(int32(n))
+}
+
+// Threads returns the current thread budget.
+func Threads() int {
+	if n := threads.Load(); n > 0 {
+		return int(n)
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// KernelName names the FP32 micro-kernel the current dispatch level uses.
+func KernelName() string { return kernelFor(cpu.Current()).name }
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, with
+// op(X) = X or X^T: op(A) is m x k, op(B) is k x n, C is m x n. beta == 0
+// overwrites C without reading it.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkMat("A", transA, m, k, a, lda)
+	checkMat("B", transB, k, n, b, ldb)
+	checkMat("C", false, m, n, c, ldc)
+	j := job{
+		kn: kernelFor(cpu.Current()), m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: operand{data: a, ld: lda, trans: transA},
+		b: operand{data: b, ld: ldb, trans: transB},
+		c: c, ldc: ldc,
+	}
+	j.run()
+}
+
+// SgemmEp computes C = act(alpha*op(A)*op(B) + ep.Beta*C + bias) with a
+// fused epilogue.
+func SgemmEp(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
+	checkMat("A", transA, m, k, a, lda)
+	checkMat("B", transB, k, n, b, ldb)
+	checkMat("C", false, m, n, c, ldc)
+	j := job{
+		kn: kernelFor(cpu.Current()), m: m, n: n, k: k, alpha: alpha,
+		a: operand{data: a, ld: lda, trans: transA},
+		b: operand{data: b, ld: ldb, trans: transB},
+		c: c, ldc: ldc,
+	}
+	j.setEpilogue(&ep)
+	j.run()
+}
+
+// PackedB is a right-hand operand packed once for a kernel (for instance a
+// layer's weights) and reused by SgemmPacked. It is read-only after PackB and
+// may be used by many goroutines at once. It keeps the kernel (ISA level) it
+// was packed for, whatever the dispatch level is later.
+type PackedB struct {
+	kn   *fkern
+	k, n int
+	npad int // n rounded up to nr
+	col0 int // column of op(B) where data starts (0 unless a driver chunk)
+	data []float32
+}
+
+// K and N return the packed operand's dimensions.
+func (p *PackedB) K() int { return p.k }
+func (p *PackedB) N() int { return p.n }
+
+// PackB packs op(B) (k x n) for SgemmPacked.
+func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
+	checkMat("B", transB, k, n, b, ldb)
+	kn := kernelFor(cpu.Current())
+	pb := &PackedB{kn: kn, k: k, n: n, npad: roundUp(n, kn.nr)}
+	pb.data = alignedFloats(k * pb.npad)
+	for pc := 0; pc < k; pc += kn.kc {
+		kcur := min(kn.kc, k-pc)
+		packB(kn.nr, pb.data[pc*pb.npad:], b, ldb, transB, pc, kcur, 0, n)
+	}
+	return pb
+}
+
+// SgemmPacked computes C = epilogue(A x B) with A m x k row-major (lda) and B
+// prepacked by PackB.
+func SgemmPacked(m int, a []float32, lda int, pb *PackedB, c []float32, ldc int, ep Epilogue) {
+	checkMat("A", false, m, pb.k, a, lda)
+	checkMat("C", false, m, pb.n, c, ldc)
+	j := job{
+		kn: pb.kn, m: m, n: pb.n, k: pb.k, alpha: 1,
+		a: operand{data: a, ld: lda},
+		b: operand{pb: pb},
+		c: c, ldc: ldc,
+	}
+	j.setEpilogue(&ep)
+	j.run()
+}
+
+// PackedA is a left-hand operand packed once (for instance convolution
+// weights W[Cout, K] in out = W x im2col). Read-only and shareable like
+// PackedB.
+type PackedA struct {
+	kn   *fkern
+	m, k int
+	data []float32
+}
+
+// M and K return the packed operand's dimensions.
+func (p *PackedA) M() int { return p.m }
+func (p *PackedA) K() int { return p.k }
+
+// PackA packs op(A) (m x k) for SgemmPackedA.
+func PackA(transA bool, m, k int, a []float32, lda int) *PackedA {
+	checkMat("A", transA, m, k, a, lda)
+	kn := kernelFor(cpu.Current())
+	pa := &PackedA{kn: kn, m: m, k: k, data: alignedFloats(m * k)}
+	for pc := 0; pc < k; pc += kn.kc {
+		kcur := min(kn.kc, k-pc)
+		packA(kn.mr, pa.data[pc*m:], a, lda, transA, 0, m, pc, kcur)
+	}
+	return pa
+}
+
+// SgemmPackedA computes C = epilogue(A x B) with A prepacked by PackA and B
+// k x n row-major (ldb).
+func SgemmPackedA(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
+	checkMat("B", false, pa.k, n, b, ldb)
+	checkMat("C", false, pa.m, n, c, ldc)
+	j := job{
+		kn: pa.kn, m: pa.m, n: n, k: pa.k, alpha: 1,
+		a: operand{pa: pa},
+		b: operand{data: b, ld: ldb},
+		c: c, ldc: ldc,
+	}
+	j.setEpilogue(&ep)
+	j.run()
+}
+
+func (j *job) setEpilogue(ep *Epilogue) {
+	j.beta = ep.Beta
+	if ep.RowBias != nil {
+		if len(ep.RowBias) < j.m {
+			panic(fmt.Sprintf("gemm: RowBias has %d values, want >= %d", len(ep.RowBias), j.m))
+		}
+		j.rowBias = ep.RowBias
+	}
+	if ep.ColBias != nil {
+		if len(ep.ColBias) < j.n {
+			panic(fmt.Sprintf("gemm: ColBias has %d values, want >= %d", len(ep.ColBias), j.n))
+		}
+		j.colBias = ep.ColBias
+	}
+	j.clamp, j.lo, j.hi = ep.bounds()
+}
+
+// checkMat panics unless x holds a rows x cols matrix (cols x rows when
+// trans) with leading dimension ld.
+func checkMat(name string, trans bool, rows, cols int, x []float32, ld int) {
+	if rows < 0 || cols < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension for %s: %d x %d", name, rows, cols))
+	}
+	if trans {
+		rows, cols = cols, rows
+	}
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("gemm: leading dimension of %s is %d, want >= %d", name, ld, max(1, cols)))
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if need := (rows-1)*ld + cols; len(x) < need {
+		panic(fmt.Sprintf("gemm: %s has %d elements, want >= %d", name, len(x), need))
+	}
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }

@@ -1,0 +1,86 @@
+package gemm
+
+import (
+	"unsafe"
+
+	"github.com/frugal-ml/frugal/impl/cpu"
+)
+
+// kargs is the epilogue block every FP32 micro-kernel reads; the assembly
+// uses fixed offsets (see _asm/sgemm.go, checked by TestKargsLayout).
+type kargs struct {
+	alpha   float32  // 0: acc *= alpha when flAlpha
+	beta    float32  // 4: acc += beta*C when flLoadC
+	lo      float32  // 8: clamp bounds when flClamp
+	hi      float32  // 12
+	flags   uint64   // 16
+	rowBias *float32 // 24: acc[r][*] += rowBias[r] when flRowBias
+	colBias *float32 // 32: acc[*][j] += colBias[j] when flColBias
+	mask    uint64   // 40: AVX-512 lane mask of the last column vector
+	maskv   [8]int32 // 48: AVX2 lane mask of the last column vector (-1 = on)
+}
+
+const (
+	flAlpha   = 1
+	flLoadC   = 2
+	flRowBias = 4
+	flColBias = 8
+	flClamp   = 16
+)
+
+// sgemmFunc is the assembly micro-kernel signature: rows and columns are
+// fixed per function; ldb and ldc are in bytes.
+type sgemmFunc func(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+// fkern describes one FP32 micro-kernel and its blocking parameters.
+type fkern struct {
+	level      cpu.Level
+	name       string
+	mr, nr     int // register tile
+	vec        int // floats per vector register
+	kc, mc, nc int // cache blocking: depth, rows (multiple of mr), columns (multiple of nr)
+	// tile computes a rows x cols (<= mr x nr) tile: a is a packed A
+	// micro-panel (k x rows), b a B micro-panel with rows ldb floats apart.
+	tile func(kn *fkern, rows, cols, k int, a, b *float32, ldb int, c *float32, ldc int, ep *kargs)
+}
+
+// tileAsm dispatches to the generated kernel table.
+func tileAsm(tab *[15][3][2]sgemmFunc) func(kn *fkern, rows, cols, k int, a, b *float32, ldb int, c *float32, ldc int, ep *kargs) {
+	return func(kn *fkern, rows, cols, k int, a, b *float32, ldb int, c *float32, ldc int, ep *kargs) {
+		nv := (cols + kn.vec - 1) / kn.vec
+		rem := cols - (nv-1)*kn.vec
+		e := 0
+		if rem != kn.vec {
+			e = 1
+			ep.mask = 1<<uint(rem) - 1
+			for i := range ep.maskv {
+				ep.maskv[i] = 0
+				if i < rem {
+					ep.maskv[i] = -1
+				}
+			}
+		}
+		tab[rows][nv][e](k, a, b, uintptr(ldb)*4, c, uintptr(ldc)*4, ep)
+	}
+}
+
+var kernGeneric = &fkern{
+	level: cpu.Generic, name: "go-4x4", mr: 4, nr: 4, vec: 4,
+	kc: 256, mc: 64, nc: 512,
+	tile: tileGo,
+}
+
+// kernelFor returns the FP32 micro-kernel for level l.
+func kernelFor(l cpu.Level) *fkern {
+	for _, k := range asmKernels {
+		if k.level <= l {
+			return k
+		}
+	}
+	return kernGeneric
+}
+
+// add returns p advanced by n floats.
+func add(p *float32, n int) *float32 {
+	return (*float32)(unsafe.Add(unsafe.Pointer(p), uintptr(n)*4))
+}

@@ -1,0 +1,35 @@
+//go:build amd64 && !purego
+
+package gemm
+
+import "github.com/frugal-ml/frugal/impl/cpu"
+
+// asmKernels lists the assembly FP32 kernels, best first.
+var asmKernels = []*fkern{
+	{
+		level: cpu.AVX512, name: "avx512-14x32", mr: 14, nr: 32, vec: 16,
+		kc: 256, mc: 14 * 20, nc: 1024,
+		tile: tileAsm(pad15(&sgemmKernels_avx512)),
+	},
+	{
+		level: cpu.AVX2, name: "avx2-6x16", mr: 6, nr: 16, vec: 8,
+		kc: 256, mc: 6 * 24, nc: 1024,
+		tile: tileAsm(pad15(&sgemmKernels_avx2)),
+	},
+}
+
+// pad15 copies a generated table into the common [15][3][2] shape.
+func pad15[T any](t *T) *[15][3][2]sgemmFunc {
+	var out [15][3][2]sgemmFunc
+	switch v := any(t).(type) {
+	case *[15][3][2]sgemmFunc:
+		out = *v
+	case *[7][3][2]sgemmFunc:
+		for i := range v {
+			out[i] = v[i]
+		}
+	default:
+		panic("gemm: unexpected kernel table shape")
+	}
+	return &out
+}

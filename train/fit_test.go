@@ -1,8 +1,12 @@
 package train
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/frugal-ml/frugal/graph"
@@ -156,4 +160,41 @@ func BenchmarkStep(b *testing.B) {
 			b.ReportMetric(float64(b.N*64)/b.Elapsed().Seconds(), "samples/s")
 		})
 	}
+}
+
+func TestBench(t *testing.T) {
+	m := zoo.LeNet300100(1)
+	r, err := Bench(m, BenchConfig{Batch: 16, Threads: 2, Steps: 2, Warmup: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SamplesPerSec <= 0 || r.Params != 266610 || r.Optimizer != "sgd" {
+		t.Fatalf("%+v", r)
+	}
+}
+
+// TestBenchJSON prints `frugal bench train --json` output for the bench
+// script when FRUGAL_BENCH_MODEL is set.
+func TestBenchJSON(t *testing.T) {
+	name := os.Getenv("FRUGAL_BENCH_MODEL")
+	if name == "" {
+		t.Skip("set FRUGAL_BENCH_MODEL")
+	}
+	atoi := func(k string, def int) int {
+		if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
+			return v
+		}
+		return def
+	}
+	m, err := zoo.Build(name, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Bench(m, BenchConfig{Batch: atoi("FRUGAL_BENCH_BATCH", 64), Threads: atoi("FRUGAL_BENCH_THREADS", 2), Steps: atoi("FRUGAL_BENCH_STEPS", 20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Model = name
+	b, _ := json.Marshal(r)
+	fmt.Printf("BENCH_JSON %s\n", b)
 }

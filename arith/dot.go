@@ -61,7 +61,9 @@ func GEMM(f Format, acc string, a, b []float32, m, k, n int, o round.Options) ([
 		if !ok {
 			return nil, fmt.Errorf("gemm: accumulating in the format needs a scalar format, %s is %s", f.Name(), f.Kind())
 		}
-		rd := func(v float64) float64 { return sf.DecodeValue(sf.EncodeValue(v, round.Options{Mode: round.NearestEven}, 0)) }
+		rd := func(v float64) float64 {
+			return sf.DecodeValue(sf.EncodeValue(v, round.Options{Mode: round.NearestEven}, 0))
+		}
 		add = func(s, x, y float64) float64 { return rd(s + rd(x*y)) }
 	default:
 		spec, ok := specByName(acc)

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/frugal-ml/frugal/arith/bitpack"
 	bin "github.com/frugal-ml/frugal/arith/binary"
+	"github.com/frugal-ml/frugal/arith/bitpack"
 	"github.com/frugal-ml/frugal/arith/convert"
 	"github.com/frugal-ml/frugal/arith/intq"
 	"github.com/frugal-ml/frugal/arith/mx"
@@ -33,7 +33,7 @@ func (s *scalar) Kernels() []string    { return s.kernels }
 func (s *scalar) Describe() string     { return s.desc }
 
 func (s *scalar) EncodeValue(x float64, o round.Options, r uint64) uint32 { return s.enc(x, o, r) }
-func (s *scalar) DecodeValue(c uint32) float64                           { return s.dec(c) }
+func (s *scalar) DecodeValue(c uint32) float64                            { return s.dec(c) }
 
 func (s *scalar) Quantize(dst, src []float32, o round.Options) error {
 	if err := checkLen(len(dst), len(src)); err != nil {

@@ -122,7 +122,7 @@ func (f floatFormat) decode(c uint32) float64 {
 	return v
 }
 
-// nanCode is the canonical NaN (for styleNoNaN: zero, the format has none).
+// nanCode is the canonical NaN.
 func (f floatFormat) nanCode() uint32 {
 	switch f.style {
 	case styleIEEE:
@@ -134,7 +134,7 @@ func (f floatFormat) nanCode() uint32 {
 	case styleUnsigned:
 		return 0xff
 	}
-	return 0
+	return f.signBit() // E2M1 has no NaN; ml_dtypes gives -0
 }
 
 // encode rounds x to the nearest code (ties to even). With saturate, values

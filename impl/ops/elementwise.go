@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/tensor"
 )
 
@@ -12,53 +13,606 @@ type Numeric interface {
 	~float32 | ~float64 | ~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64
 }
 
-func init() {
-	for _, op := range []string{"Add", "Sub", "Mul", "Div"} {
-		op := op
-		Register(Impl{Op: op, Name: "ref", DTypes: []tensor.DType{tensor.Float32, tensor.Float64, tensor.Int8, tensor.Int16, tensor.Int32, tensor.Int64, tensor.Uint8, tensor.Uint16, tensor.Uint32, tensor.Uint64},
-			Build: func(b *BuildInfo) (Kernel, error) {
-				return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
-					ts, err := MustTensors(in, 2)
-					if err != nil {
-						return nil, err
-					}
-					out, err := arith(op, ts[0], ts[1])
-					if err != nil {
-						return nil, err
-					}
-					return []Value{out}, nil
-				}), nil
-			}})
+// binaryOp is a broadcasting elementwise function given per element family;
+// a nil family is unsupported.
+type binaryOp struct {
+	f   func(a, b float64) float64
+	f32 func(a, b float32) float32
+	i   func(a, b int64) int64
+	u   func(a, b uint64) uint64
+	b   func(a, b bool) bool
+}
+
+func binT[T any](a, b *tensor.Tensor, f func(x, y T) T) (*tensor.Tensor, error) {
+	out, shape, err := tensor.Binary(a.Data.([]T), a.Shape, b.Data.([]T), b.Shape, f)
+	if err != nil {
+		return nil, err
 	}
-	Register(Impl{Op: "Relu", Name: "ref", DTypes: []tensor.DType{tensor.Float32, tensor.Float64, tensor.Int8, tensor.Int32, tensor.Int64},
-		Build: func(b *BuildInfo) (Kernel, error) {
+	return &tensor.Tensor{DType: a.DType, Shape: shape, Data: out}, nil
+}
+
+func binS[T signedInt](a, b *tensor.Tensor, f func(x, y int64) int64) (*tensor.Tensor, error) {
+	return binT(a, b, func(x, y T) T { return T(f(int64(x), int64(y))) })
+}
+
+func binU[T unsignedInt](a, b *tensor.Tensor, f func(x, y uint64) uint64) (*tensor.Tensor, error) {
+	return binT(a, b, func(x, y T) T { return T(f(uint64(x), uint64(y))) })
+}
+
+func (op binaryOp) apply(a, b *tensor.Tensor) (*tensor.Tensor, error) {
+	if a.DType != b.DType {
+		return nil, fmt.Errorf("input dtypes differ (%s vs %s)", a.DType, b.DType)
+	}
+	bad := func() (*tensor.Tensor, error) { return nil, fmt.Errorf("dtype %s is not supported", a.DType) }
+	switch a.DType {
+	case tensor.Float32:
+		if op.f32 != nil {
+			return binT(a, b, op.f32)
+		}
+		if op.f == nil {
+			return bad()
+		}
+		return binT(a, b, func(x, y float32) float32 { return float32(op.f(float64(x), float64(y))) })
+	case tensor.Float64:
+		if op.f == nil {
+			if op.f32 == nil {
+				return bad()
+			}
+			return binT(a, b, func(x, y float64) float64 { return float64(op.f32(float32(x), float32(y))) })
+		}
+		return binT(a, b, op.f)
+	case tensor.Float16, tensor.BFloat16:
+		af, _, err := toF32(a)
+		if err != nil {
+			return nil, err
+		}
+		bf, _, err := toF32(b)
+		if err != nil {
+			return nil, err
+		}
+		r, err := op.apply(af, bf)
+		if err != nil {
+			return nil, err
+		}
+		return fromF32(r, a.DType), nil
+	case tensor.Int8, tensor.Int16, tensor.Int32, tensor.Int64:
+		if op.i == nil {
+			return bad()
+		}
+		switch a.DType {
+		case tensor.Int8:
+			return binS[int8](a, b, op.i)
+		case tensor.Int16:
+			return binS[int16](a, b, op.i)
+		case tensor.Int32:
+			return binS[int32](a, b, op.i)
+		}
+		return binS[int64](a, b, op.i)
+	case tensor.Uint8, tensor.Uint16, tensor.Uint32, tensor.Uint64:
+		if op.u == nil {
+			return bad()
+		}
+		switch a.DType {
+		case tensor.Uint8:
+			return binU[uint8](a, b, op.u)
+		case tensor.Uint16:
+			return binU[uint16](a, b, op.u)
+		case tensor.Uint32:
+			return binU[uint32](a, b, op.u)
+		}
+		return binU[uint64](a, b, op.u)
+	case tensor.Bool:
+		if op.b == nil {
+			return bad()
+		}
+		return binT(a, b, op.b)
+	}
+	return bad()
+}
+
+func divI(x, y int64) int64 {
+	if y == 0 {
+		return 0
+	}
+	if y == -1 {
+		return -x // avoids the MinInt64 / -1 trap; wraps like C
+	}
+	return x / y
+}
+
+func divU(x, y uint64) uint64 {
+	if y == 0 {
+		return 0
+	}
+	return x / y
+}
+
+// modI is numpy's mod (result has the divisor's sign).
+func modI(x, y int64) int64 {
+	if y == 0 {
+		return 0
+	}
+	if y == -1 {
+		return 0
+	}
+	r := x % y
+	if r != 0 && (r < 0) != (y < 0) {
+		r += y
+	}
+	return r
+}
+
+func fmodI(x, y int64) int64 {
+	if y == 0 || y == -1 {
+		return 0
+	}
+	return x % y
+}
+
+func modF(x, y float64) float64 {
+	r := math.Mod(x, y)
+	if r != 0 && (r < 0) != (y < 0) {
+		r += y
+	}
+	return r
+}
+
+var arithOps = map[string]binaryOp{
+	"Add": {f: func(a, b float64) float64 { return a + b }, f32: func(a, b float32) float32 { return a + b },
+		i: func(a, b int64) int64 { return a + b }, u: func(a, b uint64) uint64 { return a + b }},
+	"Sub": {f: func(a, b float64) float64 { return a - b }, f32: func(a, b float32) float32 { return a - b },
+		i: func(a, b int64) int64 { return a - b }, u: func(a, b uint64) uint64 { return a - b }},
+	"Mul": {f: func(a, b float64) float64 { return a * b }, f32: func(a, b float32) float32 { return a * b },
+		i: func(a, b int64) int64 { return a * b }, u: func(a, b uint64) uint64 { return a * b }},
+	"Div": {f: func(a, b float64) float64 { return a / b }, f32: func(a, b float32) float32 { return a / b },
+		i: divI, u: divU},
+	"BitwiseAnd": {i: func(a, b int64) int64 { return a & b }, u: func(a, b uint64) uint64 { return a & b }},
+	"BitwiseOr":  {i: func(a, b int64) int64 { return a | b }, u: func(a, b uint64) uint64 { return a | b }},
+	"BitwiseXor": {i: func(a, b int64) int64 { return a ^ b }, u: func(a, b uint64) uint64 { return a ^ b }},
+	"And":        {b: func(a, b bool) bool { return a && b }},
+	"Or":         {b: func(a, b bool) bool { return a || b }},
+	"Xor":        {b: func(a, b bool) bool { return a != b }},
+}
+
+// maxF/minF propagate NaN like numpy.maximum/minimum.
+func maxF(a, b float64) float64 {
+	if a != a || b != b {
+		return math.NaN()
+	}
+	return math.Max(a, b)
+}
+
+func minF(a, b float64) float64 {
+	if a != a || b != b {
+		return math.NaN()
+	}
+	return math.Min(a, b)
+}
+
+var foldOps = map[string]binaryOp{
+	"Max": {f: maxF, i: func(a, b int64) int64 { return max(a, b) }, u: func(a, b uint64) uint64 { return max(a, b) }},
+	"Min": {f: minF, i: func(a, b int64) int64 { return min(a, b) }, u: func(a, b uint64) uint64 { return min(a, b) }},
+	"Sum": arithOps["Add"],
+}
+
+func init() {
+	for op, bo := range arithOps {
+		op, bo := op, bo
+		var dts []tensor.DType
+		if bo.f != nil {
+			dts = append(dts, floatTypes...)
+		}
+		if bo.i != nil {
+			dts = append(dts, intTypes...)
+		}
+		if bo.b != nil {
+			dts = append(dts, tensor.Bool)
+		}
+		Register(Impl{Op: op, Name: "ref", DTypes: dts, Build: func(b *BuildInfo) (Kernel, error) {
+			return binaryKernel(bo), nil
+		}})
+		if op != "Add" && op != "Sub" && op != "Mul" && op != "Div" {
+			graph.RegisterShape("", op, broadcastShape)
+		}
+	}
+	Register(Impl{Op: "Mod", DTypes: numericTypes, Build: func(b *BuildInfo) (Kernel, error) {
+		fm, err := b.Node.Int("fmod", 0)
+		if err != nil {
+			return nil, err
+		}
+		bo := binaryOp{f: modF, i: modI, u: divRemU}
+		if fm != 0 {
+			bo = binaryOp{f: math.Mod, i: fmodI, u: divRemU}
+		}
+		return binaryKernel(bo), nil
+	}})
+	graph.RegisterShape("", "Mod", broadcastShape)
+	Register(Impl{Op: "BitShift", DTypes: unsignedTypes, Build: func(b *BuildInfo) (Kernel, error) {
+		dir, err := b.Node.String("direction", "")
+		if err != nil {
+			return nil, err
+		}
+		var bo binaryOp
+		switch dir {
+		case "LEFT":
+			bo.u = func(a, s uint64) uint64 {
+				if s >= 64 {
+					return 0
+				}
+				return a << s
+			}
+		case "RIGHT":
+			bo.u = func(a, s uint64) uint64 {
+				if s >= 64 {
+					return 0
+				}
+				return a >> s
+			}
+		default:
+			return nil, fmt.Errorf("BitShift: direction %q must be LEFT or RIGHT", dir)
+		}
+		return binaryKernel(bo), nil
+	}})
+	graph.RegisterShape("", "BitShift", broadcastShape)
+	Register(Impl{Op: "PRelu", DTypes: signedTypes, Build: func(b *BuildInfo) (Kernel, error) {
+		return binaryKernel(binaryOp{
+			f: func(x, s float64) float64 {
+				if x < 0 {
+					return x * s
+				}
+				return x
+			},
+			f32: func(x, s float32) float32 {
+				if x < 0 {
+					return x * s
+				}
+				return x
+			},
+			i: func(x, s int64) int64 {
+				if x < 0 {
+					return x * s
+				}
+				return x
+			},
+			u: func(x, s uint64) uint64 { return x },
+		}), nil
+	}})
+	graph.RegisterShape("", "PRelu", broadcastShape)
+	for _, op := range []string{"Max", "Min", "Sum", "Mean"} {
+		op := op
+		dts := numericTypes
+		if op == "Mean" {
+			dts = floatTypes
+		}
+		Register(Impl{Op: op, DTypes: dts, Build: func(b *BuildInfo) (Kernel, error) {
 			return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
-				ts, err := MustTensors(in, 1)
+				if len(in) == 0 {
+					return nil, fmt.Errorf("%s needs at least one input", op)
+				}
+				ts, err := MustTensors(in, len(in))
 				if err != nil {
 					return nil, err
 				}
-				x := ts[0]
-				out := tensor.New(x.DType, x.Shape...)
-				switch x.DType {
-				case tensor.Float32:
-					ReluF32(x.F32(), out.F32())
-				case tensor.Float64:
-					relu(x.F64(), out.F64())
-				case tensor.Int8:
-					relu(x.I8(), out.I8())
-				case tensor.Int32:
-					relu(x.I32(), out.I32())
-				case tensor.Int64:
-					relu(x.I64(), out.I64())
-				default:
-					return nil, fmt.Errorf("Relu: unsupported dtype %s", x.DType)
+				fold := foldOps[op]
+				if op == "Mean" {
+					fold = foldOps["Sum"]
+				}
+				acc := ts[0]
+				for _, t := range ts[1:] {
+					if acc, err = fold.apply(acc, t); err != nil {
+						return nil, err
+					}
+				}
+				if len(ts) == 1 {
+					acc = copyTensor(acc)
+				}
+				if op == "Mean" {
+					n := float64(len(ts))
+					if acc, err = (unaryOp{f: func(v float64) float64 { return v / n }}).apply(acc); err != nil {
+						return nil, err
+					}
+				}
+				return []Value{acc}, nil
+			}), nil
+		}})
+		graph.RegisterShape("", op, broadcastShape)
+	}
+	// Pow: the exponent may have another dtype; the result has the base's.
+	Register(Impl{Op: "Pow", DTypes: numericTypes, Build: func(b *BuildInfo) (Kernel, error) {
+		return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+			ts, err := MustTensors(in, 2)
+			if err != nil {
+				return nil, err
+			}
+			out, err := pow(ts[0], ts[1])
+			if err != nil {
+				return nil, err
+			}
+			return []Value{out}, nil
+		}), nil
+	}})
+	graph.RegisterShape("", "Pow", broadcastShape)
+	// Comparisons.
+	cmps := map[string]cmpOp{
+		"Equal":          {f: func(a, b float64) bool { return a == b }, i: func(a, b int64) bool { return a == b }, u: func(a, b uint64) bool { return a == b }},
+		"Less":           {f: func(a, b float64) bool { return a < b }, i: func(a, b int64) bool { return a < b }, u: func(a, b uint64) bool { return a < b }},
+		"LessOrEqual":    {f: func(a, b float64) bool { return a <= b }, i: func(a, b int64) bool { return a <= b }, u: func(a, b uint64) bool { return a <= b }},
+		"Greater":        {f: func(a, b float64) bool { return a > b }, i: func(a, b int64) bool { return a > b }, u: func(a, b uint64) bool { return a > b }},
+		"GreaterOrEqual": {f: func(a, b float64) bool { return a >= b }, i: func(a, b int64) bool { return a >= b }, u: func(a, b uint64) bool { return a >= b }},
+	}
+	for op, c := range cmps {
+		c := c
+		Register(Impl{Op: op, DTypes: append(append([]tensor.DType{}, numericTypes...), tensor.Bool, tensor.String), Build: func(b *BuildInfo) (Kernel, error) {
+			return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+				ts, err := MustTensors(in, 2)
+				if err != nil {
+					return nil, err
+				}
+				out, err := c.apply(ts[0], ts[1])
+				if err != nil {
+					return nil, err
 				}
 				return []Value{out}, nil
 			}), nil
 		}})
+		graph.RegisterShape("", op, func(n *graph.Node, in []graph.Type, c []*tensor.Tensor, v int64) ([]graph.Type, error) {
+			t, err := broadcastShape(n, in, c, v)
+			if err != nil || len(t) == 0 {
+				return t, err
+			}
+			t[0].DType = tensor.Bool
+			return t, nil
+		})
+	}
 	Register(Impl{Op: "Identity", Name: "ref", Build: func(b *BuildInfo) (Kernel, error) {
-		return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) { return []Value{in[0]}, nil }), nil
+		return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+			if len(in) == 0 {
+				return nil, fmt.Errorf("Identity needs an input")
+			}
+			return []Value{in[0]}, nil
+		}), nil
 	}})
+}
+
+func divRemU(a, b uint64) uint64 {
+	if b == 0 {
+		return 0
+	}
+	return a % b
+}
+
+func binaryKernel(bo binaryOp) Kernel {
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		ts, err := MustTensors(in, 2)
+		if err != nil {
+			return nil, err
+		}
+		out, err := bo.apply(ts[0], ts[1])
+		if err != nil {
+			return nil, err
+		}
+		return []Value{out}, nil
+	})
+}
+
+// cmpOp is a broadcasting comparison producing bool.
+type cmpOp struct {
+	f func(a, b float64) bool
+	i func(a, b int64) bool
+	u func(a, b uint64) bool
+}
+
+func cmpT[T any](a, b *tensor.Tensor, f func(x, y T) bool) (*tensor.Tensor, error) {
+	out, shape, err := tensor.Binary(a.Data.([]T), a.Shape, b.Data.([]T), b.Shape, f)
+	if err != nil {
+		return nil, err
+	}
+	return &tensor.Tensor{DType: tensor.Bool, Shape: shape, Data: out}, nil
+}
+
+func cmpS[T signedInt](a, b *tensor.Tensor, f func(x, y int64) bool) (*tensor.Tensor, error) {
+	return cmpT(a, b, func(x, y T) bool { return f(int64(x), int64(y)) })
+}
+
+func cmpU[T unsignedInt](a, b *tensor.Tensor, f func(x, y uint64) bool) (*tensor.Tensor, error) {
+	return cmpT(a, b, func(x, y T) bool { return f(uint64(x), uint64(y)) })
+}
+
+func (c cmpOp) apply(a, b *tensor.Tensor) (*tensor.Tensor, error) {
+	if a.DType != b.DType {
+		return nil, fmt.Errorf("input dtypes differ (%s vs %s)", a.DType, b.DType)
+	}
+	switch a.DType {
+	case tensor.Float32:
+		return cmpT(a, b, func(x, y float32) bool { return c.f(float64(x), float64(y)) })
+	case tensor.Float64:
+		return cmpT(a, b, c.f)
+	case tensor.Int8:
+		return cmpS[int8](a, b, c.i)
+	case tensor.Int16:
+		return cmpS[int16](a, b, c.i)
+	case tensor.Int32:
+		return cmpS[int32](a, b, c.i)
+	case tensor.Int64:
+		return cmpS[int64](a, b, c.i)
+	case tensor.Uint8:
+		return cmpU[uint8](a, b, c.u)
+	case tensor.Uint16:
+		return cmpU[uint16](a, b, c.u)
+	case tensor.Uint32:
+		return cmpU[uint32](a, b, c.u)
+	case tensor.Uint64:
+		return cmpU[uint64](a, b, c.u)
+	case tensor.Bool:
+		b2i := func(v bool) int64 {
+			if v {
+				return 1
+			}
+			return 0
+		}
+		return cmpT(a, b, func(x, y bool) bool { return c.i(b2i(x), b2i(y)) })
+	case tensor.String:
+		return cmpT(a, b, func(x, y string) bool {
+			switch {
+			case x < y:
+				return c.i(0, 1)
+			case x > y:
+				return c.i(1, 0)
+			}
+			return c.i(0, 0)
+		})
+	}
+	if isRawFloat(a.DType) {
+		av, err := ToFloat64(a)
+		if err != nil {
+			return nil, err
+		}
+		bv, err := ToFloat64(b)
+		if err != nil {
+			return nil, err
+		}
+		out, shape, err := tensor.Binary(av, a.Shape, bv, b.Shape, c.f)
+		if err != nil {
+			return nil, err
+		}
+		return &tensor.Tensor{DType: tensor.Bool, Shape: shape, Data: out}, nil
+	}
+	return nil, fmt.Errorf("dtype %s is not supported", a.DType)
+}
+
+// pow computes base**exp elementwise with broadcasting; the result has the
+// base's dtype. Integer bases with integer exponents are exact.
+func pow(x, y *tensor.Tensor) (*tensor.Tensor, error) {
+	if x.DType == tensor.Float32 && y.DType == tensor.Float32 {
+		return binT(x, y, func(a, b float32) float32 { return float32(math.Pow(float64(a), float64(b))) })
+	}
+	if isInt(x.DType) && isInt(y.DType) {
+		xv, err := ToInt64(x)
+		if err != nil {
+			return nil, err
+		}
+		yv, err := ToInt64(y)
+		if err != nil {
+			return nil, err
+		}
+		out, shape, err := tensor.Binary(xv, x.Shape, yv, y.Shape, ipow)
+		if err != nil {
+			return nil, err
+		}
+		return fromInt64(x.DType, out, shape)
+	}
+	xv, err := ToFloat64(x)
+	if err != nil {
+		return nil, err
+	}
+	yv, err := ToFloat64(y)
+	if err != nil {
+		return nil, err
+	}
+	out, shape, err := tensor.Binary(xv, x.Shape, yv, y.Shape, math.Pow)
+	if err != nil {
+		return nil, err
+	}
+	if isInt(x.DType) {
+		iv := make([]int64, len(out))
+		for i, v := range out {
+			iv[i] = f64ToI64(v)
+		}
+		return fromInt64(x.DType, iv, shape)
+	}
+	return FromFloat64(x.DType, out, shape)
+}
+
+func ipow(b, e int64) int64 {
+	if e < 0 {
+		switch b {
+		case 1:
+			return 1
+		case -1:
+			if e%2 == 0 {
+				return 1
+			}
+			return -1
+		}
+		return 0
+	}
+	r := int64(1)
+	for e > 0 {
+		if e&1 != 0 {
+			r *= b
+		}
+		b *= b
+		e >>= 1
+	}
+	return r
+}
+
+// f64ToI64 truncates toward zero; NaN and out-of-range give MinInt64 (as
+// x86 conversions do).
+func f64ToI64(v float64) int64 {
+	if v != v || v >= 9.223372036854775807e18 || v < -9.223372036854775808e18 {
+		return math.MinInt64
+	}
+	return int64(v)
+}
+
+// fromInt64 narrows int64 values to an integer (or bool) dtype, wrapping.
+func fromInt64(dt tensor.DType, v []int64, shape []int) (*tensor.Tensor, error) {
+	t := newTensor(dt, shape...)
+	switch d := t.Data.(type) {
+	case []int64:
+		copy(d, v)
+	case []int32:
+		conv(d, v)
+	case []int16:
+		conv(d, v)
+	case []int8:
+		conv(d, v)
+	case []uint8:
+		if isRawFloat(dt) {
+			return nil, fmt.Errorf("%s is not an integer type", dt)
+		}
+		conv(d, v)
+	case []uint16:
+		if isRawFloat(dt) {
+			return nil, fmt.Errorf("%s is not an integer type", dt)
+		}
+		conv(d, v)
+	case []uint32:
+		conv(d, v)
+	case []uint64:
+		conv(d, v)
+	case []bool:
+		for i, x := range v {
+			d[i] = x != 0
+		}
+	default:
+		return nil, fmt.Errorf("%s is not an integer type", dt)
+	}
+	return t, nil
+}
+
+// broadcastShape is the shape function of broadcasting ops with any number
+// of inputs; the dtype is the first input's.
+func broadcastShape(n *graph.Node, in []graph.Type, _ []*tensor.Tensor, _ int64) ([]graph.Type, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := graph.Type{DType: in[0].DType}
+	shapes := make([][]int, 0, len(in))
+	for _, t := range in {
+		s, ok := t.Known()
+		if !ok {
+			return []graph.Type{out}, nil
+		}
+		shapes = append(shapes, s)
+	}
+	s, err := tensor.BroadcastShapes(shapes...)
+	if err != nil {
+		return nil, err
+	}
+	out.Shape, out.HasShape = graph.ConcreteShape(s...), true
+	return []graph.Type{out}, nil
 }
 
 // ReluF32 writes max(x, 0) into out (NaN stays NaN).
@@ -70,75 +624,3 @@ func ReluF32(x, out []float32) {
 		out[i] = v
 	}
 }
-
-func relu[T Numeric](x, out []T) {
-	for i, v := range x {
-		if v < 0 {
-			v = 0
-		}
-		out[i] = v
-	}
-}
-
-// arith applies a broadcasting arithmetic op to two tensors of one dtype.
-func arith(op string, a, b *tensor.Tensor) (*tensor.Tensor, error) {
-	if a.DType != b.DType {
-		return nil, fmt.Errorf("%s: input dtypes differ (%s vs %s)", op, a.DType, b.DType)
-	}
-	switch a.DType {
-	case tensor.Float32:
-		return arithT(op, a, b, a.F32(), b.F32())
-	case tensor.Float64:
-		return arithT(op, a, b, a.F64(), b.F64())
-	case tensor.Int8:
-		return arithT(op, a, b, a.I8(), b.I8())
-	case tensor.Int16:
-		return arithT(op, a, b, a.Data.([]int16), b.Data.([]int16))
-	case tensor.Int32:
-		return arithT(op, a, b, a.I32(), b.I32())
-	case tensor.Int64:
-		return arithT(op, a, b, a.I64(), b.I64())
-	case tensor.Uint8:
-		return arithT(op, a, b, a.U8(), b.U8())
-	case tensor.Uint16:
-		return arithT(op, a, b, a.U16(), b.U16())
-	case tensor.Uint32:
-		return arithT(op, a, b, a.Data.([]uint32), b.Data.([]uint32))
-	case tensor.Uint64:
-		return arithT(op, a, b, a.Data.([]uint64), b.Data.([]uint64))
-	}
-	return nil, fmt.Errorf("%s: unsupported dtype %s", op, a.DType)
-}
-
-func arithT[T Numeric](op string, at, bt *tensor.Tensor, a, b []T) (*tensor.Tensor, error) {
-	var f func(x, y T) T
-	isInt := !at.DType.IsFloat()
-	switch op {
-	case "Add":
-		f = func(x, y T) T { return x + y }
-	case "Sub":
-		f = func(x, y T) T { return x - y }
-	case "Mul":
-		f = func(x, y T) T { return x * y }
-	case "Div":
-		if isInt {
-			f = func(x, y T) T {
-				if y == 0 {
-					return 0
-				}
-				return x / y
-			}
-		} else {
-			f = func(x, y T) T { return x / y }
-		}
-	default:
-		return nil, fmt.Errorf("unknown arithmetic op %s", op)
-	}
-	out, shape, err := tensor.Binary(a, at.Shape, b, bt.Shape, f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	return &tensor.Tensor{DType: at.DType, Shape: shape, Data: out}, nil
-}
-
-var _ = math.Inf

@@ -11,6 +11,7 @@ import (
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/impl/runtime"
 	"github.com/frugal-ml/frugal/tensor"
+	"github.com/frugal-ml/frugal/train/autograd"
 	"github.com/frugal-ml/frugal/train/loss"
 	"github.com/frugal-ml/frugal/train/optim"
 )
@@ -243,20 +244,55 @@ func Evaluate(m *graph.Model, set Samples, cfg EvalConfig) (*EvalResult, error) 
 	if cfg.Context == nil {
 		cfg.Context = context.Background()
 	}
-	sess, err := runtime.NewSession(m, runtime.Options{Threads: 1})
-	if err != nil {
-		return nil, err
+	if m == nil || m.Graph == nil || len(m.Graph.Outputs) == 0 {
+		return nil, fmt.Errorf("train: model has no graph outputs")
 	}
-	in, out := cfg.Input, cfg.Output
+	// The inference runtime is the reference; graphs with ops it lacks run
+	// on the training kernels in inference mode.
+	var runners []func(ctx context.Context, in string, x *tensor.Tensor) (any, error)
+	var inputs []string
+	sess, serr := runtime.NewSession(m, runtime.Options{Threads: 1})
+	if serr == nil {
+		for _, vi := range sess.Inputs() {
+			inputs = append(inputs, vi.Name)
+		}
+		for w := 0; w < cfg.Threads; w++ {
+			runners = append(runners, func(ctx context.Context, in string, x *tensor.Tensor) (any, error) {
+				res, err := sess.Run(ctx, map[string]any{in: x})
+				if err != nil {
+					return nil, err
+				}
+				return res[cfg.Output], nil
+			})
+		}
+	} else {
+		for w := 0; w < cfg.Threads; w++ {
+			p, err := autograd.Compile(m, autograd.Options{Params: func(string) bool { return false }})
+			if err != nil {
+				return nil, fmt.Errorf("train: %w (and the inference runtime: %v)", err, serr)
+			}
+			inputs = p.Inputs()
+			feed := map[string]*tensor.Tensor{}
+			runners = append(runners, func(ctx context.Context, in string, x *tensor.Tensor) (any, error) {
+				feed[in] = x
+				if err := p.Forward(&autograd.Ctx{}, feed); err != nil {
+					return nil, err
+				}
+				return p.Value(cfg.Output), nil
+			})
+		}
+	}
+	if cfg.Output == "" {
+		cfg.Output = m.Graph.Outputs[0].Name
+	}
+	in := cfg.Input
 	if in == "" {
-		if len(sess.Inputs()) == 0 {
+		if len(inputs) == 0 {
 			return nil, fmt.Errorf("train: model has no data input")
 		}
-		in = sess.Inputs()[0].Name
+		in = inputs[0]
 	}
-	if out == "" {
-		out = m.Graph.Outputs[0].Name
-	}
+	out := cfg.Output
 	shape := set.SampleShape()
 	ss := tensor.NumElems(shape)
 	n := set.Len()
@@ -290,12 +326,12 @@ func Evaluate(m *graph.Model, set Samples, cfg EvalConfig) (*EvalResult, error) 
 					errs[w] = err
 					return
 				}
-				res, err := sess.Run(cfg.Context, map[string]any{in: xt})
+				res, err := runners[w](cfg.Context, in, xt)
 				if err != nil {
 					errs[w] = err
 					return
 				}
-				lt, ok := res[out].(*tensor.Tensor)
+				lt, ok := res.(*tensor.Tensor)
 				if !ok || lt.DType != tensor.Float32 || lt.Rank() != 2 || lt.Shape[0] != k {
 					errs[w] = fmt.Errorf("train: output %q is not float32 logits [%d, classes]", out, k)
 					return

@@ -11,6 +11,7 @@ import (
 
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/model/zoo"
+	"github.com/frugal-ml/frugal/tensor"
 	"github.com/frugal-ml/frugal/train/optim"
 )
 
@@ -197,4 +198,47 @@ func TestBenchJSON(t *testing.T) {
 	r.Model = name
 	b, _ := json.Marshal(r)
 	fmt.Printf("BENCH_JSON %s\n", b)
+}
+
+// An MLP with ops the inference runtime lacks (LayerNormalization, Dropout)
+// trains, and evaluates through the training kernels in inference mode.
+func TestFitMLPWithLayerNormDropout(t *testing.T) {
+	g := graph.New("mlp")
+	g.Inputs = []graph.ValueInfo{{Name: "x", Type: graph.Type{DType: tensor.Float32, HasShape: true,
+		Shape: graph.Shape{{Size: -1, Param: "batch"}, {Size: 1}, {Size: 28}, {Size: 28}}}}}
+	r := rand.New(rand.NewPCG(1, 1))
+	init := func(name string, fanIn int, shape ...int) {
+		w := tensor.New(tensor.Float32, shape...)
+		for i := range w.F32() {
+			w.F32()[i] = float32(r.NormFloat64() / math.Sqrt(float64(fanIn)))
+		}
+		g.AddInitializer(name, w)
+	}
+	init("w1", 784, 64, 784)
+	g.AddInitializer("b1", tensor.New(tensor.Float32, 64))
+	ones := tensor.New(tensor.Float32, 64)
+	for i := range ones.F32() {
+		ones.F32()[i] = 1
+	}
+	g.AddInitializer("ln.s", ones)
+	g.AddInitializer("ln.b", tensor.New(tensor.Float32, 64))
+	g.AddInitializer("ratio", tensor.Scalar(float32(0.2)))
+	init("w2", 64, 10, 64)
+	g.AddInitializer("b2", tensor.New(tensor.Float32, 10))
+	g.AddNode("Flatten", []string{"x"}, []string{"f"})
+	g.AddNode("Gemm", []string{"f", "w1", "b1"}, []string{"h"}, graph.AttrI("transB", 1))
+	g.AddNode("LayerNormalization", []string{"h", "ln.s", "ln.b"}, []string{"n"})
+	g.AddNode("Gelu", []string{"n"}, []string{"a"})
+	g.AddNode("Dropout", []string{"a", "ratio"}, []string{"d"})
+	g.AddNode("Gemm", []string{"d", "w2", "b2"}, []string{"logits"}, graph.AttrI("transB", 1))
+	g.Outputs = []graph.ValueInfo{{Name: "logits", Type: graph.Type{DType: tensor.Float32, HasShape: true,
+		Shape: graph.Shape{{Size: -1, Param: "batch"}, {Size: 10}}}}}
+	m := &graph.Model{Graph: g, Opsets: []graph.OpsetImport{{Version: 20}}}
+	res, err := Fit(m, synthetic(1024, 5), synthetic(256, 6), Config{Epochs: 2, BatchSize: 32, Threads: 2, Seed: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TestAcc < 0.9 {
+		t.Fatalf("test accuracy %.3f: %+v", res.TestAcc, res.Epochs)
+	}
 }

@@ -49,7 +49,7 @@ func CheckGrads(m *graph.Model, inputs map[string]*tensor.Tensor, wrt []string, 
 	if err != nil {
 		return err
 	}
-	ctx := &Ctx{Training: o.Training}
+	ctx := &Ctx{Training: o.Training, Rand: rand.New(rand.NewPCG(o.Seed, 99))}
 	rng := rand.New(rand.NewPCG(o.Seed, 77))
 	if err := p.Forward(ctx, inputs); err != nil {
 		return err
@@ -73,6 +73,7 @@ func CheckGrads(m *graph.Model, inputs map[string]*tensor.Tensor, wrt []string, 
 		seeds[vi.Name] = s
 	}
 	loss := func() (float64, error) {
+		ctx.Rand = rand.New(rand.NewPCG(o.Seed, 99))
 		if err := p.Forward(ctx, inputs); err != nil {
 			return 0, err
 		}

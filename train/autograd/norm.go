@@ -8,6 +8,7 @@ import (
 
 func init() {
 	RegisterGrad("BatchNormalization", buildBN)
+	RegisterNonDiff("BatchNormalization", 3, 4)
 }
 
 // bnK is BatchNormalization. In training mode (Ctx.Training, or the node's

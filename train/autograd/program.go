@@ -12,8 +12,8 @@ import (
 // Options tune Compile.
 type Options struct {
 	// Params selects the trainable initializers by name. nil selects every
-	// float32 initializer except non-trainable state (BatchNormalization
-	// running mean and variance).
+	// float32 initializer that feeds a differentiable input (so not
+	// BatchNormalization running statistics; see RegisterNonDiff).
 	Params func(name string) bool
 	// InputGrads lists graph inputs whose gradient Backward should also
 	// compute (e.g. for gradient checks or saliency).
@@ -74,14 +74,13 @@ func Compile(m *graph.Model, opts Options) (*Program, error) {
 		p.names = append(p.names, name)
 		return i
 	}
-	// Non-trainable state: BN running statistics.
-	stateNames := map[string]bool{}
+	// Initializers read only through non-differentiable inputs (batch-norm
+	// running statistics, a dropout ratio) are not parameters.
+	diffUse := map[string]bool{}
 	for _, n := range g.Nodes {
-		if n.OpType == "BatchNormalization" && n.Domain == "" {
-			for _, i := range []int{3, 4} {
-				if s := n.Input(i); s != "" {
-					stateNames[s] = true
-				}
+		for i, s := range n.Inputs {
+			if s != "" && !(n.Domain == "" && isNonDiff(n.OpType, i)) {
+				diffUse[s] = true
 			}
 		}
 	}
@@ -90,7 +89,7 @@ func Compile(m *graph.Model, opts Options) (*Program, error) {
 		i := slot(name)
 		p.inits = append(p.inits, i)
 		t := g.Initializers[name]
-		if t.DType != tensor.Float32 || stateNames[name] {
+		if t.DType != tensor.Float32 || !diffUse[name] {
 			continue
 		}
 		if opts.Params != nil && !opts.Params(name) {

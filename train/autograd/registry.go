@@ -79,7 +79,28 @@ var (
 	regMu    sync.RWMutex
 	builders = map[string]Builder{}
 	vjps     = map[string]VJP{}
+	nondiff  = map[string]map[int]bool{}
 )
+
+// RegisterNonDiff declares inputs of op that take no gradient (e.g. a
+// dropout ratio, batch-norm running statistics): float initializers feeding
+// only such inputs are not trainable parameters.
+func RegisterNonDiff(op string, inputs ...int) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if nondiff[op] == nil {
+		nondiff[op] = map[int]bool{}
+	}
+	for _, i := range inputs {
+		nondiff[op][i] = true
+	}
+}
+
+func isNonDiff(op string, i int) bool {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	return nondiff[op][i]
+}
 
 // RegisterGrad registers the training kernel (forward and backward) of an
 // op in the default ONNX domain. A later registration replaces an earlier one.

@@ -143,6 +143,12 @@ func (e *encoder) graph(g *graph.Graph) {
 		return
 	}
 	label := fmt.Sprintf("graph %q", g.Name)
+	if e.depth >= maxDepth {
+		e.fail(at(label, fmt.Errorf("subgraphs nested more than %d levels deep (does a graph contain itself?)", maxDepth)))
+		return
+	}
+	e.depth++
+	defer func() { e.depth-- }()
 	for i, n := range g.Nodes {
 		if n == nil {
 			e.fail(at(label, fmt.Errorf("node #%d is nil", i)))

@@ -17,6 +17,7 @@ type encoder struct {
 	sizing bool
 	n      int // bytes counted in sizing mode
 	err    error
+	depth  int // graph nesting, to stop on a graph that contains itself
 }
 
 func (e *encoder) fail(err error) {
@@ -105,7 +106,7 @@ func (e *encoder) message(num protowire.Number, fn func(e *encoder)) {
 	if e.err != nil {
 		return
 	}
-	s := &encoder{sizing: true}
+	s := &encoder{sizing: true, depth: e.depth}
 	fn(s)
 	if s.err != nil {
 		e.fail(s.err)

@@ -154,3 +154,61 @@ func checkValueFile(p string, typ graph.Type) error {
 	}
 	return nil
 }
+
+// TestONNXSuiteCastValues checks decoded element values, not just
+// structure: the Cast tests from narrow types store the same numbers on both
+// sides, so unpacking of 4-bit and 2-bit data, fp16/bf16 bits and the
+// typed-field paths must agree with the reference outputs.
+func TestONNXSuiteCastValues(t *testing.T) {
+	root := os.Getenv("FRUGAL_ONNX_TESTS")
+	if root == "" {
+		t.Skip("set FRUGAL_ONNX_TESTS to the ONNX backend test data (e.g. FRUGAL_ONNX_TESTS=/work/shared/onnx-tests) to run")
+	}
+	cases := []string{
+		"INT4_to_FLOAT", "INT4_to_INT8", "UINT4_to_FLOAT", "UINT4_to_UINT8",
+		"INT2_to_FLOAT", "INT2_to_INT8", "UINT2_to_FLOAT", "UINT2_to_UINT8",
+		"FLOAT4E2M1_to_FLOAT", "FLOAT16_to_FLOAT", "BFLOAT16_to_FLOAT",
+		"FLOAT16_to_DOUBLE", "FLOAT_to_DOUBLE", "DOUBLE_to_FLOAT",
+	}
+	for _, c := range cases {
+		dir := filepath.Join(root, "node", "test_cast_"+c, "test_data_set_0")
+		in, _, err := LoadTensor(filepath.Join(dir, "input_0.pb"))
+		if err != nil {
+			t.Errorf("%s: %v", c, err)
+			continue
+		}
+		out, _, err := LoadTensor(filepath.Join(dir, "output_0.pb"))
+		if err != nil {
+			t.Errorf("%s: %v", c, err)
+			continue
+		}
+		if !tensor.SameShape(in.Shape, out.Shape) || in.Len() == 0 {
+			t.Errorf("%s: shapes %v and %v", c, in.Shape, out.Shape)
+			continue
+		}
+		bad := 0
+		for i := 0; i < in.Len(); i++ {
+			x := in.Float64At(i)
+			if in.DType == tensor.Float4E2M1 {
+				x = fp4(in.U8()[i])
+			}
+			y := out.Float64At(i)
+			if x != y && !(x != x && y != y) && !(in.DType == tensor.Float64 && float64(float32(x)) == y) {
+				if bad < 3 {
+					t.Errorf("%s: element %d: input %v, output %v", c, i, x, y)
+				}
+				bad++
+			}
+		}
+		t.Logf("%s: %d elements (%s -> %s) compared", c, in.Len(), dtypeName(in.DType), dtypeName(out.DType))
+	}
+}
+
+// fp4 decodes a FLOAT4E2M1 value (for the test only).
+func fp4(b uint8) float64 {
+	v := [8]float64{0, 0.5, 1, 1.5, 2, 3, 4, 6}[b&7]
+	if b&8 != 0 {
+		return -v
+	}
+	return v
+}

@@ -26,10 +26,12 @@ const (
 const (
 	// maxElems bounds the element count of any declared shape.
 	maxElems = 1 << 48
-	// maxSparseDenseBytes bounds the dense form of a sparse tensor, whose
-	// size, unlike a dense tensor's, is not bounded by the file size.
-	maxSparseDenseBytes = 1 << 28
 )
+
+// maxSparseDenseBytes bounds the dense form of a sparse tensor, whose size,
+// unlike a dense tensor's, is not bounded by the file size. (A variable so
+// the fuzz test can lower it.)
+var maxSparseDenseBytes int64 = 1 << 28
 
 // dtInfo says how a dtype is serialized in a TensorProto.
 type dtInfo struct {
@@ -150,9 +152,10 @@ func shapeOf(dims []int64) ([]int, int, error) {
 			zero = true
 		}
 		if !zero && n > 0 {
-			n *= d
-			if n > maxElems {
+			if n > maxElems/d {
 				n = -1 // too many, unless a later dimension is 0
+			} else {
+				n *= d
 			}
 		}
 	}
@@ -688,7 +691,7 @@ func (d *decoder) sparseToDense(b []byte) (*tensor.Tensor, string, error) {
 		size = 16
 	}
 	if int64(n)*size > maxSparseDenseBytes {
-		return nil, vp.name, fmt.Errorf("sparse tensor of dims %v would take %d bytes when dense (limit %d)", sp.dims, int64(n)*size, int64(maxSparseDenseBytes))
+		return nil, vp.name, fmt.Errorf("sparse tensor of dims %v would take %d bytes when dense (limit %d)", sp.dims, int64(n)*size, maxSparseDenseBytes)
 	}
 	nnz := vals.Len()
 	idx := make([]int, nnz)
@@ -753,7 +756,7 @@ func (e *encoder) sparseBody(t *tensor.Tensor, name string) {
 	dv := reflect.ValueOf(t.Data)
 	var idx []int64
 	for i := 0; i < n; i++ {
-		if !dv.Index(i).IsZero() {
+		if !isZeroBits(dv.Index(i)) {
 			idx = append(idx, int64(i))
 		}
 	}
@@ -774,4 +777,17 @@ func (e *encoder) sparseBody(t *tensor.Tensor, name string) {
 	for _, d := range t.Shape {
 		e.int64(sparseDims, int64(d))
 	}
+}
+
+// isZeroBits reports whether v is the default (all-zero-bits) value, so a
+// negative zero counts as a value to keep in a sparse tensor.
+func isZeroBits(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return math.Float64bits(v.Float()) == 0
+	case reflect.Complex64, reflect.Complex128:
+		c := v.Complex()
+		return math.Float64bits(real(c)) == 0 && math.Float64bits(imag(c)) == 0
+	}
+	return v.IsZero()
 }

@@ -202,3 +202,28 @@ func TestGEMM(t *testing.T) {
 		t.Fatal("bad shape accepted")
 	}
 }
+
+func TestDecodeCodes(t *testing.T) {
+	f, _ := Lookup("fp8_e4m3")
+	v, err := DecodeCodes(f, []uint32{0x7e, 0x01, 0x38}, DecodeParams{})
+	if err != nil || v[0] != 448 || v[1] != math.Ldexp(1, -9) || v[2] != 1 {
+		t.Fatal(v, err)
+	}
+	if _, err := DecodeCodes(f, []uint32{0x100}, DecodeParams{}); err == nil {
+		t.Fatal("9-bit code accepted")
+	}
+	m, _ := Lookup("mxfp4")
+	v, _ = DecodeCodes(m, []uint32{0x7, 0xf}, DecodeParams{ScaleCode: 128})
+	if v[0] != 12 || v[1] != -12 {
+		t.Fatal(v)
+	}
+	i4, _ := Lookup("int4")
+	v, _ = DecodeCodes(i4, []uint32{0xf, 0x7}, DecodeParams{Scale: 0.5})
+	if v[0] != -0.5 || v[1] != 3.5 {
+		t.Fatal(v)
+	}
+	tr, _ := Lookup("ternary")
+	if _, err := DecodeCodes(tr, []uint32{3}, DecodeParams{Scale: 1}); err == nil {
+		t.Fatal("ternary code 3 accepted")
+	}
+}

@@ -207,27 +207,29 @@ func benchData(n int) []float32 {
 	return xs
 }
 
-// Benchmarks report MB/s of fp32 data (input for fp32->X, output for X->fp32).
+// Benchmarks report MB/s of fp32 data (input for fp32->X, output for X->fp32),
+// on a ladder of sizes: 4K (L1), 64K (L2) and 4M elements (memory bound).
 func BenchmarkConvert(b *testing.B) {
-	const n = 1 << 16
-	src := benchData(n)
-	h := make([]uint16, n)
-	q := make([]int8, n)
-	f := make([]float32, n)
-	forEachImpl(b, func(name string) {
-		run := func(op string, fn func()) {
-			b.Run(fmt.Sprintf("%s/%s", op, name), func(b *testing.B) {
-				b.SetBytes(4 * n)
-				for b.Loop() {
-					fn()
-				}
-			})
-		}
-		run("F32ToF16", func() { F32ToF16(h, src) })
-		run("F16ToF32", func() { F16ToF32(f, h) })
-		run("F32ToBF16", func() { F32ToBF16(h, src) })
-		run("BF16ToF32", func() { BF16ToF32(f, h) })
-		run("QuantizeInt8", func() { QuantizeInt8(q, src, 0.02, 3) })
-		run("DequantizeInt8", func() { DequantizeInt8(f, q, 0.02, 3) })
-	})
+	for _, n := range []int{1 << 12, 1 << 16, 1 << 22} {
+		src := benchData(n)
+		h := make([]uint16, n)
+		q := make([]int8, n)
+		f := make([]float32, n)
+		forEachImpl(b, func(name string) {
+			run := func(op string, fn func()) {
+				b.Run(fmt.Sprintf("%s/n=%d/%s", op, n, name), func(b *testing.B) {
+					b.SetBytes(int64(4 * n))
+					for b.Loop() {
+						fn()
+					}
+				})
+			}
+			run("F32ToF16", func() { F32ToF16(h, src) })
+			run("F16ToF32", func() { F16ToF32(f, h) })
+			run("F32ToBF16", func() { F32ToBF16(h, src) })
+			run("BF16ToF32", func() { BF16ToF32(f, h) })
+			run("QuantizeInt8", func() { QuantizeInt8(q, src, 0.02, 3) })
+			run("DequantizeInt8", func() { DequantizeInt8(f, q, 0.02, 3) })
+		})
+	}
 }

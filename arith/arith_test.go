@@ -227,3 +227,31 @@ func TestDecodeCodes(t *testing.T) {
 		t.Fatal("ternary code 3 accepted")
 	}
 }
+
+// Stochastic rounding gives the same tensor for 1, 2, 3 and 7 workers.
+func TestQuantizeParallelReproducible(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	x := make([]float32, 20000)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for _, name := range []string{"fp8_e4m3", "mxfp4", "posit8_2", "bfp_m3_b8"} {
+		f, _ := Lookup(name)
+		o := round.Options{Mode: round.Stochastic, Seed: 1234}
+		ref := make([]float32, len(x))
+		if err := f.Quantize(ref, x, o); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []int{1, 2, 3, 7} {
+			got := make([]float32, len(x))
+			if err := QuantizeParallel(f, got, x, o, w); err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				if got[i] != ref[i] {
+					t.Fatalf("%s with %d workers: element %d %v vs %v", name, w, i, got[i], ref[i])
+				}
+			}
+		}
+	}
+}

@@ -28,7 +28,7 @@ func newFormatsCmd() *cobra.Command {
 			"binary/ternary and logarithmic numbers. Every format is bit-exact emulation;\n" +
 			"`formats list` shows which also have fast kernels.",
 	}
-	cmd.AddCommand(newFormatsListCmd(), newFormatsEncodeCmd(), newFormatsDecodeCmd(), newFormatsErrorCmd())
+	cmd.AddCommand(newFormatsListCmd(), newFormatsEncodeCmd(), newFormatsDecodeCmd(), newFormatsErrorCmd(), newFormatsGemmCmd())
 	return cmd
 }
 
@@ -391,4 +391,95 @@ func printHist(out io.Writer, s errstat.Stats) {
 		}
 		fmt.Fprintf(out, "  [%+10.3g, %+10.3g) %6.2f%% %s\n", lo, lo+width, 100*float64(c)/float64(total), strings.Repeat("#", bar))
 	}
+}
+
+func newFormatsGemmCmd() *cobra.Command {
+	var names, accs, dist string
+	var m, k, n int
+	var seed uint64
+	var rf roundFlags
+	cmd := &cobra.Command{
+		Use:   "gemm --format NAME[,NAME...] --acc fp32,fp16,... [--m M --k K --n N --dist D]",
+		Short: "measure GEMM error of formats with chosen accumulators",
+		Long: "Multiply random A (m x k) and B (k x n) with the operands quantized to each format and\n" +
+			"the sums kept in each accumulator (fp64, fp32, tf32, bf16, fp16, quire, int32, format).\n" +
+			"Prints the error of C against the fp64 product of the original data (total) and\n" +
+			"against the fp64 product of the quantized data (the accumulator's own share).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if names == "" {
+				return fmt.Errorf("gemm: --format is required")
+			}
+			if m < 1 || k < 1 || n < 1 || m*k > 1<<22 || k*n > 1<<22 || m*n*k > 1<<26 {
+				return fmt.Errorf("gemm: sizes %dx%dx%d out of range (each >= 1, m*n*k <= 2^26)", m, k, n)
+			}
+			o, err := rf.options()
+			if err != nil {
+				return err
+			}
+			switch strings.ToLower(dist) {
+			case "normal", "gaussian", "uniform", "laplace":
+			default:
+				return fmt.Errorf("gemm: --dist %q: want normal, uniform or laplace", dist)
+			}
+			a, _ := errstat.Generate(dist, m*k, seed)
+			b, _ := errstat.Generate(dist, k*n, seed+1)
+			exact, err := arith.GEMM(mustLookup("fp32"), "fp64", a, b, m, k, n, round.RNE)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "C = A(%dx%d) * B(%dx%d), %s data; rounding %s\n\n", m, k, k, n, dist, o.Mode)
+			w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+			var skipped []string
+			fmt.Fprintln(w, "FORMAT\tACC\tSQNR dB (total)\tMAX REL (total)\tSQNR dB (accumulator only)\tMAX ABS (accumulator only)\t")
+			for _, nm := range strings.Split(names, ",") {
+				f, err := arith.Lookup(nm)
+				if err != nil {
+					return err
+				}
+				ref, err := arith.GEMM(f, "fp64", a, b, m, k, n, o)
+				if err != nil {
+					return err
+				}
+				for _, acc := range strings.Split(accs, ",") {
+					c, err := arith.GEMM(f, acc, a, b, m, k, n, o)
+					if err != nil {
+						skipped = append(skipped, err.Error())
+						continue
+					}
+					tot, _ := errstat.Analyze(exact, c)
+					own, _ := errstat.Analyze(ref, c)
+					fmt.Fprintf(w, "%s\t%s\t%.2f\t%.3g\t%.2f\t%.3g\t\n", f.Name(), acc, tot.SQNR, tot.MaxRel, own.SQNR, own.MaxAbs)
+				}
+			}
+			w.Flush()
+			if len(skipped) > 0 {
+				fmt.Fprintln(out, "\nnot applicable:")
+				for _, s := range skipped {
+					fmt.Fprintln(out, "  "+s)
+				}
+			}
+			fmt.Fprintln(out, "\nC is returned as float32; quire and int32 round once at the end, so their")
+			fmt.Fprintln(out, "accumulator-only error is that final rounding.")
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&names, "format", "f", "", "operand format(s), comma-separated")
+	cmd.Flags().StringVar(&accs, "acc", "fp64,fp32,fp16", "accumulator(s), comma-separated")
+	cmd.Flags().StringVar(&dist, "dist", "normal", "normal, uniform or laplace")
+	cmd.Flags().IntVar(&m, "m", 16, "rows of A")
+	cmd.Flags().IntVar(&k, "k", 1024, "inner dimension")
+	cmd.Flags().IntVar(&n, "n", 16, "columns of B")
+	cmd.Flags().Uint64Var(&seed, "data-seed", 1, "seed of the generated data")
+	rf.add(cmd)
+	return cmd
+}
+
+func mustLookup(name string) arith.Format {
+	f, err := arith.Lookup(name)
+	if err != nil {
+		panic(err) // constant names only
+	}
+	return f
 }

@@ -114,3 +114,18 @@ func TestGranularities(t *testing.T) {
 		}
 	}
 }
+
+func TestStochasticUnbiased(t *testing.T) {
+	const N = 200000
+	for _, x := range []float32{0.3, -1.7, 12.45} {
+		o := round.Options{Mode: round.Stochastic, Seed: 5}
+		var sum float64
+		for i := 0; i < N; i++ {
+			sum += float64(Dequantize(Quantize(x, 1, 0, -128, 127, o.Mode, o.R(i)), 1, 0))
+		}
+		p := float64(x) - math.Floor(float64(x))
+		if math.Abs(sum/N-float64(x)) > 5*math.Sqrt(p*(1-p)/N) {
+			t.Errorf("SR mean %v for %v", sum/N, x)
+		}
+	}
+}

@@ -159,3 +159,39 @@ func TestBFP(t *testing.T) {
 		t.Fatal("bfp bits per element")
 	}
 }
+
+// Stochastic rounding of MX elements is unbiased: blocks of [amax, x, x,
+// ...] averaged over many blocks land within 5 binomial sigma of x.
+func TestStochasticUnbiased(t *testing.T) {
+	const blocks = 4000
+	for _, f := range []Format{MXFP4, MXFP6E2M3, MXINT8} {
+		for _, x := range []float32{0.7, -1.3, 2.2} {
+			src := make([]float32, blocks*BlockK)
+			for i := range src {
+				src[i] = x
+				if i%BlockK == 0 {
+					src[i] = 5.5 // fixes the scale: floor(log2 5.5) = 2
+				}
+			}
+			dst := make([]float32, len(src))
+			Quantize(f, dst, src, round.Options{Mode: round.Stochastic, Seed: 77})
+			var sum float64
+			var lo, hi float64 = math.Inf(1), math.Inf(-1)
+			cnt := 0
+			for i, v := range dst {
+				if i%BlockK == 0 {
+					continue
+				}
+				sum += float64(v)
+				lo, hi = min(lo, float64(v)), max(hi, float64(v))
+				cnt++
+			}
+			mean := sum / float64(cnt)
+			g := hi - lo
+			p := (float64(x) - lo) / g
+			if sigma := g * math.Sqrt(p*(1-p)/float64(cnt)); math.Abs(mean-float64(x)) > 5*sigma {
+				t.Errorf("%s: SR mean %v for %v (5 sigma %v)", f.Name(), mean, x, 5*sigma)
+			}
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 func generate() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	genSgemm(out)
+	genQGemm(out)
 	for name, b := range out {
 		if strings.HasSuffix(name, ".go") {
 			fb, err := format.Source(b)

@@ -1,0 +1,366 @@
+package main
+
+import "fmt"
+
+// INT8 GEMM micro-kernels and the requantizing finisher.
+//
+// Kernels compute a rows x (nv vectors) tile of int32 sums over kg groups of
+// k and store it, whole vectors, into a scratch tile (row stride ldt bytes);
+// the finisher then applies zero-point corrections, bias and
+// requantization and writes the real output. Go signature:
+//
+//	func(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+//
+// AVX-512 VNNI (VPDPBUSD): a group is 4 consecutive k. The A micro-panel
+// holds, per group, 4 bytes for each row; the B micro-panel, per group, 4
+// bytes for each of its 32 columns (one zmm = 16 columns x 4 k). VPDPBUSD
+// multiplies unsigned bytes of its first source with signed bytes of its
+// second and adds each group of 4 products to an int32 lane, exactly (no
+// saturation). Flavour "au" treats A as the unsigned side (broadcast A as
+// the first source), "bu" treats B as the unsigned side.
+//
+// AVX2 (VPMADDWD): operands are packed widened to int16 and a group is 2
+// consecutive k: VPMADDWD multiplies int16 pairs and adds each pair into an
+// int32 lane, exactly. This is the documented way around VPMADDUBSW's
+// saturation (u8*s8 pairs summed into int16 overflow for 255*127*2): the
+// int16 path never saturates, at twice the packed size.
+
+func qName(isa string, flavour string, mr, nv int) string {
+	return fmt.Sprintf("qgemm_%s%s_%dx%d", isa, flavour, mr, nv)
+}
+
+func genQKernel512(f *file, au bool, mr, nv int) {
+	fl := "bu"
+	if au {
+		fl = "au"
+	}
+	name := qName("vnni", fl, mr, nv)
+	acc := func(r, v int) string { return z(r*nv + v) }
+	bReg := []string{"Z28", "Z29"}
+	bc := []string{"Z30", "Z31"}
+	f.p("")
+	f.p("// func %s(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)", name)
+	f.p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	f.i("MOVQ kg+0(FP), CX")
+	f.i("MOVQ a+8(FP), SI")
+	f.i("MOVQ b+16(FP), DI")
+	f.i("MOVQ t+24(FP), DX")
+	f.i("MOVQ ldt+32(FP), R9")
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			f.i("VPXORD %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
+		}
+	}
+	f.i("TESTQ CX, CX")
+	f.i("JZ %s_store", name)
+	f.label(name + "_loop")
+	for v := 0; v < nv; v++ {
+		f.i("VMOVDQU32 %s, %s", mem(64*v, "DI"), bReg[v])
+	}
+	for r := 0; r < mr; r++ {
+		aAddr := mem(4*r, "SI")
+		if !au && nv == 1 {
+			// B (register) is the unsigned side; A is read with an
+			// embedded dword broadcast as the signed side.
+			f.i("VPDPBUSD.BCST %s, %s, %s", aAddr, bReg[0], acc(r, 0))
+			continue
+		}
+		b := bc[r%2]
+		f.i("VPBROADCASTD %s, %s", aAddr, b)
+		for v := 0; v < nv; v++ {
+			if au {
+				f.i("VPDPBUSD %s, %s, %s // acc += u8(A) . s8(B)", bReg[v], b, acc(r, v))
+			} else {
+				f.i("VPDPBUSD %s, %s, %s // acc += u8(B) . s8(A)", b, bReg[v], acc(r, v))
+			}
+		}
+	}
+	f.i("ADDQ $%d, SI", 4*mr)
+	f.i("ADDQ $%d, DI", 128)
+	f.i("DECQ CX")
+	f.i("JNZ %s_loop", name)
+	f.label(name + "_store")
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			f.i("VMOVDQU32 %s, %s", acc(r, v), mem(64*v, "DX"))
+		}
+		if r < mr-1 {
+			f.i("ADDQ R9, DX")
+		}
+	}
+	f.i("VZEROUPPER")
+	f.i("RET")
+}
+
+func genQKernel256(f *file, mr, nv int) {
+	name := qName("avx2", "", mr, nv)
+	acc := func(r, v int) string { return y(r*nv + v) }
+	bReg := []string{"Y12", "Y13"}
+	f.p("")
+	f.p("// func %s(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)", name)
+	f.p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	f.i("MOVQ kg+0(FP), CX")
+	f.i("MOVQ a+8(FP), SI")
+	f.i("MOVQ b+16(FP), DI")
+	f.i("MOVQ t+24(FP), DX")
+	f.i("MOVQ ldt+32(FP), R9")
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			f.i("VPXOR %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
+		}
+	}
+	f.i("TESTQ CX, CX")
+	f.i("JZ %s_store", name)
+	f.label(name + "_loop")
+	for v := 0; v < nv; v++ {
+		f.i("VMOVDQU %s, %s", mem(32*v, "DI"), bReg[v])
+	}
+	for r := 0; r < mr; r++ {
+		f.i("VPBROADCASTD %s, Y14 // (a[r][2g], a[r][2g+1]) as int16", mem(4*r, "SI"))
+		for v := 0; v < nv; v++ {
+			f.i("VPMADDWD %s, Y14, Y15", bReg[v])
+			f.i("VPADDD Y15, %s, %s", acc(r, v), acc(r, v))
+		}
+	}
+	f.i("ADDQ $%d, SI", 4*mr)
+	f.i("ADDQ $%d, DI", 64)
+	f.i("DECQ CX")
+	f.i("JNZ %s_loop", name)
+	f.label(name + "_store")
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			f.i("VMOVDQU %s, %s", acc(r, v), mem(32*v, "DX"))
+		}
+		if r < mr-1 {
+			f.i("ADDQ R9, DX")
+		}
+	}
+	f.i("VZEROUPPER")
+	f.i("RET")
+}
+
+// qfin offsets; keep in sync with impl/gemm/qgemm.go (checked by a test).
+const (
+	qfFlags   = 0
+	qfR1      = 8
+	qfC1      = 16
+	qfR2      = 24
+	qfC2      = 32
+	qfRowAdd  = 40
+	qfColAdd  = 48
+	qfScale   = 56
+	qfZp      = 64
+	qfLo      = 72
+	qfHi      = 80
+	qfOut     = 88
+	qfLdo     = 96
+	qfRows    = 104
+	qfCols    = 112
+	qfTile    = 120
+	qfTstride = 128
+
+	qCorr1    = 1  // v += r1[i]*c1[j]
+	qCorr2    = 2  // v += r2[i]*c2[j]
+	qRowAdd   = 4  // v += rowAdd[i]
+	qColAdd   = 8  // v += colAdd[j]
+	qRequant  = 16 // byte output: clamp(rne(v*scale) + zp)
+	qScaleRow = 32 // scale indexed by row (else by column)
+)
+
+// genQFinish512 emits the AVX-512 finisher:
+//
+//	func qfinish_avx512(f *qfin)
+//
+// For each row i and each 16-column vector j of the tile (last one masked):
+//
+//	v = tile[i][j] (+ r1[i]*c1[j]) (+ r2[i]*c2[j]) (+ rowAdd[i]) (+ colAdd[j])
+//	int32 output: out[i][j] = v
+//	byte output:  x = float64(v) * scale; x = roundHalfEven(x) + zp;
+//	              x = min(max(x, lo), hi); out[i][j] = byte(x)
+//
+// The float64 arithmetic is exact to the Go reference: the int32 converts
+// exactly, the product rounds once, rounding to an integer and adding the
+// zero point are exact.
+func genQFinish512(f *file) {
+	f.p("")
+	f.p("// func qfinish_avx512(f *qfin)")
+	f.p("TEXT ·qfinish_avx512(SB), NOSPLIT, $0-8")
+	f.i("MOVQ f+0(FP), AX")
+	f.i("MOVQ %d(AX), R8 // flags", qfFlags)
+	f.i("MOVQ %d(AX), R9 // c1", qfC1)
+	f.i("MOVQ %d(AX), R10 // c2", qfC2)
+	f.i("MOVQ %d(AX), R11 // colAdd", qfColAdd)
+	f.i("MOVQ %d(AX), R12 // scale", qfScale)
+	f.i("MOVQ %d(AX), R13 // cols", qfCols)
+	f.i("MOVQ %d(AX), SI // tile row", qfTile)
+	f.i("MOVQ %d(AX), DI // output row", qfOut)
+	f.i("VBROADCASTSD %d(AX), Z14 // zero point", qfZp)
+	f.i("VBROADCASTSD %d(AX), Z15 // lo", qfLo)
+	f.i("VBROADCASTSD %d(AX), Z16 // hi", qfHi)
+	f.i("XORQ BX, BX // i")
+	f.label("qfin_row")
+	f.i("CMPQ BX, %d(AX)", qfRows)
+	f.i("JGE qfin_done")
+	// Row constants.
+	f.i("TESTQ $%d, R8", qCorr1)
+	f.i("JZ qfin_r2")
+	f.i("MOVQ %d(AX), DX", qfR1)
+	f.i("VPBROADCASTD (DX)(BX*4), Z10 // r1[i]")
+	f.label("qfin_r2")
+	f.i("TESTQ $%d, R8", qCorr2)
+	f.i("JZ qfin_ra")
+	f.i("MOVQ %d(AX), DX", qfR2)
+	f.i("VPBROADCASTD (DX)(BX*4), Z11 // r2[i]")
+	f.label("qfin_ra")
+	f.i("TESTQ $%d, R8", qRowAdd)
+	f.i("JZ qfin_rs")
+	f.i("MOVQ %d(AX), DX", qfRowAdd)
+	f.i("VPBROADCASTD (DX)(BX*4), Z12 // rowAdd[i]")
+	f.label("qfin_rs")
+	f.i("TESTQ $%d, R8", qScaleRow)
+	f.i("JZ qfin_cols")
+	f.i("VBROADCASTSD (R12)(BX*8), Z13 // scale[i]")
+	f.label("qfin_cols")
+	f.i("XORQ CX, CX // j")
+	f.label("qfin_col")
+	f.i("CMPQ CX, R13")
+	f.i("JGE qfin_next")
+	f.i("MOVQ R13, DX")
+	f.i("SUBQ CX, DX // columns left")
+	f.i("MOVL $0xffff, R14")
+	f.i("CMPQ DX, $16")
+	f.i("JGE qfin_full")
+	f.i("BZHIL DX, R14, R14 // (1<<left)-1")
+	f.label("qfin_full")
+	f.i("KMOVW R14, K1")
+	f.i("KSHIFTRW $8, K1, K3 // lanes 8..15 for the high half")
+	f.i("VMOVDQU32.Z (SI)(CX*4), K1, Z0")
+	f.i("TESTQ $%d, R8", qCorr1)
+	f.i("JZ qfin_c2")
+	f.i("VMOVDQU32.Z (R9)(CX*4), K1, Z1")
+	f.i("VPMULLD Z1, Z10, Z1")
+	f.i("VPADDD Z1, Z0, Z0")
+	f.label("qfin_c2")
+	f.i("TESTQ $%d, R8", qCorr2)
+	f.i("JZ qfin_radd")
+	f.i("VMOVDQU32.Z (R10)(CX*4), K1, Z1")
+	f.i("VPMULLD Z1, Z11, Z1")
+	f.i("VPADDD Z1, Z0, Z0")
+	f.label("qfin_radd")
+	f.i("TESTQ $%d, R8", qRowAdd)
+	f.i("JZ qfin_cadd")
+	f.i("VPADDD Z12, Z0, Z0")
+	f.label("qfin_cadd")
+	f.i("TESTQ $%d, R8", qColAdd)
+	f.i("JZ qfin_out")
+	f.i("VMOVDQU32.Z (R11)(CX*4), K1, Z1")
+	f.i("VPADDD Z1, Z0, Z0")
+	f.label("qfin_out")
+	f.i("TESTQ $%d, R8", qRequant)
+	f.i("JNZ qfin_rq")
+	f.i("VMOVDQU32 Z0, K1, (DI)(CX*4) // int32 output")
+	f.i("JMP qfin_step")
+	f.label("qfin_rq")
+	f.i("VCVTDQ2PD Y0, Z2 // lanes 0..7 to float64")
+	f.i("VEXTRACTI32X8 $1, Z0, Y3")
+	f.i("VCVTDQ2PD Y3, Z3 // lanes 8..15")
+	f.i("TESTQ $%d, R8", qScaleRow)
+	f.i("JZ qfin_colscale")
+	f.i("VMULPD Z13, Z2, Z2")
+	f.i("VMULPD Z13, Z3, Z3")
+	f.i("JMP qfin_round")
+	f.label("qfin_colscale")
+	f.i("KSHIFTRW $0, K1, K2 // lanes 0..7 (low byte of K1 is used)")
+	f.i("VMOVUPD.Z (R12)(CX*8), K2, Z4")
+	f.i("VMOVUPD.Z 64(R12)(CX*8), K3, Z5")
+	f.i("VMULPD Z4, Z2, Z2")
+	f.i("VMULPD Z5, Z3, Z3")
+	f.label("qfin_round")
+	f.i("VRNDSCALEPD $8, Z2, Z2 // round half to even, no precision exception")
+	f.i("VRNDSCALEPD $8, Z3, Z3")
+	f.i("VADDPD Z14, Z2, Z2 // + zero point")
+	f.i("VADDPD Z14, Z3, Z3")
+	f.i("VMAXPD Z15, Z2, Z2 // saturate")
+	f.i("VMAXPD Z15, Z3, Z3")
+	f.i("VMINPD Z16, Z2, Z2")
+	f.i("VMINPD Z16, Z3, Z3")
+	f.i("VCVTPD2DQ Z2, Y2 // exact: integral and in range")
+	f.i("VCVTPD2DQ Z3, Y3")
+	f.i("VINSERTI32X8 $1, Y3, Z2, Z2")
+	f.i("VPMOVDB Z2, K1, (DI)(CX*1) // low byte: the u8 or s8 value")
+	f.label("qfin_step")
+	f.i("ADDQ $16, CX")
+	f.i("JMP qfin_col")
+	f.label("qfin_next")
+	f.i("MOVQ %d(AX), DX", qfTstride)
+	f.i("LEAQ (SI)(DX*4), SI")
+	f.i("MOVQ %d(AX), DX", qfLdo)
+	f.i("TESTQ $%d, R8", qRequant)
+	f.i("JNZ qfin_bytes")
+	f.i("SHLQ $2, DX")
+	f.label("qfin_bytes")
+	f.i("ADDQ DX, DI")
+	f.i("INCQ BX")
+	f.i("JMP qfin_row")
+	f.label("qfin_done")
+	f.i("VZEROUPPER")
+	f.i("RET")
+}
+
+func genQGemm(out map[string][]byte) {
+	stubs := newGoFile("amd64 && !purego", "gemm", "unsafe")
+	f := newAsmFile("amd64 && !purego")
+	f.p("")
+	f.p("// INT8 GEMM micro-kernels (AVX-512 VNNI and AVX2 VPMADDWD) and the")
+	f.p("// AVX-512 requantizing finisher. See _asm/qgemm.go.")
+	stubs.p("// VNNI int8 micro-kernels, indexed [A unsigned][rows][vectors].")
+	stubs.p("var qgemmKernels_vnni = [2][15][3]qgemmFunc{")
+	for i, au := range []bool{false, true} {
+		stubs.p("\t%d: {", i)
+		for mr := 1; mr <= 14; mr++ {
+			stubs.p("\t\t%d: {", mr)
+			for nv := 1; nv <= 2; nv++ {
+				fl := map[bool]string{true: "au", false: "bu"}[au]
+				genQKernel512(f, au, mr, nv)
+				stubs.p("\t\t\t%d: %s,", nv, qName("vnni", fl, mr, nv))
+			}
+			stubs.p("\t\t},")
+		}
+		stubs.p("\t},")
+	}
+	stubs.p("}")
+	stubs.p("")
+	stubs.p("// AVX2 int16-pair micro-kernels, indexed [rows][vectors].")
+	stubs.p("var qgemmKernels_avx2 = [7][3]qgemmFunc{")
+	for mr := 1; mr <= 6; mr++ {
+		stubs.p("\t%d: {", mr)
+		for nv := 1; nv <= 2; nv++ {
+			genQKernel256(f, mr, nv)
+			stubs.p("\t\t%d: %s,", nv, qName("avx2", "", mr, nv))
+		}
+		stubs.p("\t},")
+	}
+	stubs.p("}")
+	genQFinish512(f)
+	for _, fl := range []string{"au", "bu"} {
+		for mr := 1; mr <= 14; mr++ {
+			for nv := 1; nv <= 2; nv++ {
+				stubs.p("")
+				stubs.p("//go:noescape")
+				stubs.p("func %s(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)", qName("vnni", fl, mr, nv))
+			}
+		}
+	}
+	for mr := 1; mr <= 6; mr++ {
+		for nv := 1; nv <= 2; nv++ {
+			stubs.p("")
+			stubs.p("//go:noescape")
+			stubs.p("func %s(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)", qName("avx2", "", mr, nv))
+		}
+	}
+	stubs.p("")
+	stubs.p("//go:noescape")
+	stubs.p("func qfinish_avx512(f *qfin)")
+	out["impl/gemm/qgemm_amd64.s"] = f.bytes()
+	out["impl/gemm/qgemm_kernels_amd64.go"] = stubs.bytes()
+}

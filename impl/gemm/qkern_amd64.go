@@ -1,0 +1,34 @@
+//go:build amd64 && !purego
+
+package gemm
+
+import (
+	"unsafe"
+
+	"github.com/frugal-ml/frugal/impl/cpu"
+)
+
+// qasmKernels lists the assembly int8 kernels, best first.
+var qasmKernels = []*qkern{
+	{
+		level: cpu.AVX512, name: "vnni-14x32", mr: 14, nr: 32, g: 4,
+		mc: 14 * 16, nc: 512,
+		kern: func(kn *qkern, au bool, rows, cols, kg int, a, b unsafe.Pointer, t *int32) {
+			nv := (cols + 15) / 16
+			i := 0
+			if au {
+				i = 1
+			}
+			qgemmKernels_vnni[i][rows][nv](kg, a, b, t, 32*4)
+		},
+		finish: qfinish_avx512,
+	},
+	{
+		level: cpu.AVX2, name: "avx2-6x16-i16", mr: 6, nr: 16, g: 2, wide: true,
+		mc: 6 * 32, nc: 512,
+		kern: func(kn *qkern, au bool, rows, cols, kg int, a, b unsafe.Pointer, t *int32) {
+			qgemmKernels_avx2[rows][(cols+7)/8](kg, a, b, t, 16*4)
+		},
+		finish: qfinishGo,
+	},
+}

@@ -248,7 +248,7 @@ func intsTo(to tensor.DType, v []int64, shape []int) (*tensor.Tensor, error) {
 	case tensor.Int4:
 		out := newTensor(to, shape...)
 		for i, x := range v {
-			out.I8()[i] = int8(x<<60>>60)
+			out.I8()[i] = int8(x << 60 >> 60)
 		}
 		return out, nil
 	case tensor.Uint4:

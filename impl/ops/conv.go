@@ -9,11 +9,8 @@ import (
 )
 
 func init() {
-	Register(Impl{Op: "Conv", Name: "im2col-gemm", DTypes: []tensor.DType{tensor.Float32},
-		Match: func(b *BuildInfo) bool {
-			dt := b.InDType(0)
-			return dt == tensor.Float32 || dt == tensor.Undefined
-		},
+	Register(Impl{Op: "Conv", Name: "im2col-gemm", DTypes: floatTypes,
+		Match: floatMatch,
 		Build: buildConv})
 }
 
@@ -119,8 +116,11 @@ func buildConv(b *BuildInfo) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		if x.DType != tensor.Float32 || w.DType != tensor.Float32 {
-			return nil, fmt.Errorf("Conv: dtypes %s/%s, want float32", x.DType, w.DType)
+		if x.DType != w.DType || (bias != nil && bias.DType != x.DType) {
+			return nil, fmt.Errorf("Conv: input dtypes differ (%s, %s)", x.DType, w.DType)
+		}
+		if x.DType != tensor.Float32 || (x.Rank() != 3 && x.Rank() != 4) {
+			return convGeneric(ctx, n, x, w, bias, act)
 		}
 		g, err := ResolveConv2D(n, x.Shape, w.Shape)
 		if err != nil {
@@ -175,4 +175,33 @@ func ConvForward(threads int, x, w, bias []float32, g ConvGeom, out []float32) {
 			}
 		}
 	})
+}
+
+// convGeneric runs Conv of any rank; float32 and float64 compute natively,
+// other floats through float32.
+func convGeneric(ctx *Ctx, n *graph.Node, x, w, bias *tensor.Tensor, act Activation) ([]Value, error) {
+	dt := x.DType
+	if dt != tensor.Float32 && dt != tensor.Float64 {
+		var err error
+		if x, _, err = toF32(x); err != nil {
+			return nil, err
+		}
+		if w, _, err = toF32(w); err != nil {
+			return nil, err
+		}
+		if bias != nil {
+			if bias, _, err = toF32(bias); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out, err := ConvAny(ctx.Threads, n, x, w, bias)
+	if err != nil {
+		return nil, err
+	}
+	if out.DType == tensor.Float32 {
+		act.Apply(out.F32())
+		out = fromF32(out, dt)
+	}
+	return []Value{out}, nil
 }

@@ -767,3 +767,42 @@ func forEachIndex(shape []int, f func(pos int, idx []int)) {
 		}
 	}
 }
+
+// viaF32 wraps a float32-only kernel so it also serves the other float
+// dtypes: float inputs that are not float32 are converted to float32, and
+// float32 outputs are converted back to the dtype of the first input.
+func viaF32(k Kernel) Kernel {
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		x, ok := in[0].(*tensor.Tensor)
+		if !ok || x == nil || x.DType == tensor.Float32 || !isFloat(x.DType) {
+			return k.Run(ctx, in)
+		}
+		conv := make([]Value, len(in))
+		for i, v := range in {
+			conv[i] = v
+			if t, ok := v.(*tensor.Tensor); ok && t != nil && isFloat(t.DType) && t.DType != tensor.Float32 {
+				f, _, err := toF32(t)
+				if err != nil {
+					return nil, err
+				}
+				conv[i] = f
+			}
+		}
+		out, err := k.Run(ctx, conv)
+		if err != nil {
+			return nil, err
+		}
+		for j, v := range out {
+			if t, ok := v.(*tensor.Tensor); ok && t != nil && t.DType == tensor.Float32 {
+				out[j] = fromF32(t, x.DType)
+			}
+		}
+		return out, nil
+	})
+}
+
+// floatMatch accepts nodes whose first input is a float type (or unknown).
+func floatMatch(b *BuildInfo) bool {
+	dt := b.InDType(0)
+	return dt == tensor.Undefined || isFloat(dt)
+}

@@ -14,8 +14,12 @@ import (
 // and bfloat16 go through float32); integer types compute in int64/uint64
 // and wrap to their width.
 
-type signedInt interface{ ~int8 | ~int16 | ~int32 | ~int64 }
-type unsignedInt interface{ ~uint8 | ~uint16 | ~uint32 | ~uint64 }
+type signedInt interface {
+	~int8 | ~int16 | ~int32 | ~int64
+}
+type unsignedInt interface {
+	~uint8 | ~uint16 | ~uint32 | ~uint64
+}
 
 // Dtype groups for the support table.
 var (

@@ -8,12 +8,15 @@ import (
 )
 
 func init() {
-	Register(Impl{Op: "BatchNormalization", Name: "ref", DTypes: []tensor.DType{tensor.Float32},
-		Match: func(b *BuildInfo) bool {
-			dt := b.InDType(0)
-			return dt == tensor.Float32 || dt == tensor.Undefined
-		},
-		Build: buildBatchNorm})
+	Register(Impl{Op: "BatchNormalization", Name: "ref", DTypes: floatTypes,
+		Match: floatMatch,
+		Build: func(b *BuildInfo) (Kernel, error) {
+			k, err := buildBatchNorm(b)
+			if err != nil {
+				return nil, err
+			}
+			return viaF32(k), nil
+		}})
 }
 
 func buildBatchNorm(b *BuildInfo) (Kernel, error) {

@@ -11,14 +11,15 @@ import (
 func init() {
 	for _, op := range []string{"MaxPool", "AveragePool"} {
 		op := op
-		Register(Impl{Op: op, Name: "ref", DTypes: []tensor.DType{tensor.Float32},
-			Match: func(b *BuildInfo) bool {
-				dt := b.InDType(0)
-				return dt == tensor.Float32 || dt == tensor.Undefined
-			},
+		Register(Impl{Op: op, Name: "ref", DTypes: floatTypes,
+			Match: floatMatch,
 			Build: func(b *BuildInfo) (Kernel, error) { return buildPool(op, b) }})
 	}
 	Register(Impl{Op: "GlobalAveragePool", Name: "ref", DTypes: []tensor.DType{tensor.Float32},
+		Match: func(b *BuildInfo) bool {
+			dt := b.InDType(0)
+			return dt == tensor.Float32 || dt == tensor.Undefined
+		},
 		Build: func(b *BuildInfo) (Kernel, error) {
 			return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
 				ts, err := MustTensors(in, 1)
@@ -84,14 +85,22 @@ func buildPool(op string, b *BuildInfo) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
+	so, err := n.Int("storage_order", 0)
+	if err != nil {
+		return nil, err
+	}
+	nd, err := buildPoolND(op, b)
+	if err != nil {
+		return nil, err
+	}
 	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
 		ts, err := MustTensors(in, 1)
 		if err != nil {
 			return nil, err
 		}
 		x := ts[0]
-		if err := CheckDType(x, "X", tensor.Float32); err != nil {
-			return nil, err
+		if x.DType != tensor.Float32 || (x.Rank() != 3 && x.Rank() != 4) || so != 0 {
+			return nd.Run(ctx, in)
 		}
 		g, err := PoolGeom(n, x.Shape)
 		if err != nil {

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/tensor"
@@ -58,9 +59,9 @@ func init() {
 			return []Value{out}, nil
 		}), nil
 	}})
-	for _, op := range []string{"Softmax", "LogSoftmax"} {
+	for _, op := range []string{"Softmax", "LogSoftmax", "Hardmax"} {
 		op := op
-		Register(Impl{Op: op, Name: "ref", DTypes: []tensor.DType{tensor.Float32}, Build: func(b *BuildInfo) (Kernel, error) {
+		Register(Impl{Op: op, Name: "ref", DTypes: floatTypes, Match: floatMatch, Build: func(b *BuildInfo) (Kernel, error) {
 			def := int64(-1)
 			if b.Opset > 0 && b.Opset < 13 {
 				def = 1
@@ -76,10 +77,14 @@ func init() {
 					return nil, err
 				}
 				x := ts[0]
-				if err := CheckDType(x, "input", tensor.Float32); err != nil {
-					return nil, err
+				if x.DType == tensor.Float32 && op != "Hardmax" {
+					out, err := SoftmaxF32(x, int(ax), legacy, op == "LogSoftmax")
+					if err != nil {
+						return nil, err
+					}
+					return []Value{out}, nil
 				}
-				out, err := SoftmaxF32(x, int(ax), legacy, op == "LogSoftmax")
+				out, err := softmaxAny(op, x, int(ax), legacy)
 				if err != nil {
 					return nil, err
 				}
@@ -87,6 +92,70 @@ func init() {
 			}), nil
 		}})
 	}
+	graph.RegisterShape("", "Hardmax", func(n *graph.Node, in []graph.Type, _ []*tensor.Tensor, _ int64) ([]graph.Type, error) {
+		if len(in) == 0 {
+			return nil, nil
+		}
+		return []graph.Type{in[0]}, nil
+	})
+}
+
+// softmaxAny computes Softmax, LogSoftmax or Hardmax in float64 for any
+// float dtype.
+func softmaxAny(op string, x *tensor.Tensor, axis int, legacy bool) (*tensor.Tensor, error) {
+	r := x.Rank()
+	if axis < 0 {
+		axis += r
+	}
+	if r == 0 {
+		axis = 0
+	} else if axis < 0 || axis >= r {
+		return nil, fmt.Errorf("axis %d out of range for shape %v", axis, x.Shape)
+	}
+	v, err := ToFloat64(x)
+	if err != nil {
+		return nil, err
+	}
+	n, inner := 1, 1
+	if r > 0 {
+		if legacy {
+			n = tensor.NumElems(x.Shape[axis:])
+		} else {
+			n = x.Shape[axis]
+			inner = tensor.NumElems(x.Shape[axis+1:])
+		}
+	}
+	out := make([]float64, len(v))
+	if n > 0 {
+		block := n * inner
+		for base := 0; base+block <= len(v); base += block {
+			for j := 0; j < inner; j++ {
+				mx, arg := math.Inf(-1), 0
+				for i := 0; i < n; i++ {
+					if e := v[base+i*inner+j]; e > mx {
+						mx, arg = e, i
+					}
+				}
+				if op == "Hardmax" {
+					out[base+arg*inner+j] = 1
+					continue
+				}
+				var sum float64
+				for i := 0; i < n; i++ {
+					sum += math.Exp(v[base+i*inner+j] - mx)
+				}
+				for i := 0; i < n; i++ {
+					k := base + i*inner + j
+					if op == "LogSoftmax" {
+						out[k] = v[k] - mx - math.Log(sum)
+					} else {
+						out[k] = math.Exp(v[k]-mx) / sum
+					}
+				}
+			}
+		}
+	}
+	return FromFloat64(x.DType, out, x.Shape)
 }
 
 // SoftmaxF32 computes (log-)softmax along axis. legacy selects the opset < 13

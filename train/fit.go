@@ -2,9 +2,11 @@ package train
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -39,12 +41,21 @@ type Config struct {
 	Input, Output string
 	// EvalBatch is the batch size of evaluation (default 256).
 	EvalBatch int
-	// MaxSteps stops training after this many steps in total (0 = no limit).
+	// MaxSteps stops training after this many steps in total (0 = no
+	// limit); the schedule still spans all Epochs.
 	MaxSteps int
 	// DropLast skips the last, smaller batch of an epoch.
 	DropLast bool
 	// Context cancels training between steps.
 	Context context.Context
+	// Checkpoint, when set, is a path Fit saves a training checkpoint to
+	// (safetensors, atomically) after every epoch.
+	Checkpoint string
+	// Resume continues from Checkpoint when the file exists: weights,
+	// optimizer state, step count and epoch history are restored and
+	// training goes on with the next epoch, bit-identical to an
+	// uninterrupted run with the same Seed and Threads.
+	Resume bool
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -107,6 +118,46 @@ type EpochStats struct {
 	EvalSeconds   float64 `json:"eval_seconds"`
 }
 
+// MarshalJSON omits the test metrics when they are NaN (no test set).
+func (e EpochStats) MarshalJSON() ([]byte, error) {
+	type plain EpochStats
+	var v struct {
+		plain
+		TestAcc  *float64 `json:"test_acc,omitempty"`
+		TestLoss *float64 `json:"test_loss,omitempty"`
+	}
+	v.plain = plain(e)
+	if !math.IsNaN(e.TestAcc) {
+		v.TestAcc = &e.TestAcc
+	}
+	if !math.IsNaN(e.TestLoss) {
+		v.TestLoss = &e.TestLoss
+	}
+	return json.Marshal(v)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (absent test metrics: NaN).
+func (e *EpochStats) UnmarshalJSON(b []byte) error {
+	type plain EpochStats
+	var v struct {
+		plain
+		TestAcc  *float64 `json:"test_acc"`
+		TestLoss *float64 `json:"test_loss"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*e = EpochStats(v.plain)
+	e.TestAcc, e.TestLoss = math.NaN(), math.NaN()
+	if v.TestAcc != nil {
+		e.TestAcc = *v.TestAcc
+	}
+	if v.TestLoss != nil {
+		e.TestLoss = *v.TestLoss
+	}
+	return nil
+}
+
 // Result is what Fit returns.
 type Result struct {
 	Epochs  []EpochStats `json:"epochs"`
@@ -142,17 +193,42 @@ func Fit(m *graph.Model, trainSet, testSet Samples, cfg Config, progress func(Pr
 	if steps == 0 {
 		return nil, fmt.Errorf("train: %d samples make no batch of %d", n, bs)
 	}
+	// The schedule spans all epochs; MaxSteps only stops early.
+	tr.SetPlannedSteps(steps * cfg.Epochs)
 	total := steps * cfg.Epochs
 	if cfg.MaxSteps > 0 && cfg.MaxSteps < total {
 		total = cfg.MaxSteps
 	}
-	tr.SetPlannedSteps(total)
 	ss := tensor.NumElems(trainSet.SampleShape())
 	x := make([]float32, bs*ss)
 	y := make([]int, bs)
 	res := &Result{TestAcc: math.NaN()}
+	first := 1
+	if cfg.Resume && cfg.Checkpoint != "" {
+		meta, err := tr.LoadCheckpoint(cfg.Checkpoint)
+		switch {
+		case err == nil:
+			ep, err := strconv.Atoi(meta["frugal.epoch"])
+			if err != nil || ep < 0 {
+				return nil, fmt.Errorf("train: %s: bad epoch metadata", cfg.Checkpoint)
+			}
+			first = ep + 1
+			if h := meta["frugal.history"]; h != "" {
+				if err := json.Unmarshal([]byte(h), &res.Epochs); err != nil {
+					return nil, fmt.Errorf("train: %s: bad history metadata: %w", cfg.Checkpoint, err)
+				}
+				if k := len(res.Epochs); k > 0 {
+					res.TestAcc = res.Epochs[k-1].TestAcc
+				}
+			}
+		case isNotExist(err):
+		default:
+			return nil, err
+		}
+	}
 	start := time.Now()
-	for ep := 1; ep <= cfg.Epochs && tr.step < total; ep++ {
+	for ep := first; ep <= cfg.Epochs && tr.step < total; ep++ {
+		tr.reseed(ep)
 		perm := rand.New(rand.NewPCG(cfg.Seed, uint64(ep))).Perm(n)
 		t0 := time.Now()
 		var lossSum float64
@@ -201,6 +277,15 @@ func Fit(m *graph.Model, trainSet, testSet Samples, cfg Config, progress func(Pr
 			res.TestAcc = ev.Accuracy
 		}
 		res.Epochs = append(res.Epochs, st)
+		if cfg.Checkpoint != "" {
+			h, err := json.Marshal(res.Epochs)
+			if err != nil {
+				return res, err
+			}
+			if err := tr.SaveCheckpoint(cfg.Checkpoint, map[string]string{"frugal.epoch": strconv.Itoa(ep), "frugal.history": string(h)}); err != nil {
+				return res, fmt.Errorf("train: saving checkpoint: %w", err)
+			}
+		}
 		if progress != nil {
 			progress(Progress{Epoch: ep, Epochs: cfg.Epochs, Step: steps, Steps: steps, Samples: seen,
 				Loss: st.Loss, TrainAcc: st.TrainAcc, LR: tr.LR(), SamplesPerSec: st.SamplesPerSec,

@@ -242,3 +242,49 @@ func TestFitMLPWithLayerNormDropout(t *testing.T) {
 		t.Fatalf("test accuracy %.3f: %+v", res.TestAcc, res.Epochs)
 	}
 }
+
+func TestCheckpointResumeBitExact(t *testing.T) {
+	cfg := Config{Epochs: 2, BatchSize: 32, Seed: 3, Threads: 2, Optimizer: optim.Config{Kind: "adamw", WeightDecay: 0.01},
+		Schedule: optim.Schedule{Kind: "cosine"}}
+	trainSet := synthetic(160, 9)
+	// uninterrupted
+	m1 := zoo.LeNet300100(2)
+	if _, err := Fit(m1, trainSet, nil, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	// one epoch, checkpoint, a fresh process (model) resumes for the second
+	path := t.TempDir() + "/ck.safetensors"
+	c1 := cfg
+	c1.Checkpoint = path
+	c1.MaxSteps = 5 // interrupted after the first epoch
+	m2 := zoo.LeNet300100(2)
+	if _, err := Fit(m2, trainSet, nil, c1, nil); err != nil {
+		t.Fatal(err)
+	}
+	m3 := zoo.LeNet300100(99) // different init: everything must come from the file
+	c2 := cfg
+	c2.Checkpoint, c2.Resume = path, true
+	res, err := Fit(m3, trainSet, nil, c2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Epochs) != 2 || res.Steps != 10 {
+		t.Fatalf("resumed result: %d epochs, %d steps", len(res.Epochs), res.Steps)
+	}
+	w1, w3 := weights(m1), weights(m3)
+	for k := range w1 {
+		for i := range w1[k] {
+			if math.Float32bits(w1[k][i]) != math.Float32bits(w3[k][i]) {
+				t.Fatalf("%s[%d]: resumed %v, uninterrupted %v", k, i, w3[k][i], w1[k][i])
+			}
+		}
+	}
+	// A checkpoint is also a weights file.
+	m4 := zoo.LeNet300100(7)
+	if _, err := LoadWeights(m4, path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadWeights(zoo.LeNet5(1), path); err == nil {
+		t.Fatal("weights of another architecture accepted")
+	}
+}

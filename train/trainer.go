@@ -278,4 +278,12 @@ func (t *Trainer) runReplica(rep *replica, x []float32, y []int, shape []int, sc
 	return sum, right, nil
 }
 
+// reseed gives every replica the dropout stream of an epoch, so that an
+// epoch's randomness does not depend on what ran before it (resuming).
+func (t *Trainer) reseed(epoch int) {
+	for r, rep := range t.reps {
+		rep.ctx.Rand = rand.New(rand.NewPCG(t.cfg.Seed^0x5eed, uint64(epoch)<<20|uint64(r)))
+	}
+}
+
 func defaultThreads() int { return runtime.GOMAXPROCS(0) }

@@ -428,7 +428,7 @@ func buildConvInteger(b *BuildInfo) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		wz, err := zeroPoint(in, 3)
+		wz, err := zeroPointVec(in, 3)
 		if err != nil {
 			return nil, err
 		}
@@ -443,8 +443,18 @@ func buildConvInteger(b *BuildInfo) (Kernel, error) {
 		for i := range xv {
 			xv[i] -= xz
 		}
+		if len(wz) > 1 && len(wz) != w.Shape[0] {
+			return nil, fmt.Errorf("w_zero_point has %d elements for %d output channels", len(wz), w.Shape[0])
+		}
+		per := w.Len() / max(w.Shape[0], 1)
 		for i := range wv {
-			wv[i] -= wz
+			switch len(wz) {
+			case 0:
+			case 1:
+				wv[i] -= float64(wz[0])
+			default:
+				wv[i] -= float64(wz[i/per])
+			}
 		}
 		xf := &tensor.Tensor{DType: tensor.Float64, Shape: x.Shape, Data: xv}
 		wf := &tensor.Tensor{DType: tensor.Float64, Shape: w.Shape, Data: wv}

@@ -255,7 +255,7 @@ func init() {
 	}})
 	graph.RegisterShape("", "BitShift", broadcastShape)
 	Register(Impl{Op: "PRelu", DTypes: signedTypes, Build: func(b *BuildInfo) (Kernel, error) {
-		return binaryKernel(binaryOp{
+		return preluKernel(binaryOp{
 			f: func(x, s float64) float64 {
 				if x < 0 {
 					return x * s
@@ -277,7 +277,7 @@ func init() {
 			u: func(x, s uint64) uint64 { return x },
 		}), nil
 	}})
-	graph.RegisterShape("", "PRelu", broadcastShape)
+	graph.RegisterShape("", "PRelu", sameShape)
 	for _, op := range []string{"Max", "Min", "Sum", "Mean"} {
 		op := op
 		dts := numericTypes
@@ -623,4 +623,32 @@ func ReluF32(x, out []float32) {
 		}
 		out[i] = v
 	}
+}
+
+// preluKernel applies PRelu; a 1-D slope with one entry per channel that
+// does not broadcast numpy-style (opsets before 7 allowed it) is applied
+// along axis 1.
+func preluKernel(bo binaryOp) Kernel {
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		ts, err := MustTensors(in, 2)
+		if err != nil {
+			return nil, err
+		}
+		x, s := ts[0], ts[1]
+		if _, err := tensor.BroadcastShapes(x.Shape, s.Shape); err != nil && s.Rank() == 1 && x.Rank() >= 2 && s.Len() == x.Shape[1] {
+			shape := make([]int, x.Rank()-1)
+			for i := range shape {
+				shape[i] = 1
+			}
+			shape[0] = s.Len()
+			if s, err = s.Reshaped(shape...); err != nil {
+				return nil, err
+			}
+		}
+		out, err := bo.apply(x, s)
+		if err != nil {
+			return nil, err
+		}
+		return []Value{out}, nil
+	})
 }

@@ -312,6 +312,7 @@ func buildMaxUnpool(b *BuildInfo) (Kernel, error) {
 		for i := 0; i < sp; i++ {
 			shape = append(shape, (x.Shape[2+i]-1)*p.Strides[i]+p.Kernel[i]-p.Pads[i]-p.Pads[i+sp])
 		}
+		inferred := shape
 		if st, err := Tensor(in, 2); err != nil {
 			return nil, err
 		} else if st != nil {
@@ -320,6 +321,9 @@ func buildMaxUnpool(b *BuildInfo) (Kernel, error) {
 				return nil, err
 			}
 			shape = toInts(s)
+			if len(shape) != len(inferred) {
+				return nil, fmt.Errorf("output_shape %v does not match rank %d", s, len(inferred))
+			}
 		}
 		iv, err := intsOf(it, "I")
 		if err != nil {
@@ -333,15 +337,26 @@ func buildMaxUnpool(b *BuildInfo) (Kernel, error) {
 			return nil, err
 		}
 		res := make([]float64, tensor.NumElems(shape))
-		// Indices address the pooled input's layout; map each plane's
-		// position into the output's plane of the same (n, c).
-		inPlane := tensor.NumElems(shape[2:])
+		// Indices address the unpooled tensor of the inferred shape; place
+		// each at the same coordinates in the requested output shape.
+		ist, ost := tensor.Strides(inferred), tensor.Strides(shape)
 		for i, k := range iv {
-			if k < 0 || int(k) >= len(res) {
+			if k < 0 || int(k) >= tensor.NumElems(inferred) {
 				return nil, fmt.Errorf("index %d out of range", k)
 			}
-			_ = inPlane
-			res[k] = xv[i]
+			r, o := int(k), 0
+			for d := range inferred {
+				c := r / ist[d]
+				r %= ist[d]
+				if c >= shape[d] {
+					o = -1
+					break
+				}
+				o += c * ost[d]
+			}
+			if o >= 0 {
+				res[o] = xv[i]
+			}
 		}
 		out, err := FromFloat64(x.DType, res, shape)
 		if err != nil {

@@ -15,16 +15,16 @@ func FuzzReadIDX(f *testing.F) {
 	f.Add(gzBytes(f, img))
 	f.Add(idxBytes(f, IDXUint8, []int{3}, labels))
 	f.Add(idxBytes(f, IDXFloat64, []int{1, 1}, make([]byte, 8)))
-	f.Add(img[:10])                                       // truncated header
-	f.Add(img[:20])                                       // truncated data
-	f.Add(gzBytes(f, img)[:25])                           // truncated gzip
-	f.Add([]byte{0x1f, 0x8b})                             // gzip magic only
-	f.Add([]byte{1, 2, 3, 4})                             // bad magic
-	f.Add([]byte{0, 0, 7, 1, 0, 0, 0, 1, 0})              // bad dtype
-	f.Add([]byte{0, 0, 8, 0})                             // rank 0
+	f.Add(img[:10])                                                           // truncated header
+	f.Add(img[:20])                                                           // truncated data
+	f.Add(gzBytes(f, img)[:25])                                               // truncated gzip
+	f.Add([]byte{0x1f, 0x8b})                                                 // gzip magic only
+	f.Add([]byte{1, 2, 3, 4})                                                 // bad magic
+	f.Add([]byte{0, 0, 7, 1, 0, 0, 0, 1, 0})                                  // bad dtype
+	f.Add([]byte{0, 0, 8, 0})                                                 // rank 0
 	f.Add([]byte{0, 0, 8, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) // huge
-	f.Add([]byte{0, 0, 8, 1, 0x7f, 0xff, 0xff, 0xff})     // 2 GiB promised, 0 present
-	f.Add(append(append([]byte{}, img...), 9, 9))         // trailing
+	f.Add([]byte{0, 0, 8, 1, 0x7f, 0xff, 0xff, 0xff})                         // 2 GiB promised, 0 present
+	f.Add(append(append([]byte{}, img...), 9, 9))                             // trailing
 	f.Fuzz(func(t *testing.T, b []byte) {
 		x, err := ReadIDX(bytes.NewReader(b), "fuzz")
 		if err != nil {

@@ -22,8 +22,9 @@ type LoaderConfig struct {
 	// FlipH mirrors each image left-right with probability 1/2.
 	FlipH bool
 
-	// Prefetch is how many finished batches may wait for the consumer
-	// (default 2). More smooths out jitter; each costs one batch of memory.
+	// Prefetch is how many finished batches may wait in the channel for
+	// the consumer (default 2); up to Workers more may be in the making.
+	// More smooths out jitter; each costs one batch of memory.
 	Prefetch int
 	// Workers is the number of goroutines assembling batches (default 1).
 	// The output does not depend on it.
@@ -167,7 +168,8 @@ func (s *Stream) Err() error {
 }
 
 // Close cancels the epoch if still running, releases undelivered batches and
-// waits for the producer goroutines to exit. It returns Err.
+// waits for the producer goroutines to exit. It returns Err. Call it from
+// the goroutine that receives from C, since it drains C.
 func (s *Stream) Close() error {
 	s.once.Do(func() {
 		s.cancel()
@@ -199,8 +201,9 @@ func (l *Loader) Start(ctx context.Context, epoch int) *Stream {
 	nb := l.NumBatches()
 	jobs := make(chan job)
 	// pending carries each batch's result slot to the emitter in batch
-	// order; its capacity bounds how far workers may run ahead.
-	pending := make(chan chan *Batch, l.cfg.Prefetch+l.cfg.Workers)
+	// order; its capacity (one per worker) bounds how far the workers may
+	// run ahead of the batch the emitter is waiting for.
+	pending := make(chan chan *Batch, l.cfg.Workers)
 
 	var wg sync.WaitGroup
 	wg.Add(1 + l.cfg.Workers)

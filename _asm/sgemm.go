@@ -42,7 +42,7 @@ const (
 )
 
 type sgemmISA struct {
-	name   string // avx512 | avx2
+	name   string // avx512 | avx2 | avx512bf16
 	vec    int    // floats per vector
 	maxMR  int
 	maxNV  int
@@ -52,6 +52,11 @@ type sgemmISA struct {
 
 var isa512 = sgemmISA{"avx512", 16, 14, 2, z, 64}
 var isa256 = sgemmISA{"avx2", 8, 6, 2, y, 32}
+
+// isaBF16: same register tile as avx512, but a k step is a pair of bf16
+// values (one dword per row of A, one dword per column of B) multiplied and
+// added by VDPBF16PS.
+var isaBF16 = sgemmISA{"avx512bf16", 16, 14, 2, z, 64}
 
 func sgemmName(s sgemmISA, mr, nv int, edge bool) string {
 	e := ""
@@ -76,7 +81,7 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
 	var bReg [2]string
 	var bc [2]string
 	var mask string
-	if s.name == "avx512" {
+	if s.name != "avx2" {
 		bReg = [2]string{"Z28", "Z29"}
 		bc = [2]string{"Z30", "Z31"}
 		mask = "K1"
@@ -92,7 +97,7 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
 			f.i("VMOVUPS %s, %s", addr, dst)
 			return
 		}
-		if s.name == "avx512" {
+		if s.name != "avx2" {
 			f.i("VMOVUPS.Z %s, %s, %s", addr, mask, dst)
 		} else {
 			f.i("VMASKMOVPS %s, %s, %s", addr, mask, dst)
@@ -103,7 +108,7 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
 			f.i("VMOVUPS %s, %s", src, addr)
 			return
 		}
-		if s.name == "avx512" {
+		if s.name != "avx2" {
 			f.i("VMOVUPS %s, %s, %s", src, mask, addr)
 		} else {
 			f.i("VMASKMOVPS %s, %s, %s", src, mask, addr)
@@ -122,7 +127,7 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
 	f.i("MOVQ ldc+40(FP), R9")
 	f.i("MOVQ ep+48(FP), R10")
 	if edge {
-		if s.name == "avx512" {
+		if s.name != "avx2" {
 			f.i("KMOVW %d(R10), K1 // lanes of the last column vector", kaMask)
 		} else {
 			f.i("VMOVDQU %d(R10), Y15 // lanes of the last column vector", kaMaskV)
@@ -141,7 +146,7 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
 	}
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
-			if s.name == "avx512" {
+			if s.name != "avx2" {
 				f.i("VPXORD %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
 			} else {
 				f.i("VXORPS %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
@@ -156,6 +161,15 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
 		}
 		for r := 0; r < mr; r++ {
 			aAddr := mem(aOff+4*r, "SI")
+			if s.name == "avx512bf16" {
+				b := bc[r%2]
+				f.i("VPBROADCASTD %s, %s // bf16 pair of row %d", aAddr, b, r)
+				for v := 0; v < nv; v++ {
+					f.rawBytes(evex(0x52, 2, 2, false, 2, r*nv+v, 28+v, 30+r%2),
+						fmt.Sprintf("VDPBF16PS Z%d, Z%d, Z%d: acc += pairwise bf16 dot", 30+r%2, 28+v, r*nv+v))
+				}
+				continue
+			}
 			if nv == 1 && s.name == "avx512" {
 				// Embedded broadcast: the FMA reads A[r] itself.
 				f.i("VFMADD231PS.BCST %s, %s, %s", aAddr, bReg[0], acc(r, 0))
@@ -222,7 +236,7 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
 	f.i("JZ %s_norb", name)
 	f.i("MOVQ %d(R10), R12", kaRowBias)
 	for r := 0; r < mr; r++ {
-		if s.name == "avx512" {
+		if s.name != "avx2" {
 			for v := 0; v < nv; v++ {
 				f.i("VADDPS.BCST %s, %s, %s", mem(4*r, "R12"), acc(r, v), acc(r, v))
 			}
@@ -251,7 +265,7 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
 	f.i("TESTQ $%d, R13", flClamp)
 	f.i("JZ %s_store", name)
 	lo, hi := bc[0], bReg[1]
-	if s.name == "avx512" {
+	if s.name != "avx2" {
 		hi = bc[1]
 	}
 	f.i("VBROADCASTSS %d(R10), %s", kaLo, lo)
@@ -276,7 +290,7 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
 func genSgemm(out map[string][]byte) {
 	stubs := newGoFile("amd64 && !purego", "gemm", "unsafe")
 	stubs.p("var _ unsafe.Pointer")
-	for _, s := range []sgemmISA{isa512, isa256} {
+	for _, s := range []sgemmISA{isa512, isa256, isaBF16} {
 		f := newAsmFile("amd64 && !purego")
 		f.p("")
 		f.p("// %s FP32 GEMM micro-kernels: up to %d rows x %d columns, accumulators in", s.name, s.maxMR, s.maxNV*s.vec)

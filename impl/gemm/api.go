@@ -104,21 +104,23 @@ func SgemmEp(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 // was packed for, whatever the dispatch level is later.
 type PackedB struct {
 	kn   *fkern
-	k, n int
-	npad int // n rounded up to nr
-	col0 int // column of op(B) where data starts (0 unless a driver chunk)
+	k, n int  // k in packed units (bf16 pairs for a bf16 pack)
+	kdim int  // logical depth
+	bf16 bool // values rounded to bfloat16 (A is rounded too when used)
+	npad int  // n rounded up to nr
+	col0 int  // column of op(B) where data starts (0 unless a driver chunk)
 	data []float32
 }
 
 // K and N return the packed operand's dimensions.
-func (p *PackedB) K() int { return p.k }
+func (p *PackedB) K() int { return p.kdim }
 func (p *PackedB) N() int { return p.n }
 
 // PackB packs op(B) (k x n) for SgemmPacked.
 func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 	checkMat("B", transB, k, n, b, ldb)
 	kn := kernelFor(cpu.Current())
-	pb := &PackedB{kn: kn, k: k, n: n, npad: roundUp(n, kn.nr)}
+	pb := &PackedB{kn: kn, k: k, kdim: k, n: n, npad: roundUp(n, kn.nr)}
 	pb.data = alignedFloats(k * pb.npad)
 	for pc := 0; pc < k; pc += kn.kc {
 		kcur := min(kn.kc, k-pc)
@@ -130,8 +132,12 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 // SgemmPacked computes C = epilogue(A x B) with A m x k row-major (lda) and B
 // prepacked by PackB.
 func SgemmPacked(m int, a []float32, lda int, pb *PackedB, c []float32, ldc int, ep Epilogue) {
-	checkMat("A", false, m, pb.k, a, lda)
+	checkMat("A", false, m, pb.kdim, a, lda)
 	checkMat("C", false, m, pb.n, c, ldc)
+	if pb.bf16 {
+		sgemmPackedBF16(m, a, lda, pb, c, ldc, ep)
+		return
+	}
 	j := job{
 		kn: pb.kn, m: m, n: pb.n, k: pb.k, alpha: 1,
 		a: operand{data: a, ld: lda},

@@ -29,6 +29,26 @@ type job struct {
 	clamp            bool
 	lo, hi           float32
 	directB          bool // kernels read the raw row-major B in place
+	// Optional packers replacing packA/packB (bf16 operands); k, kc and
+	// offsets are then in the packer's units (bf16 pairs).
+	packAF func(dst []float32, i0, mcur, p0, kcur int)
+	packBF func(dst []float32, p0, kcur, j0, ncur int)
+}
+
+func (j *job) packA(dst []float32, i0, mcur, p0, kcur int) {
+	if j.packAF != nil {
+		j.packAF(dst, i0, mcur, p0, kcur)
+		return
+	}
+	packA(j.kn.mr, dst, j.a.data, j.a.ld, j.a.trans, i0, mcur, p0, kcur)
+}
+
+func (j *job) packB(dst []float32, p0, kcur, j0, ncur int) {
+	if j.packBF != nil {
+		j.packBF(dst, p0, kcur, j0, ncur)
+		return
+	}
+	packB(j.kn.nr, dst, j.b.data, j.b.ld, j.b.trans, p0, kcur, j0, ncur)
 }
 
 // Work per goroutine below which a GEMM runs on the caller alone (in
@@ -53,7 +73,7 @@ func (j *job) run() {
 	mPanels := (j.m + kn.mr - 1) / kn.mr
 	nPanels := (j.n + kn.nr - 1) / kn.nr
 	if t <= 1 {
-		j.directB = j.b.pb == nil && !j.b.trans && mPanels <= 2
+		j.directB = j.b.pb == nil && !j.b.trans && mPanels <= 2 && j.packBF == nil
 		ws := getWS()
 		j.worker(0, j.m, 0, j.n, ws)
 		putWS(ws)
@@ -80,7 +100,7 @@ func (j *job) run() {
 		defer putBuf(buf)
 		for jc := 0; jc < j.n; jc += w {
 			ncur := min(w, j.n-jc)
-			pb := &PackedB{kn: kn, k: j.k, n: jc + ncur, npad: roundUp(ncur, kn.nr), col0: jc, data: buf}
+			pb := &PackedB{kn: kn, k: j.k, kdim: j.k, n: jc + ncur, npad: roundUp(ncur, kn.nr), col0: jc, data: buf}
 			np := (ncur + kn.nr - 1) / kn.nr
 			parallel(t, func(i int) {
 				// Thread i packs a share of the panels of every depth block.
@@ -90,7 +110,7 @@ func (j *job) run() {
 				}
 				for pc := 0; pc < j.k; pc += kn.kc {
 					kcur := min(kn.kc, j.k-pc)
-					packB(kn.nr, buf[pc*pb.npad+p0*kcur:], j.b.data, j.b.ld, j.b.trans, pc, kcur, jc+p0, p1-p0)
+					j.packB(buf[pc*pb.npad+p0*kcur:], pc, kcur, jc+p0, p1-p0)
 				}
 			})
 			jj := *j
@@ -107,7 +127,7 @@ func (j *job) run() {
 	// Few rows: split the columns; each goroutine packs (or reads in place)
 	// its own columns of B and packs the few rows of A itself.
 	t = min(t, nPanels)
-	j.directB = j.b.pb == nil && !j.b.trans && mPanels <= 2
+	j.directB = j.b.pb == nil && !j.b.trans && mPanels <= 2 && j.packBF == nil
 	parallel(t, func(i int) {
 		n0, n1 := split(nPanels, t, i, kn.nr, j.n)
 		ws := getWS()
@@ -177,7 +197,7 @@ func (j *job) worker(m0, m1, n0, n1 int, ws *workspace) {
 				bBase = &j.b.data[pc*j.b.ld+jc]
 				ldb, pstride = j.b.ld, 1
 			default:
-				packB(nr, bBuf, j.b.data, j.b.ld, j.b.trans, pc, kcur, jc, ncur)
+				j.packB(bBuf, pc, kcur, jc, ncur)
 				bBase = &bBuf[0]
 			}
 			ep.flags = 0
@@ -208,7 +228,7 @@ func (j *job) worker(m0, m1, n0, n1 int, ws *workspace) {
 				if pa != nil {
 					aBase = &pa.data[pc*pa.m+ic*kcur]
 				} else {
-					packA(mr, aBuf, j.a.data, j.a.ld, j.a.trans, ic, mcur, pc, kcur)
+					j.packA(aBuf, ic, mcur, pc, kcur)
 					aBase = &aBuf[0]
 				}
 				for jr := 0; jr < ncur; jr += nr {

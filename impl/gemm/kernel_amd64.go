@@ -33,3 +33,11 @@ func pad15[T any](t *T) *[15][3][2]sgemmFunc {
 	}
 	return &out
 }
+
+func init() {
+	kernBF16 = &fkern{
+		level: cpu.AVX512, name: "avx512bf16-14x32", mr: 14, nr: 32, vec: 16,
+		kc: 256, mc: 14 * 20, nc: 1024,
+		tile: tileAsm(pad15(&sgemmKernels_avx512bf16)),
+	}
+}

@@ -337,3 +337,231 @@ func sgemm_avx2_6x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, 
 
 //go:noescape
 func sgemm_avx2_6x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+// avx512bf16 FP32 micro-kernels, indexed [rows][vectors][edge].
+var sgemmKernels_avx512bf16 = [15][3][2]sgemmFunc{
+	1: {
+		1: {sgemm_avx512bf16_1x1, sgemm_avx512bf16_1x1e},
+		2: {sgemm_avx512bf16_1x2, sgemm_avx512bf16_1x2e},
+	},
+	2: {
+		1: {sgemm_avx512bf16_2x1, sgemm_avx512bf16_2x1e},
+		2: {sgemm_avx512bf16_2x2, sgemm_avx512bf16_2x2e},
+	},
+	3: {
+		1: {sgemm_avx512bf16_3x1, sgemm_avx512bf16_3x1e},
+		2: {sgemm_avx512bf16_3x2, sgemm_avx512bf16_3x2e},
+	},
+	4: {
+		1: {sgemm_avx512bf16_4x1, sgemm_avx512bf16_4x1e},
+		2: {sgemm_avx512bf16_4x2, sgemm_avx512bf16_4x2e},
+	},
+	5: {
+		1: {sgemm_avx512bf16_5x1, sgemm_avx512bf16_5x1e},
+		2: {sgemm_avx512bf16_5x2, sgemm_avx512bf16_5x2e},
+	},
+	6: {
+		1: {sgemm_avx512bf16_6x1, sgemm_avx512bf16_6x1e},
+		2: {sgemm_avx512bf16_6x2, sgemm_avx512bf16_6x2e},
+	},
+	7: {
+		1: {sgemm_avx512bf16_7x1, sgemm_avx512bf16_7x1e},
+		2: {sgemm_avx512bf16_7x2, sgemm_avx512bf16_7x2e},
+	},
+	8: {
+		1: {sgemm_avx512bf16_8x1, sgemm_avx512bf16_8x1e},
+		2: {sgemm_avx512bf16_8x2, sgemm_avx512bf16_8x2e},
+	},
+	9: {
+		1: {sgemm_avx512bf16_9x1, sgemm_avx512bf16_9x1e},
+		2: {sgemm_avx512bf16_9x2, sgemm_avx512bf16_9x2e},
+	},
+	10: {
+		1: {sgemm_avx512bf16_10x1, sgemm_avx512bf16_10x1e},
+		2: {sgemm_avx512bf16_10x2, sgemm_avx512bf16_10x2e},
+	},
+	11: {
+		1: {sgemm_avx512bf16_11x1, sgemm_avx512bf16_11x1e},
+		2: {sgemm_avx512bf16_11x2, sgemm_avx512bf16_11x2e},
+	},
+	12: {
+		1: {sgemm_avx512bf16_12x1, sgemm_avx512bf16_12x1e},
+		2: {sgemm_avx512bf16_12x2, sgemm_avx512bf16_12x2e},
+	},
+	13: {
+		1: {sgemm_avx512bf16_13x1, sgemm_avx512bf16_13x1e},
+		2: {sgemm_avx512bf16_13x2, sgemm_avx512bf16_13x2e},
+	},
+	14: {
+		1: {sgemm_avx512bf16_14x1, sgemm_avx512bf16_14x1e},
+		2: {sgemm_avx512bf16_14x2, sgemm_avx512bf16_14x2e},
+	},
+}
+
+//go:noescape
+func sgemm_avx512bf16_1x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_1x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_1x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_1x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_2x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_2x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_2x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_2x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_3x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_3x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_3x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_3x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_4x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_4x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_4x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_4x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_5x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_5x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_5x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_5x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_6x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_6x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_6x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_6x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_7x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_7x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_7x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_7x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_8x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_8x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_8x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_8x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_9x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_9x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_9x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_9x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_10x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_10x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_10x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_10x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_11x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_11x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_11x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_11x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_12x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_12x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_12x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_12x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_13x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_13x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_13x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_13x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_14x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_14x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_14x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512bf16_14x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)

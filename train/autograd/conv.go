@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 
+	"github.com/frugal-ml/frugal/impl/gemm"
 	"github.com/frugal-ml/frugal/impl/ops"
 	"github.com/frugal-ml/frugal/impl/ref"
 	"github.com/frugal-ml/frugal/tensor"
@@ -14,9 +15,14 @@ func init() { RegisterGrad("Conv", buildConv) }
 // backward (floats); above it backward recomputes them image by image.
 const maxSavedCols = 1 << 24
 
+// packedConv selects the packed-weight GEMM path (weights packed once per
+// step, bias and ReLU fused into the GEMM epilogue). Tests turn it off to
+// compare with the plain Sgemm path.
+var packedConv = true
+
 type convK struct {
 	b      *BuildInfo
-	act    ops.Activation
+	relu   bool // fused ReLU (see fuse.go)
 	xs, ws []int
 	g      ops.ConvGeom
 	out    buf
@@ -30,10 +36,13 @@ func buildConv(b *BuildInfo) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	if act.Kind != "" {
-		return nil, fmt.Errorf("fused activation %q is not differentiable here; train the unfused graph", act.Kind)
+	switch act.Kind {
+	case "":
+		return &convK{b: b}, nil
+	case "Relu":
+		return &convK{b: b, relu: true}, nil
 	}
-	return &convK{b: b, act: act}, nil
+	return nil, fmt.Errorf("fused activation %q is not differentiable here; train the unfused graph", act.Kind)
 }
 
 func (k *convK) pointwise() bool {
@@ -78,8 +87,20 @@ func (k *convK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		f32s(&k.col, kk*ohw)
 	}
 	xd, wd, od := x.F32(), w.F32(), out.F32()
-	for b := 0; b < g.N; b++ {
-		for gi := 0; gi < g.Group; gi++ {
+	for gi := 0; gi < g.Group; gi++ {
+		wg := wd[gi*opg*kk : (gi+1)*opg*kk]
+		var pa *gemm.PackedA
+		ep := gemm.Epilogue{}
+		if bias != nil {
+			ep.RowBias = bias[gi*opg : (gi+1)*opg]
+		}
+		if k.relu {
+			ep.Act = gemm.ActRelu
+		}
+		if packedConv && g.N > 1 {
+			pa = gemm.PackA(false, opg, kk, wg, kk)
+		}
+		for b := 0; b < g.N; b++ {
 			xg := xd[(b*g.Cin+gi*cpg)*hw : (b*g.Cin+(gi+1)*cpg)*hw]
 			src := xg
 			if !pw {
@@ -91,13 +112,24 @@ func (k *convK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 				ref.Im2Col(xg, cpg, g.H, g.W, g.P, src)
 			}
 			og := od[(b*g.Cout+gi*opg)*ohw : (b*g.Cout+(gi+1)*opg)*ohw]
-			Sgemm(false, false, opg, ohw, kk, 1, wd[gi*opg*kk:(gi+1)*opg*kk], kk, src, ohw, 0, og, ohw)
-			if bias != nil {
-				for o := 0; o < opg; o++ {
+			if pa != nil {
+				gemm.SgemmPackedA(pa, ohw, src, ohw, og, ohw, ep)
+				continue
+			}
+			Sgemm(false, false, opg, ohw, kk, 1, wg, kk, src, ohw, 0, og, ohw)
+			for o := 0; o < opg; o++ {
+				row := og[o*ohw : (o+1)*ohw]
+				if bias != nil {
 					bv := bias[gi*opg+o]
-					row := og[o*ohw : (o+1)*ohw]
 					for i := range row {
 						row[i] += bv
+					}
+				}
+				if k.relu {
+					for i, v := range row {
+						if v < 0 {
+							row[i] = 0
+						}
 					}
 				}
 			}
@@ -109,6 +141,16 @@ func (k *convK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 func (k *convK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 	g := k.g
 	dy := gout[0].F32()
+	if k.relu {
+		// The fused ReLU's gradient, applied in place: nothing else reads
+		// this gradient after this node.
+		y := out[0].F32()
+		for i, v := range y {
+			if v <= 0 {
+				dy[i] = 0
+			}
+		}
+	}
 	cpg, opg := g.Cin/g.Group, g.Cout/g.Group
 	kk := cpg * g.P.KH * g.P.KW
 	ohw := g.OH * g.OW
@@ -153,16 +195,28 @@ func (k *convK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 		if !pw {
 			dcol = f32s(&k.col, kk*ohw)
 		}
-		for b := 0; b < g.N; b++ {
-			for gi := 0; gi < g.Group; gi++ {
+		for gi := 0; gi < g.Group; gi++ {
+			wg := wd[gi*opg*kk : (gi+1)*opg*kk]
+			var pa *gemm.PackedA
+			if packedConv && g.N > 1 {
+				pa = gemm.PackA(true, kk, opg, wg, kk)
+			}
+			for b := 0; b < g.N; b++ {
 				dxg := dx[(b*g.Cin+gi*cpg)*hw : (b*g.Cin+(gi+1)*cpg)*hw]
 				dyg := dy[(b*g.Cout+gi*opg)*ohw : (b*g.Cout+(gi+1)*opg)*ohw]
-				wg := wd[gi*opg*kk : (gi+1)*opg*kk]
 				if pw {
-					Sgemm(true, false, kk, ohw, opg, 1, wg, kk, dyg, ohw, 1, dxg, ohw)
+					if pa != nil {
+						gemm.SgemmPackedA(pa, ohw, dyg, ohw, dxg, ohw, gemm.Epilogue{Beta: 1})
+					} else {
+						Sgemm(true, false, kk, ohw, opg, 1, wg, kk, dyg, ohw, 1, dxg, ohw)
+					}
 					continue
 				}
-				Sgemm(true, false, kk, ohw, opg, 1, wg, kk, dyg, ohw, 0, dcol, ohw)
+				if pa != nil {
+					gemm.SgemmPackedA(pa, ohw, dyg, ohw, dcol, ohw, gemm.Epilogue{})
+				} else {
+					Sgemm(true, false, kk, ohw, opg, 1, wg, kk, dyg, ohw, 0, dcol, ohw)
+				}
 				ref.Col2Im(dcol, cpg, g.H, g.W, g.P, dxg)
 			}
 		}

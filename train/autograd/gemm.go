@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 
+	"github.com/frugal-ml/frugal/impl/gemm"
 	"github.com/frugal-ml/frugal/impl/ops"
 	"github.com/frugal-ml/frugal/tensor"
 )
@@ -16,6 +17,7 @@ type gemmK struct {
 	b           *BuildInfo
 	alpha, beta float32
 	ta, tb      bool
+	relu        bool // fused ReLU (see fuse.go)
 	m, n, k     int
 	out         buf
 }
@@ -26,7 +28,7 @@ func buildGemm(b *BuildInfo) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	if act.Kind != "" {
+	if act.Kind != "" && act.Kind != "Relu" {
 		return nil, fmt.Errorf("fused activation %q is not differentiable here; train the unfused graph", act.Kind)
 	}
 	alpha, err := n.Float("alpha", 1)
@@ -45,7 +47,7 @@ func buildGemm(b *BuildInfo) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &gemmK{b: b, alpha: alpha, beta: beta, ta: ta != 0, tb: tb != 0}, nil
+	return &gemmK{b: b, alpha: alpha, beta: beta, ta: ta != 0, tb: tb != 0, relu: act.Kind == "Relu"}, nil
 }
 
 func (k *gemmK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -82,26 +84,43 @@ func (k *gemmK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		}
 		cd := cm.F32()
 		st := tensor.BroadcastStrides(cm.Shape, out.Shape)
-		if st[0] == 0 && st[1] == 1 {
-			for i := 0; i < m; i++ {
-				copy(od[i*n:(i+1)*n], cd[:n])
+		if st[0] == 0 && st[1] == 1 && k.beta == 1 {
+			// Bias row: fused into the GEMM epilogue.
+			ep := gemm.Epilogue{ColBias: cd[:n]}
+			if k.relu {
+				ep.Act = gemm.ActRelu
 			}
-		} else {
-			for i := 0; i < m; i++ {
-				for j := 0; j < n; j++ {
-					od[i*n+j] = cd[i*st[0]+j*st[1]]
-				}
+			gemm.SgemmEp(k.ta, k.tb, m, n, kd, k.alpha, a.F32(), a.Shape[1], bm.F32(), bm.Shape[1], od, n, ep)
+			return []*tensor.Tensor{out}, nil
+		}
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				od[i*n+j] = cd[i*st[0]+j*st[1]]
 			}
 		}
 		bt = k.beta
 	}
 	Sgemm(k.ta, k.tb, m, n, kd, k.alpha, a.F32(), a.Shape[1], bm.F32(), bm.Shape[1], bt, od, n)
+	if k.relu {
+		for i, v := range od {
+			if v < 0 {
+				od[i] = 0
+			}
+		}
+	}
 	return []*tensor.Tensor{out}, nil
 }
 
 func (k *gemmK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 	m, n, kd := k.m, k.n, k.k
 	dy := gout[0].F32()
+	if k.relu {
+		for i, v := range out[0].F32() {
+			if v <= 0 {
+				dy[i] = 0
+			}
+		}
+	}
 	a, bm := in[0], in[1]
 	lda, ldb := a.Shape[1], bm.Shape[1]
 	if gin[0] != nil {

@@ -63,8 +63,15 @@ func (k *poolK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			arg = make([]int32, planes*oplane)
 		}
 		k.arg = arg[:planes*oplane]
-		for i := 0; i < planes; i++ {
-			ref.MaxPool2D(xd[i*plane:(i+1)*plane], g.H, g.W, g.P, g.OH, g.OW, od[i*oplane:(i+1)*oplane], k.arg[i*oplane:(i+1)*oplane])
+		if p := g.P; p.KH == 2 && p.KW == 2 && p.SH == 2 && p.SW == 2 && p.DH == 1 && p.DW == 1 &&
+			p.PT == 0 && p.PL == 0 && 2*g.OH <= g.H && 2*g.OW <= g.W {
+			for i := 0; i < planes; i++ {
+				maxPool2x2(xd[i*plane:(i+1)*plane], g.W, g.OH, g.OW, od[i*oplane:(i+1)*oplane], k.arg[i*oplane:(i+1)*oplane])
+			}
+		} else {
+			for i := 0; i < planes; i++ {
+				ref.MaxPool2D(xd[i*plane:(i+1)*plane], g.H, g.W, g.P, g.OH, g.OW, od[i*oplane:(i+1)*oplane], k.arg[i*oplane:(i+1)*oplane])
+			}
 		}
 		if len(n.Outputs) > 1 && n.Outputs[1] != "" {
 			if k.idxT == nil || !tensor.SameShape(k.idxT.Shape, out.Shape) {
@@ -161,4 +168,30 @@ func (k *gapK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 		}
 	}
 	return nil
+}
+
+// maxPool2x2 is MaxPool with a 2x2 window and stride 2 inside the input (no
+// padding), the common case, recording the argmax like ref.MaxPool2D.
+func maxPool2x2(x []float32, w, oh, ow int, out []float32, arg []int32) {
+	for oy := 0; oy < oh; oy++ {
+		r0 := x[2*oy*w : 2*oy*w+2*ow]
+		r1 := x[(2*oy+1)*w : (2*oy+1)*w+2*ow]
+		o := out[oy*ow : oy*ow+ow]
+		a := arg[oy*ow : oy*ow+ow]
+		base := int32(2 * oy * w)
+		for ox := range o {
+			i := 2 * ox
+			best, bi := r0[i], base+int32(i)
+			if v := r0[i+1]; v > best {
+				best, bi = v, base+int32(i+1)
+			}
+			if v := r1[i]; v > best {
+				best, bi = v, base+int32(w+i)
+			}
+			if v := r1[i+1]; v > best {
+				best, bi = v, base+int32(w+i+1)
+			}
+			o[ox], a[ox] = best, bi
+		}
+	}
 }

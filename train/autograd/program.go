@@ -18,6 +18,12 @@ type Options struct {
 	// InputGrads lists graph inputs whose gradient Backward should also
 	// compute (e.g. for gradient checks or saliency).
 	InputGrads []string
+	// NoFuse keeps Conv/Gemm -> Relu pairs apart. By default they are fused
+	// (the ReLU runs in the GEMM epilogue), and the pre-activation value is
+	// then not observable through Value or Grad.
+	NoFuse bool
+	// Keep lists values that must stay observable (not fused away).
+	Keep []string
 }
 
 type pstep struct {
@@ -63,6 +69,13 @@ func Compile(m *graph.Model, opts Options) (*Program, error) {
 	g := m.Graph.Clone()
 	if err := g.Validate(nil); err != nil {
 		return nil, fmt.Errorf("autograd: %w", err)
+	}
+	if !opts.NoFuse {
+		keep := map[string]bool{}
+		for _, s := range opts.Keep {
+			keep[s] = true
+		}
+		fuseActivations(g, keep)
 	}
 	p := &Program{Model: m, Graph: g, slots: map[string]int{}, state: map[string]*tensor.Tensor{}}
 	slot := func(name string) int {

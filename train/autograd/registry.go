@@ -20,13 +20,14 @@ import (
 	"sync"
 
 	"github.com/frugal-ml/frugal/graph"
+	"github.com/frugal-ml/frugal/impl/gemm"
 	"github.com/frugal-ml/frugal/tensor"
 )
 
 // Sgemm is the FP32 GEMM every training kernel calls: C = alpha*op(A)*op(B)
-// + beta*C, row-major, the signature of ref.Sgemm. It is a variable so the
-// fast blocked SIMD GEMM replaces the reference one in one place.
-var Sgemm = sgemmGo
+// + beta*C, row-major, the signature of ref.Sgemm. It is the blocked SIMD
+// GEMM of impl/gemm; a variable so tests and experiments can swap it.
+var Sgemm = gemm.Sgemm
 
 // Ctx is the per-step context handed to kernels.
 type Ctx struct {

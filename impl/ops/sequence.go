@@ -56,9 +56,18 @@ func init() {
 			if pt, err := Tensor(in, 2); err != nil {
 				return nil, err
 			} else if pt != nil {
-				if pos, err = seqPos(pt, len(s.Tensors)+1); err != nil {
-					return nil, err
+				v, err := intsOf(pt, "position")
+				if err != nil || len(v) != 1 {
+					return nil, fmt.Errorf("position must be one integer")
 				}
+				p := v[0]
+				if p < 0 {
+					p += int64(len(s.Tensors))
+				}
+				if p < 0 || p > int64(len(s.Tensors)) {
+					return nil, fmt.Errorf("position %d out of range for %d", v[0], len(s.Tensors))
+				}
+				pos = int(p)
 			}
 			if len(s.Tensors) > 0 && t.DType != s.ElemType {
 				return nil, fmt.Errorf("inserting %s into a sequence of %s", t.DType, s.ElemType)

@@ -1,6 +1,10 @@
 package train
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/frugal-ml/frugal/data"
+)
 
 // Samples is a labelled set Fit trains and evaluates on.
 type Samples interface {
@@ -57,4 +61,13 @@ func (a *Arrays) Fill(idx []int, x []float32, y []int) error {
 		y[k] = int(a.Y[i])
 	}
 	return nil
+}
+
+// FromDataset wraps a loaded data.Dataset (its current, possibly
+// normalised, Images) without copying.
+func FromDataset(d *data.Dataset) (*Arrays, error) {
+	if d == nil {
+		return nil, fmt.Errorf("train: nil dataset")
+	}
+	return NewArrays(d.Images, d.Labels, d.C, d.H, d.W)
 }

@@ -20,6 +20,7 @@ func generate() (map[string][]byte, error) {
 	out := map[string][]byte{}
 	genSgemm(out)
 	genQGemm(out)
+	genSparse(out)
 	for name, b := range out {
 		if strings.HasSuffix(name, ".go") {
 			fb, err := format.Source(b)

@@ -1,0 +1,144 @@
+package sparse
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/frugal-ml/frugal/impl/cpu"
+	"github.com/frugal-ml/frugal/impl/gemm"
+)
+
+// sargs is the argument block of the assembly kernels (offsets fixed, see
+// _asm/sparse.go; checked by TestSargsLayout).
+type sargs struct {
+	rowPtr  *int32   // 0
+	colIdx  *int32   // 8
+	val     *float32 // 16
+	nbr     int      // 24: block rows (rows for 2:4)
+	c       int      // 32: block columns C
+	x       *float32 // 40: X at the chunk's first column
+	ldx     uintptr  // 48: bytes
+	y       *float32 // 56: Y at the first row, chunk column
+	ldy     uintptr  // 64: bytes
+	flags   uint64   // 72
+	beta    float32  // 80
+	lo, hi  float32  // 84, 88
+	_       float32  // 92
+	rowBias *float32 // 96
+	colBias *float32 // 104
+	mask    uint64   // 112: lanes of the last vector
+	ldxC    uintptr  // 120: bytes between block columns (C*ldx; 4*ldx for 2:4)
+	meta    *uint8   // 128
+	groups  int      // 136
+}
+
+const (
+	sfLoadY   = 1
+	sfRowBias = 2
+	sfColBias = 4
+	sfClamp   = 8
+)
+
+// epi is a resolved epilogue.
+type epi struct {
+	beta             float32
+	rowBias, colBias []float32
+	clamp            bool
+	lo, hi           float32
+}
+
+func resolve(ep *gemm.Epilogue, m, n int) epi {
+	e := epi{beta: ep.Beta, rowBias: ep.RowBias, colBias: ep.ColBias}
+	if e.rowBias != nil && len(e.rowBias) < m {
+		panic(fmt.Sprintf("sparse: RowBias has %d values, want %d", len(e.rowBias), m))
+	}
+	if e.colBias != nil && len(e.colBias) < n {
+		panic(fmt.Sprintf("sparse: ColBias has %d values, want %d", len(e.colBias), n))
+	}
+	switch ep.Act {
+	case gemm.ActNone:
+	case gemm.ActRelu:
+		e.clamp, e.lo, e.hi = true, 0, float32(inf)
+	case gemm.ActRelu6:
+		e.clamp, e.lo, e.hi = true, 0, 6
+	case gemm.ActClip:
+		e.clamp, e.lo, e.hi = true, ep.Min, ep.Max
+	default:
+		panic(fmt.Sprintf("sparse: unknown activation %d", ep.Act))
+	}
+	return e
+}
+
+func (e *epi) flags() uint64 {
+	var f uint64
+	if e.beta != 0 {
+		f |= sfLoadY
+	}
+	if e.rowBias != nil {
+		f |= sfRowBias
+	}
+	if e.colBias != nil {
+		f |= sfColBias
+	}
+	if e.clamp {
+		f |= sfClamp
+	}
+	return f
+}
+
+// apply finishes one output value like the kernels do.
+func (e *epi) apply(acc, y float32, i, j int) float32 {
+	if e.beta != 0 {
+		acc = fma32(e.beta, y, acc)
+	}
+	if e.rowBias != nil {
+		acc += e.rowBias[i]
+	}
+	if e.colBias != nil {
+		acc += e.colBias[j]
+	}
+	if e.clamp {
+		if acc < e.lo {
+			acc = e.lo
+		}
+		if acc > e.hi {
+			acc = e.hi
+		}
+	}
+	return acc
+}
+
+// useAsm reports whether the AVX-512 kernels run at the current level.
+func useAsm() bool { return haveAsm && cpu.Current() >= cpu.AVX512 }
+
+// Work per goroutine (multiply-adds) below which a product stays on the
+// caller's goroutine.
+var minMACsPerThread = 1 << 18
+
+// parallelRows splits [0, units) among goroutines by work (nnz per unit).
+func parallelRows(units int, macs float64, f func(u0, u1 int)) {
+	t := min(gemm.Threads(), units, max(1, int(macs/float64(minMACsPerThread))))
+	if t <= 1 {
+		f(0, units)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 1; i < t; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(units*i/t, units*(i+1)/t)
+		}()
+	}
+	f(0, units/t)
+	wg.Wait()
+}
+
+func checkDense(name string, rows, cols int, x []float32, ld int) {
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("sparse: leading dimension of %s is %d, want >= %d", name, ld, max(1, cols)))
+	}
+	if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("sparse: %s has %d elements, want >= %d", name, len(x), (rows-1)*ld+cols))
+	}
+}

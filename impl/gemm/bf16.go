@@ -251,3 +251,11 @@ func sgemmPackedBF16(m int, a []float32, lda int, pb *PackedB, c []float32, ldc 
 func checkLen16(name string, trans bool, rows, cols, n, ld int) {
 	checkQMat(name, trans, rows, cols, n, ld)
 }
+
+// BF16KernelName names the kernel SgemmBF16 uses at the current level.
+func BF16KernelName() string {
+	if kn := bf16KernelFor(cpu.Current()); kn != nil {
+		return kn.name
+	}
+	return kernelFor(cpu.Current()).name + " (bf16 widened)"
+}

@@ -70,6 +70,9 @@ func (t *Trainer) SaveCheckpoint(path string, meta map[string]string) error {
 	md["frugal.format"] = "frugal-train-checkpoint/1"
 	md["frugal.step"] = strconv.Itoa(t.step)
 	md["frugal.optimizer_steps"] = strconv.Itoa(t.opt.Steps())
+	md["frugal.loss_scale"] = strconv.FormatFloat(float64(t.scaler.scale), 'g', -1, 32)
+	md["frugal.loss_scale_good"] = strconv.Itoa(t.scaler.good)
+	md["frugal.precision"] = t.cfg.Precision.String()
 	oc, _ := json.Marshal(t.cfg.Optimizer)
 	md["frugal.optimizer"] = string(oc)
 	return checkpoint.Write(path, ts, md)
@@ -139,6 +142,12 @@ func (t *Trainer) LoadCheckpoint(path string) (map[string]string, error) {
 	}
 	t.opt.SetStep(osteps)
 	t.step = step
+	if v, err := strconv.ParseFloat(meta["frugal.loss_scale"], 32); err == nil && v > 0 {
+		t.scaler.scale = float32(v)
+	}
+	if v, err := strconv.Atoi(meta["frugal.loss_scale_good"]); err == nil && v >= 0 {
+		t.scaler.good = v
+	}
 	return meta, nil
 }
 

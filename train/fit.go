@@ -34,6 +34,9 @@ type Config struct {
 	ClipNorm float32
 	// LabelSmoothing for the cross-entropy loss, in [0, 1).
 	LabelSmoothing float32
+	// Precision emulates number formats per tensor role (see Precision);
+	// the zero value trains in fp32.
+	Precision Precision
 	// Params selects the trainable initializers (nil = all float ones).
 	Params func(name string) bool
 	// Input and Output name the data input and the logits output (default:

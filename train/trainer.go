@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/tensor"
@@ -40,6 +41,10 @@ type Trainer struct {
 	state  []string // BN running statistics names
 	step   int
 	total  int // planned total steps (for schedules)
+
+	stepCtr atomic.Int64 // step, for stochastic-rounding streams
+	scaler  *lossScaler
+	update  *rounder // rounding of the stored weights after each step
 }
 
 type replica struct {
@@ -101,8 +106,17 @@ func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 			t.classes = int(o.Type.Shape[1].Size)
 		}
 	}
+	t.scaler = newLossScaler(cfg.Precision)
+	t.update, err = newRounder(cfg.Precision.Update, cfg.Precision.UpdateRound, false, true, cfg.Seed^0x7570, &t.stepCtr)
+	if err != nil {
+		return nil, err
+	}
 	for r := 0; r < cfg.Threads; r++ {
-		p, err := autograd.Compile(m, autograd.Options{Params: cfg.Params})
+		hooks, err := cfg.Precision.hooks(cfg.Seed, r, &t.stepCtr)
+		if err != nil {
+			return nil, err
+		}
+		p, err := autograd.Compile(m, autograd.Options{Params: cfg.Params, Hooks: hooks})
 		if err != nil {
 			return nil, err
 		}
@@ -138,6 +152,12 @@ func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.update != nil {
+		// The weights live in the update format from the start.
+		for _, p := range t.params {
+			t.update.apply(p.Name, p.W, p.W)
+		}
+	}
 	return t, nil
 }
 
@@ -153,6 +173,12 @@ func (t *Trainer) Steps() int { return t.step }
 
 // SetPlannedSteps tells the schedule how many steps training will take.
 func (t *Trainer) SetPlannedSteps(n int) { t.total = n }
+
+// LossScale is the current loss scale (1 without loss scaling).
+func (t *Trainer) LossScale() float32 { return t.scaler.scale }
+
+// SkippedSteps counts steps dynamic loss scaling skipped (overflow).
+func (t *Trainer) SkippedSteps() int { return t.scaler.skipped }
 
 // LR is the learning rate the next step will use.
 func (t *Trainer) LR() float32 {
@@ -182,7 +208,9 @@ func (t *Trainer) Step(x []float32, y []int) (lossSum float64, correct int, err 
 	if nr > b {
 		nr = b
 	}
-	scale := 1 / float32(b)
+	t.stepCtr.Store(int64(t.step))
+	lscale := t.scaler.scale
+	scale := lscale / float32(b)
 	off := 0
 	var wg sync.WaitGroup
 	for r := 0; r < nr; r++ {
@@ -238,11 +266,29 @@ func (t *Trainer) Step(x []float32, y []int) (lossSum float64, correct int, err 
 			dst[j] = s / float32(b)
 		}
 	}
+	if lscale != 1 {
+		ok := !t.scaler.dynamic || finite(t.params)
+		if !t.scaler.update(ok) {
+			t.step++ // skipped: the gradients overflowed
+			return lossSum, correct, nil
+		}
+		inv := 1 / lscale
+		for _, p := range t.params {
+			for j := range p.G {
+				p.G[j] *= inv
+			}
+		}
+	}
 	if t.cfg.ClipNorm > 0 {
 		optim.ClipGlobalNorm(t.params, t.cfg.ClipNorm)
 	}
 	if err := t.opt.Step(t.params, t.LR()); err != nil {
 		return 0, 0, err
+	}
+	if t.update != nil {
+		for _, p := range t.params {
+			t.update.apply(p.Name, p.W, p.W)
+		}
 	}
 	t.step++
 	return lossSum, correct, nil

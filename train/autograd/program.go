@@ -24,6 +24,24 @@ type Options struct {
 	NoFuse bool
 	// Keep lists values that must stay observable (not fused away).
 	Keep []string
+	// Hooks change the numbers a step computes with (precision emulation).
+	Hooks *Hooks
+}
+
+// Hooks let a precision policy round the tensors of a step. Each hook gets
+// the value's name; nil hooks are skipped. Gradients pass the rounding
+// unchanged (straight-through estimator).
+type Hooks struct {
+	// Weight writes the tensor the forward uses for parameter name into
+	// dst, computed from the (master) weights; e.g. fake quantization.
+	Weight func(name string, master, dst []float32)
+	// Activation rounds a node output in place, right after the node runs
+	// (outputs that are views of an input are skipped).
+	Activation func(name string, x []float32)
+	// Gradient rounds a value's gradient in place once it is complete,
+	// before it propagates further, and each parameter's gradient at the
+	// end of Backward.
+	Gradient func(name string, g []float32)
 }
 
 type pstep struct {
@@ -57,6 +75,8 @@ type Program struct {
 	inputs   []int // slots of fed graph inputs
 	params   []int // slots of trainable parameters
 	state    map[string]*tensor.Tensor
+	hooks    *Hooks
+	wq       []buf // per slot: rounded weights the forward uses
 }
 
 // Compile prepares m for training. Every node whose inputs need a gradient
@@ -135,6 +155,8 @@ func Compile(m *graph.Model, opts Options) (*Program, error) {
 			}
 		}
 	}
+	p.hooks = opts.Hooks
+	p.wq = make([]buf, len(p.names))
 	p.vals = make([]*tensor.Tensor, len(p.names))
 	p.grads = make([]buf, len(p.names))
 	p.hasGrad = make([]bool, len(p.names))
@@ -251,6 +273,14 @@ func (p *Program) Forward(c *Ctx, inputs map[string]*tensor.Tensor) error {
 			return fmt.Errorf("autograd: initializer %q disappeared from the model", p.names[s])
 		}
 	}
+	if p.hooks != nil && p.hooks.Weight != nil {
+		for _, s := range p.params {
+			w := p.vals[s]
+			q := p.wq[s].get(w.Shape...)
+			p.hooks.Weight(p.names[s], w.F32(), q.F32())
+			p.vals[s] = q
+		}
+	}
 	for _, s := range p.inputs {
 		t, ok := inputs[p.names[s]]
 		if !ok || t == nil {
@@ -282,6 +312,9 @@ func (p *Program) Forward(c *Ctx, inputs map[string]*tensor.Tensor) error {
 				return fmt.Errorf("autograd: %s produced no output %d", st.node.Describe(), j)
 			}
 			p.vals[s] = out[j]
+			if p.hooks != nil && p.hooks.Activation != nil && out[j].DType == tensor.Float32 && !isView(out[j], st.inT) {
+				p.hooks.Activation(p.names[s], out[j].F32())
+			}
 		}
 		if c.Training {
 			if su, ok := st.k.(StateUpdater); ok {
@@ -359,6 +392,9 @@ func (p *Program) Backward(c *Ctx, seeds map[string]*tensor.Tensor) error {
 			if p.hasGrad[s] {
 				st.gout[j] = p.grads[s].t
 				any = true
+				if p.hooks != nil && p.hooks.Gradient != nil {
+					p.hooks.Gradient(p.names[s], st.gout[j].F32())
+				}
 			}
 		}
 		if !any {
@@ -383,7 +419,26 @@ func (p *Program) Backward(c *Ctx, seeds map[string]*tensor.Tensor) error {
 			}
 		}
 	}
+	if p.hooks != nil && p.hooks.Gradient != nil {
+		for _, s := range p.params {
+			p.hooks.Gradient(p.names[s], p.grads[s].t.F32())
+		}
+	}
 	return nil
+}
+
+// isView reports whether t shares its storage with one of the inputs.
+func isView(t *tensor.Tensor, in []*tensor.Tensor) bool {
+	d := t.F32()
+	if len(d) == 0 {
+		return false
+	}
+	for _, x := range in {
+		if x != nil && x.DType == tensor.Float32 && x.Len() > 0 && &x.F32()[0] == &d[0] {
+			return true
+		}
+	}
+	return false
 }
 
 // Grad returns dL/d name after Backward: a parameter, a graph input listed

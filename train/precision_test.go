@@ -1,0 +1,194 @@
+package train
+
+import (
+	"math"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+
+	"github.com/frugal-ml/frugal/arith"
+	"github.com/frugal-ml/frugal/arith/round"
+	"github.com/frugal-ml/frugal/model/zoo"
+	"github.com/frugal-ml/frugal/train/optim"
+)
+
+func TestParsePrecision(t *testing.T) {
+	for spec, want := range map[string]string{
+		"fp32": "fp32",
+		"":     "fp32",
+		"bf16": "act=bf16:rne,weight=bf16:rne,grad=bf16:rne",
+		"fp16": "act=fp16:rne,weight=fp16:rne,grad=fp16:rne,loss-scale=dynamic",
+		"fp8":  "act=fp8_e4m3:rne,weight=fp8_e4m3:rne,grad=fp8_e5m2:rne,scaled",
+		"act=fixed3_12,weight=fixed3_12,grad=fixed3_12:sr,update=fixed3_12:sr,loss-scale=128": "act=fixed3_12:rne,weight=fixed3_12:rne,grad=fixed3_12:sr,update=fixed3_12:sr,loss-scale=128",
+	} {
+		p, err := ParsePrecision(spec)
+		if err != nil {
+			t.Fatalf("%q: %v", spec, err)
+		}
+		if p.String() != want {
+			t.Errorf("%q -> %q, want %q", spec, p.String(), want)
+		}
+		if q, err := ParsePrecision(p.String()); err != nil || q.String() != want {
+			t.Errorf("%q does not round-trip: %v %v", want, q, err)
+		}
+	}
+	for _, bad := range []string{"fp17", "act=nope", "act=fp16:up", "bogus=fp16", "loss-scale=-1", "act"} {
+		if _, err := ParsePrecision(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func representable(t *testing.T, format string, w []float32) {
+	t.Helper()
+	f, err := arith.Lookup(format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := make([]float32, len(w))
+	f.Quantize(q, w, round.Options{Saturate: true})
+	for i := range w {
+		if q[i] != w[i] {
+			t.Fatalf("weight %d = %v is not a %s value (%v)", i, w[i], format, q[i])
+		}
+	}
+}
+
+func TestTrainBF16(t *testing.T) {
+	m := zoo.LeNet5(1)
+	p, _ := ParsePrecision("bf16")
+	p.Update = "bf16"
+	p.UpdateRound = round.Stochastic
+	res, err := Fit(m, synthetic(1024, 1), synthetic(256, 2), Config{Epochs: 2, BatchSize: 64, Threads: 2, Seed: 1,
+		Optimizer: optim.Config{LR: 2e-3}, Precision: p}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TestAcc < 0.9 {
+		t.Fatalf("bf16 test accuracy %.3f", res.TestAcc)
+	}
+	representable(t, "bf16", m.Graph.Initializers["conv1.weight"].F32())
+}
+
+func TestDynamicLossScale(t *testing.T) {
+	m := zoo.LeNet300100(1)
+	p, _ := ParsePrecision("fp16")
+	p.LossScale = 1 << 30 // overflows fp16 gradients at first
+	p.GrowthInterval = 4
+	tr, err := NewTrainer(m, Config{Threads: 2, Precision: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := synthetic(64, 3)
+	y := make([]int, 64)
+	for i := range y {
+		y[i] = int(d.Y[i])
+	}
+	first := append([]float32(nil), m.Graph.Initializers["fc2.weight"].F32()...)
+	for i := 0; i < 30; i++ {
+		if _, _, err := tr.Step(d.X, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tr.SkippedSteps() == 0 || tr.LossScale() >= 1<<30 {
+		t.Fatalf("skipped %d, scale %g", tr.SkippedSteps(), tr.LossScale())
+	}
+	if tr.SkippedSteps() >= 30 {
+		t.Fatal("never recovered from overflow")
+	}
+	changed := false
+	for i, v := range m.Graph.Initializers["fc2.weight"].F32() {
+		if v != first[i] {
+			changed = true
+		}
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			t.Fatal("non-finite weight")
+		}
+	}
+	if !changed {
+		t.Fatal("no update applied")
+	}
+}
+
+// Updates far below half a unit in the last place vanish with
+// round-to-nearest and survive in expectation with stochastic rounding.
+func TestStochasticRoundingOfUpdates(t *testing.T) {
+	run := func(mode round.Mode) (moved int, w []float32) {
+		m := zoo.LeNet300100(1)
+		p := Precision{Update: "fixed3_8", UpdateRound: mode}
+		tr, err := NewTrainer(m, Config{Threads: 2, Seed: 5, Precision: p, Optimizer: optim.Config{Kind: "sgd", LR: 1e-4}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := append([]float32(nil), m.Graph.Initializers["fc6.weight"].F32()...)
+		d := synthetic(32, 4)
+		y := make([]int, 32)
+		for i := range y {
+			y[i] = int(d.Y[i])
+		}
+		for i := 0; i < 5; i++ {
+			if _, _, err := tr.Step(d.X, y); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w = m.Graph.Initializers["fc6.weight"].F32()
+		for i := range w {
+			if w[i] != start[i] {
+				moved++
+			}
+		}
+		return moved, append([]float32(nil), w...)
+	}
+	if n, _ := run(round.NearestEven); n != 0 {
+		t.Fatalf("round-to-nearest moved %d weights with updates below half an ulp", n)
+	}
+	n, w1 := run(round.Stochastic)
+	if n == 0 {
+		t.Fatal("stochastic rounding moved no weight")
+	}
+	_, w2 := run(round.Stochastic)
+	for i := range w1 {
+		if w1[i] != w2[i] {
+			t.Fatal("stochastic rounding is not reproducible")
+		}
+	}
+	representable(t, "fixed3_8", w1)
+}
+
+func TestFP8Scaled(t *testing.T) {
+	m := zoo.LeNet5(2)
+	p, _ := ParsePrecision("fp8")
+	res, err := Fit(m, synthetic(1024, 1), synthetic(256, 2), Config{Epochs: 2, BatchSize: 64, Threads: 2, Seed: 1,
+		Optimizer: optim.Config{LR: 2e-3}, Precision: p}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TestAcc < 0.85 {
+		t.Fatalf("fp8 test accuracy %.3f", res.TestAcc)
+	}
+}
+
+func TestFastHalfMatchesArith(t *testing.T) {
+	var ctr atomic.Int64
+	src := make([]float32, 10000)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range src {
+		src[i] = float32(r.NormFloat64() * math.Pow(2, float64(r.IntN(40)-20)))
+	}
+	src[0], src[1], src[2] = 1e6, -7e4, 65519
+	for _, name := range []string{"fp16", "bf16"} {
+		for _, sat := range []bool{true, false} {
+			fast, _ := newRounder(name, round.NearestEven, false, sat, 1, &ctr)
+			slow, _ := newRounder(name, round.NearestEven, false, sat, 1, &ctr)
+			slow.fast = ""
+			a, b := make([]float32, len(src)), make([]float32, len(src))
+			fast.apply("x", a, src)
+			slow.apply("x", b, src)
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+					t.Fatalf("%s saturate=%v: %v -> fast %v, arith %v", name, sat, src[i], a[i], b[i])
+				}
+			}
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/frugal-ml/frugal/impl/gemm"
 	"github.com/frugal-ml/frugal/impl/ops"
-	"github.com/frugal-ml/frugal/impl/ref"
 	"github.com/frugal-ml/frugal/tensor"
 )
 
@@ -109,7 +108,7 @@ func (k *convK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 				} else {
 					src = k.col
 				}
-				ref.Im2Col(xg, cpg, g.H, g.W, g.P, src)
+				im2col(xg, cpg, g.H, g.W, g.P, src)
 			}
 			og := od[(b*g.Cout+gi*opg)*ohw : (b*g.Cout+(gi+1)*opg)*ohw]
 			if pa != nil {
@@ -141,30 +140,33 @@ func (k *convK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 func (k *convK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 	g := k.g
 	dy := gout[0].F32()
-	if k.relu {
-		// The fused ReLU's gradient, applied in place: nothing else reads
-		// this gradient after this node.
-		y := out[0].F32()
-		for i, v := range y {
-			if v <= 0 {
-				dy[i] = 0
-			}
-		}
-	}
 	cpg, opg := g.Cin/g.Group, g.Cout/g.Group
 	kk := cpg * g.P.KH * g.P.KW
 	ohw := g.OH * g.OW
 	hw := g.H * g.W
 	pw := k.pointwise()
+	var db []float32
 	if len(gin) > 2 && gin[2] != nil {
-		db := gin[2].F32()
+		db = gin[2].F32()
+	}
+	if k.relu || db != nil {
+		// One pass: the fused ReLU's gradient (applied in place: nothing
+		// else reads this gradient after this node) and the bias gradient.
+		y := out[0].F32()
 		for b := 0; b < g.N; b++ {
 			for co := 0; co < g.Cout; co++ {
-				var s float32
-				for _, v := range dy[(b*g.Cout+co)*ohw : (b*g.Cout+co+1)*ohw] {
-					s += v
+				lo, hi := (b*g.Cout+co)*ohw, (b*g.Cout+co+1)*ohw
+				row := dy[lo:hi]
+				if k.relu {
+					reluMask(row, y[lo:hi])
 				}
-				db[co] += s
+				if db != nil {
+					var s float32
+					for _, v := range row {
+						s += v
+					}
+					db[co] += s
+				}
 			}
 		}
 	}
@@ -182,7 +184,7 @@ func (k *convK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 					col = k.cols[(b*g.Group+gi)*kk*ohw : (b*g.Group+gi+1)*kk*ohw]
 				default:
 					col = f32s(&k.col, kk*ohw)
-					ref.Im2Col(xg, cpg, g.H, g.W, g.P, col)
+					im2col(xg, cpg, g.H, g.W, g.P, col)
 				}
 				dyg := dy[(b*g.Cout+gi*opg)*ohw : (b*g.Cout+(gi+1)*opg)*ohw]
 				Sgemm(false, true, opg, kk, ohw, 1, dyg, ohw, col, ohw, 1, dw[gi*opg*kk:(gi+1)*opg*kk], kk)
@@ -217,7 +219,7 @@ func (k *convK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 				} else {
 					Sgemm(true, false, kk, ohw, opg, 1, wg, kk, dyg, ohw, 0, dcol, ohw)
 				}
-				ref.Col2Im(dcol, cpg, g.H, g.W, g.P, dxg)
+				col2im(dcol, cpg, g.H, g.W, g.P, dxg)
 			}
 		}
 	}

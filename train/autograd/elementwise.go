@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/frugal-ml/frugal/tensor"
 )
@@ -193,12 +194,27 @@ func (k *reluK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 		return nil
 	}
 	dx, dy, y := gin[0].F32(), gout[0].F32(), out[0].F32()
+	dx = dx[:len(dy)]
+	y = y[:len(dy)]
 	for i, v := range dy {
-		if y[i] > 0 {
-			dx[i] += v
-		}
+		dx[i] += math.Float32frombits(math.Float32bits(v) & positive(y[i]))
 	}
 	return nil
+}
+
+// positive is all ones when v > 0 and zero otherwise (v not NaN; -0 counts
+// as positive), without a branch: ReLU masks are as unpredictable as the
+// signs of the activations.
+func positive(v float32) uint32 {
+	return uint32((-int32(math.Float32bits(v))) >> 31)
+}
+
+// reluMask zeroes dy where y <= 0.
+func reluMask(dy, y []float32) {
+	y = y[:len(dy)]
+	for i, g := range dy {
+		dy[i] = math.Float32frombits(math.Float32bits(g) & positive(y[i]))
+	}
 }
 
 // viewK covers ops whose output is input 0 with another shape (Identity,

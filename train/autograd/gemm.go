@@ -115,11 +115,7 @@ func (k *gemmK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 	m, n, kd := k.m, k.n, k.k
 	dy := gout[0].F32()
 	if k.relu {
-		for i, v := range out[0].F32() {
-			if v <= 0 {
-				dy[i] = 0
-			}
-		}
+		reluMask(dy, out[0].F32())
 	}
 	a, bm := in[0], in[1]
 	lda, ldb := a.Shape[1], bm.Shape[1]

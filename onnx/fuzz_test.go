@@ -61,6 +61,9 @@ func FuzzDecode(f *testing.F) {
 			if err != nil {
 				t.Fatalf("re-encoded model does not decode: %v", err)
 			}
+			if m.IRVersion == 0 { // Encode fills in a default
+				m.IRVersion = defaultIRVersion(m)
+			}
 			if d := diffModel(m, m2); d != "" {
 				t.Fatalf("round trip changed the model: %s", d)
 			}

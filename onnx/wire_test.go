@@ -360,3 +360,44 @@ func TestValueDecodeErrors(t *testing.T) {
 }
 
 func negU64(v int64) uint64 { return uint64(v) }
+
+// TestSwapBytes covers the big-endian path of raw_data conversion, which
+// little-endian test machines never take.
+func TestSwapBytes(t *testing.T) {
+	b := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	swapBytes(b, 4)
+	if string(b) != string([]byte{4, 3, 2, 1, 8, 7, 6, 5}) {
+		t.Errorf("swap 4: % x", b)
+	}
+	swapBytes(b, 8)
+	if string(b) != string([]byte{5, 6, 7, 8, 1, 2, 3, 4}) {
+		t.Errorf("swap 8: % x", b)
+	}
+}
+
+func TestInferAttrType(t *testing.T) {
+	cases := []struct {
+		p    attrProto
+		want graph.AttrType
+	}{
+		{attrProto{hasF: true}, graph.AttrFloat},
+		{attrProto{hasS: true}, graph.AttrString},
+		{attrProto{hasT: true}, graph.AttrTensor},
+		{attrProto{hasG: true}, graph.AttrGraph},
+		{attrProto{hasSp: true}, graph.AttrSparseTensor},
+		{attrProto{hasTP: true}, graph.AttrTypeProto},
+		{attrProto{floats: []float32{1}}, graph.AttrFloats},
+		{attrProto{ints: []int64{1}}, graph.AttrInts},
+		{attrProto{strings: []string{""}}, graph.AttrStrings},
+		{attrProto{tensors: [][]byte{nil}}, graph.AttrTensors},
+		{attrProto{graphs: [][]byte{nil}}, graph.AttrGraphs},
+		{attrProto{sparses: [][]byte{nil}}, AttrSparseTensors},
+		{attrProto{tps: [][]byte{nil}}, graph.AttrTypeProtos},
+		{attrProto{}, graph.AttrUndefined},
+	}
+	for i, c := range cases {
+		if got := c.p.inferType(); got != c.want {
+			t.Errorf("%d: %d, want %d", i, got, c.want)
+		}
+	}
+}

@@ -19,6 +19,10 @@ const maxSavedCols = 1 << 24
 // compare with the plain Sgemm path.
 var packedConv = true
 
+// directDepthwise selects the direct kernel for depthwise convolutions
+// (tests compare it with the im2col path).
+var directDepthwise = true
+
 type convK struct {
 	b      *BuildInfo
 	relu   bool // fused ReLU (see fuse.go)
@@ -74,6 +78,10 @@ func (k *convK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		bias = in[2].F32()
 	}
 	out := k.out.get(g.OutShape(x.Rank())...)
+	if k.depthwise() && directDepthwise {
+		k.dwForward(x.F32(), w.F32(), bias, out.F32())
+		return []*tensor.Tensor{out}, nil
+	}
 	cpg, opg := g.Cin/g.Group, g.Cout/g.Group
 	kk := cpg * g.P.KH * g.P.KW
 	ohw := g.OH * g.OW
@@ -171,6 +179,17 @@ func (k *convK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 		}
 	}
 	x, wd := in[0].F32(), in[1].F32()
+	if k.depthwise() && directDepthwise {
+		var dw, dx []float32
+		if gin[1] != nil {
+			dw = gin[1].F32()
+		}
+		if gin[0] != nil {
+			dx = gin[0].F32()
+		}
+		k.dwBackward(x, wd, dy, dw, dx)
+		return nil
+	}
 	if gin[1] != nil {
 		dw := gin[1].F32()
 		for b := 0; b < g.N; b++ {

@@ -85,6 +85,8 @@ func TestConvGrad(t *testing.T) {
 		{"stride2dil2", []int{2, 2, 7, 6}, []int{3, 2, 2, 3}, []*graph.Attr{graph.IntsAttr("strides", 2, 1), graph.IntsAttr("dilations", 2, 1), graph.IntsAttr("pads", 1, 0, 0, 2)}, true, false},
 		{"group2", []int{1, 4, 5, 5}, []int{6, 2, 3, 3}, []*graph.Attr{graph.AttrI("group", 2), graph.IntsAttr("pads", 1, 1, 1, 1)}, true, false},
 		{"depthwise", []int{2, 3, 6, 6}, []int{3, 1, 3, 3}, []*graph.Attr{graph.AttrI("group", 3), graph.IntsAttr("strides", 2, 2), graph.IntsAttr("pads", 1, 1, 1, 1)}, false, false},
+		{"depthwise-mult2-dil", []int{1, 2, 7, 7}, []int{4, 1, 3, 3}, []*graph.Attr{graph.AttrI("group", 2), graph.IntsAttr("dilations", 2, 1), graph.IntsAttr("strides", 1, 2), graph.IntsAttr("pads", 2, 1, 0, 1)}, true, false},
+		{"depthwise-5x5", []int{2, 4, 6, 6}, []int{4, 1, 5, 5}, []*graph.Attr{graph.AttrI("group", 4), graph.IntsAttr("pads", 2, 2, 2, 2)}, true, false},
 		{"pointwise", []int{2, 3, 4, 4}, []int{5, 3, 1, 1}, nil, true, false},
 		{"conv1d", []int{2, 3, 9}, []int{2, 3, 3}, []*graph.Attr{graph.IntsAttr("strides", 2), graph.IntsAttr("pads", 1, 1)}, true, false},
 		{"autopad", []int{1, 2, 5, 5}, []int{2, 2, 3, 3}, []*graph.Attr{graph.AttrS("auto_pad", "SAME_UPPER"), graph.IntsAttr("strides", 2, 2)}, true, false},

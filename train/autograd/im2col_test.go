@@ -1,9 +1,12 @@
 package autograd
 
 import (
+	"math"
 	"testing"
 
+	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/impl/ref"
+	"github.com/frugal-ml/frugal/tensor"
 )
 
 func TestIm2ColMatchesRef(t *testing.T) {
@@ -42,6 +45,51 @@ func TestIm2ColMatchesRef(t *testing.T) {
 		for i := range d1 {
 			if d := d1[i] - d2[i]; d > 1e-6 || d < -1e-6 {
 				t.Fatalf("%+v: col2im[%d] = %v, ref %v", c, i, d1[i], d2[i])
+			}
+		}
+	}
+}
+
+func TestDepthwiseDirectMatchesIm2Col(t *testing.T) {
+	for _, relu := range []bool{false, true} {
+		b := newGB(11)
+		b.input("x", b.randT(2, 3, 9, 8))
+		b.param("w", b.randT(6, 1, 3, 3))
+		b.param("b", b.randT(6))
+		b.node("Conv", []string{"x", "w", "b"}, "c", graph.AttrI("group", 3), graph.IntsAttr("pads", 1, 0, 2, 1), graph.IntsAttr("strides", 2, 1))
+		out := "c"
+		if relu {
+			b.node("Relu", []string{"c"}, "r")
+			out = "r"
+		}
+		b.output(out)
+		run := func(direct bool) map[string][]float32 {
+			directDepthwise = direct
+			defer func() { directDepthwise = true }()
+			p, err := Compile(b.model(), Options{InputGrads: []string{"x"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Forward(nil, b.inputs); err != nil {
+				t.Fatal(err)
+			}
+			y := p.Value(out)
+			seed := b.randT(y.Shape...)
+			if err := p.Backward(nil, map[string]*tensor.Tensor{out: seed}); err != nil {
+				t.Fatal(err)
+			}
+			return map[string][]float32{"y": append([]float32(nil), y.F32()...), "dx": append([]float32(nil), p.Grad("x").F32()...),
+				"dw": append([]float32(nil), p.Grad("w").F32()...), "db": append([]float32(nil), p.Grad("b").F32()...)}
+		}
+		b.rng = newGB(12).rng
+		d := run(true)
+		b.rng = newGB(12).rng
+		r := run(false)
+		for k, v := range r {
+			for i := range v {
+				if diff := math.Abs(float64(v[i] - d[k][i])); diff > 1e-5*(1+math.Abs(float64(v[i]))) {
+					t.Fatalf("relu=%v %s[%d]: direct %v, im2col %v", relu, k, i, d[k][i], v[i])
+				}
 			}
 		}
 	}

@@ -21,6 +21,7 @@ type binaryOp struct {
 	i   func(a, b int64) int64
 	u   func(a, b uint64) uint64
 	b   func(a, b bool) bool
+	s   func(a, b string) string
 }
 
 func binT[T any](a, b *tensor.Tensor, f func(x, y T) T) (*tensor.Tensor, error) {
@@ -106,6 +107,11 @@ func (op binaryOp) apply(a, b *tensor.Tensor) (*tensor.Tensor, error) {
 			return bad()
 		}
 		return binT(a, b, op.b)
+	case tensor.String:
+		if op.s == nil {
+			return bad()
+		}
+		return binT(a, b, op.s)
 	}
 	return bad()
 }

@@ -1,6 +1,8 @@
 package gemm
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"sync"
 	"unsafe"
 )
@@ -75,7 +77,11 @@ func (j *qjob) run() {
 			parallel(t, func(i int) {
 				p0, p1 := split(np, t, i, kn.nr, ncur)
 				if p0 < p1 {
-					qpackB(kn, buf[p0*kpad*es:], j.b, j.ldb, false, j.flipB, !j.au, j.k, jc+p0, p1-p0, colSum[p0:p1])
+					var cs []int32
+					if j.needColSum() {
+						cs = colSum[p0:p1]
+					}
+					qpackB(kn, buf[p0*kpad*es:], j.b, j.ldb, false, j.flipB, !j.au, j.k, jc+p0, p1-p0, cs)
 				}
 			})
 			jj := *j
@@ -97,6 +103,10 @@ func (j *qjob) run() {
 		putQWS(ws)
 	})
 }
+
+// needColSum reports whether the column sums of B' enter the result (only
+// through za').
+func (j *qjob) needColSum() bool { return len(j.za) > 1 || (len(j.za) == 1 && j.za[0] != 0) }
 
 func (j *qjob) worker(m0, m1, n0, n1 int, ws *qworkspace) {
 	j.workerCols(m0, m1, n0, n1, 0, ws)
@@ -134,6 +144,8 @@ func (j *qjob) workerCols(m0, m1, n0, n1, pbCol0 int, ws *qworkspace) {
 	biasCol := j.bias != nil && !j.perRow
 	needRowAdd := biasRow || (!zbPer && zbU != 0)
 	needColAdd := biasCol || (!zaPer && zaU != 0)
+	// Row sums of A only enter through zb'; with zb' = 0 they are skipped.
+	needRowSum := zbPer || zbU != 0
 	var f qfin
 	f.tile, f.tstride = &ws.tile[0], uintptr(nr)
 	f.zp, f.lo, f.hi = j.zp, j.lo, j.hi
@@ -166,19 +178,25 @@ func (j *qjob) workerCols(m0, m1, n0, n1, pbCol0 int, ws *qworkspace) {
 			bBase = pb.data[(jc-pbCol0)*kpad*es:]
 			colSum = pb.colSum[jc-pbCol0:]
 		} else {
-			qpackB(kn, ws.b, j.b, j.ldb, false, j.flipB, !j.au, j.k, jc, ncur, ws.colSum[:ncur])
-			bBase, colSum = ws.b, ws.colSum
+			var cs []int32
+			if j.needColSum() {
+				cs = ws.colSum[:ncur]
+			}
+			qpackB(kn, ws.b, j.b, j.ldb, false, j.flipB, !j.au, j.k, jc, ncur, cs)
+			bBase, colSum = ws.b, cs
 		}
 		for c := 0; c < ncur; c++ {
 			var v int32
 			if biasCol {
 				v = j.bias[jc+c]
 			}
-			if !zaPer {
-				v -= zaU * colSum[c]
+			if colSum != nil {
+				if !zaPer {
+					v -= zaU * colSum[c]
+				}
+				ws.c2[c] = -colSum[c]
 			}
 			ws.colAdd[c] = v
-			ws.c2[c] = -colSum[c]
 		}
 		for ic := m0; ic < m1; ic += kn.mc {
 			mcur := min(kn.mc, m1-ic)
@@ -188,15 +206,22 @@ func (j *qjob) workerCols(m0, m1, n0, n1, pbCol0 int, ws *qworkspace) {
 				aBase = pa.data[ic*kpad*es:]
 				rowSum = pa.rowSum[ic:]
 			} else {
-				qpackA(kn, ws.a, j.a, j.lda, false, j.flipA, j.au, j.k, ic, mcur, ws.rowSum[:mcur])
-				aBase, rowSum = ws.a, ws.rowSum
+				var rs []int32
+				if needRowSum {
+					rs = ws.rowSum[:mcur]
+				}
+				qpackA(kn, ws.a, j.a, j.lda, false, j.flipA, j.au, j.k, ic, mcur, rs)
+				aBase, rowSum = ws.a, rs
 			}
 			for r := 0; r < mcur; r++ {
 				za := zaU
 				if zaPer {
 					za = j.za[ic+r]
 				}
-				u := k32*za - rowSum[r]
+				u := k32 * za
+				if rowSum != nil {
+					u -= rowSum[r]
+				}
 				ws.r1[r] = u
 				ws.r2[r] = za
 				var v int32
@@ -268,11 +293,37 @@ func qpackA(kn *qkern, dst []byte, src []byte, lda int, trans bool, flip byte, u
 		rows := min(mr, mcur-ir)
 		for r := 0; r < rows; r++ {
 			i := i0 + ir + r
-			var s int32
 			if kpad == 0 {
-				rowSum[ir+r] = 0
+				if rowSum != nil {
+					rowSum[ir+r] = 0
+				}
 				continue
 			}
+			if !kn.wide && !trans {
+				// Word copies: each group of 4 k of a row is one uint32.
+				row := src[i*lda : i*lda+k]
+				d := dst[ir*kpad : ir*kpad+rows*kpad]
+				f32 := uint32(flip) * 0x01010101
+				nq := k / 4
+				for q := 0; q < nq; q++ {
+					w := binary.LittleEndian.Uint32(row[4*q:]) ^ f32
+					binary.LittleEndian.PutUint32(d[q*rows*4+r*4:], w)
+				}
+				if k%4 != 0 {
+					var t [4]byte
+					copy(t[:], row[4*nq:])
+					for x := k % 4; x < 4; x++ {
+						t[x] = flip // pads to 0 after the xor below
+					}
+					w := binary.LittleEndian.Uint32(t[:]) ^ f32
+					binary.LittleEndian.PutUint32(d[nq*rows*4+r*4:], w)
+				}
+				if rowSum != nil {
+					rowSum[ir+r] = sumBytes(row, flip, unsigned)
+				}
+				continue
+			}
+			var s int32
 			if kn.wide {
 				d := unsafe.Slice((*int16)(unsafe.Pointer(&dst[ir*kpad*2])), rows*kpad)
 				for p := 0; p < kpad; p++ {
@@ -285,30 +336,51 @@ func qpackA(kn *qkern, dst []byte, src []byte, lda int, trans bool, flip byte, u
 				}
 			} else {
 				d := dst[ir*kpad : ir*kpad+rows*kpad]
-				if !trans && k > 0 {
-					row := src[i*lda : i*lda+k]
-					for p, x := range row {
-						x ^= flip
-						s += side(x, unsigned)
-						d[(p>>2)*rows*4+r*4+p&3] = x
+				for p := 0; p < kpad; p++ {
+					var x byte
+					if p < k {
+						x = at(i, p)
 					}
-					for p := k; p < kpad; p++ {
-						d[(p>>2)*rows*4+r*4+p&3] = 0
-					}
-				} else {
-					for p := 0; p < kpad; p++ {
-						var x byte
-						if p < k {
-							x = at(i, p)
-						}
-						s += side(x, unsigned)
-						d[(p>>2)*rows*4+r*4+p&3] = x
-					}
+					s += side(x, unsigned)
+					d[(p>>2)*rows*4+r*4+p&3] = x
 				}
 			}
-			rowSum[ir+r] = s
+			if rowSum != nil {
+				rowSum[ir+r] = s
+			}
 		}
 	}
+}
+
+// sumBytes returns the sum of b[i]^flip read as uint8 (unsigned) or int8.
+func sumBytes(b []byte, flip byte, unsigned bool) int32 {
+	const lo8 = 0x00ff00ff00ff00ff
+	f64 := uint64(flip) * 0x0101010101010101
+	var total int64
+	var neg int
+	for len(b) >= 8 {
+		// Up to 128 words per batch keep each 16-bit lane below 65536.
+		n := min(len(b)/8, 128)
+		var acc uint64
+		for i := 0; i < n; i++ {
+			w := binary.LittleEndian.Uint64(b[8*i:]) ^ f64
+			acc += w&lo8 + (w>>8)&lo8
+			neg += bits.OnesCount64(w & 0x8080808080808080)
+		}
+		total += int64(acc&0xffff + (acc>>16)&0xffff + (acc>>32)&0xffff + acc>>48)
+		b = b[8*n:]
+	}
+	for _, x := range b {
+		x ^= flip
+		total += int64(x)
+		if x >= 128 {
+			neg++
+		}
+	}
+	if !unsigned {
+		total -= 256 * int64(neg)
+	}
+	return int32(total)
 }
 
 // qpackB packs columns [j0, j0+ncur) of op(B) into kernel panels: the panel
@@ -326,8 +398,24 @@ func qpackB(kn *qkern, dst []byte, src []byte, ldb int, trans bool, flip byte, u
 	}
 	for jr := 0; jr < ncur; jr += nr {
 		cols := min(nr, ncur-jr)
-		for c := 0; c < cols; c++ {
-			colSum[jr+c] = 0
+		if colSum != nil {
+			cs := colSum[jr : jr+cols]
+			clear(cs)
+			if !trans {
+				for p := 0; p < k; p++ {
+					for c, x := range src[p*ldb+j0+jr : p*ldb+j0+jr+cols] {
+						cs[c] += side(x^flip, unsigned)
+					}
+				}
+			} else {
+				for c := range cs {
+					var t int32
+					for p := 0; p < k; p++ {
+						t += side(at(p, j0+jr+c), unsigned)
+					}
+					cs[c] = t
+				}
+			}
 		}
 		if kpad == 0 {
 			continue
@@ -338,9 +426,7 @@ func qpackB(kn *qkern, dst []byte, src []byte, ldb int, trans bool, flip byte, u
 			for p := 0; p < k; p++ {
 				o := (p/2)*nr*2 + p%2
 				for c := 0; c < cols; c++ {
-					v := side(at(p, j0+jr+c), unsigned)
-					colSum[jr+c] += v
-					d[o+c*2] = int16(v)
+					d[o+c*2] = int16(side(at(p, j0+jr+c), unsigned))
 				}
 			}
 			continue
@@ -349,21 +435,29 @@ func qpackB(kn *qkern, dst []byte, src []byte, ldb int, trans bool, flip byte, u
 		if cols < nr || k < kpad {
 			clear(d)
 		}
-		for p := 0; p < k; p++ {
-			o := (p>>2)*nr*4 + p&3
-			if !trans {
-				row := src[p*ldb+j0+jr : p*ldb+j0+jr+cols]
-				for c, x := range row {
-					x ^= flip
-					colSum[jr+c] += side(x, unsigned)
-					d[o+c*4] = x
+		q0 := 0
+		if !trans {
+			// Four rows of B make one group: interleave their bytes into
+			// one uint32 per column.
+			f32 := uint32(flip) * 0x01010101
+			for q := 0; q < k/4; q++ {
+				base := 4*q*ldb + j0 + jr
+				r0 := src[base : base+cols]
+				r1 := src[base+ldb : base+ldb+cols]
+				r2 := src[base+2*ldb : base+2*ldb+cols]
+				r3 := src[base+3*ldb : base+3*ldb+cols]
+				o := d[q*nr*4 : q*nr*4+cols*4]
+				for c := range r0 {
+					w := uint32(r0[c]) | uint32(r1[c])<<8 | uint32(r2[c])<<16 | uint32(r3[c])<<24
+					binary.LittleEndian.PutUint32(o[4*c:], w^f32)
 				}
-				continue
 			}
+			q0 = k / 4
+		}
+		for p := 4 * q0; p < k; p++ {
+			o := (p>>2)*nr*4 + p&3
 			for c := 0; c < cols; c++ {
-				x := at(p, j0+jr+c)
-				colSum[jr+c] += side(x, unsigned)
-				d[o+c*4] = x
+				d[o+c*4] = at(p, j0+jr+c)
 			}
 		}
 	}

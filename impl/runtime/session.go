@@ -75,10 +75,20 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 			ops.Disabled[strings.TrimSpace(name)] = true
 		}
 	}
-	if err := m.Graph.Validate(nil); err != nil {
+	g := m.Graph
+	if hasFunctionCalls(m, g) || hasGradients(g) {
+		// Expand model-local functions and Gradient nodes on a copy.
+		g = g.Clone()
+		if err := ExpandFunctions(m, g); err != nil {
+			return nil, err
+		}
+		if err := ExpandGradients(g); err != nil {
+			return nil, err
+		}
+	}
+	if err := g.Validate(nil); err != nil {
 		return nil, err
 	}
-	g := m.Graph
 	var passLog []string
 	if !opts.NoOptimize {
 		g = g.Clone()

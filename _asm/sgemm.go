@@ -58,12 +58,31 @@ var isa256 = sgemmISA{"avx2", 8, 6, 2, y, 32}
 // added by VDPBF16PS.
 var isaBF16 = sgemmISA{"avx512bf16", 16, 14, 2, z, 64}
 
-func sgemmName(s sgemmISA, mr, nv int, edge bool) string {
+func sgemmName(s sgemmISA, mr, nv int, edge, direct bool) string {
 	e := ""
 	if edge {
 		e = "e"
 	}
-	return fmt.Sprintf("sgemm_%s_%dx%d%s", s.name, mr, nv, e)
+	d := ""
+	if direct {
+		d = "d_"
+	}
+	return fmt.Sprintf("sgemm_%s_%s%dx%d%s", s.name, d, mr, nv, e)
+}
+
+// directRow addresses row r of a row-major A read in place: rows 0..6 from
+// SI, rows 7..13 from R12 = SI + 7*lda, with AX = lda, BX = 3*lda,
+// R11 = 5*lda (x86 scales reach 0, 1, 2, 3, 4, 5, 6 times lda).
+func directRow(off, r int) string {
+	base := "SI"
+	if r >= 7 {
+		base = "R12"
+	}
+	idx := []string{"", "AX*1", "AX*2", "BX*1", "AX*4", "R11*1", "BX*2"}[r%7]
+	if idx == "" {
+		return mem(off, base)
+	}
+	return mem(off, base, idx)
 }
 
 // genSgemmKernel emits one kernel.
@@ -74,8 +93,12 @@ func sgemmName(s sgemmISA, mr, nv int, edge bool) string {
 // AVX-512: acc = Z0..Z(rows*nv-1), B = Z28/Z29, broadcast = Z30/Z31, K1 = lane
 // mask of the last column vector (edge kernels).
 // AVX2: acc = Y0..Y11, B = Y12/Y13, broadcast = Y14, Y15 = lane mask (edge).
-func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
-	name := sgemmName(s, mr, nv, edge)
+//
+// Direct kernels read A in place instead of from a packed panel: a points
+// at row 0, column k0 of a row-major A with rows lda bytes apart (saves
+// packing A when it is not transposed).
+func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge, direct bool) {
+	name := sgemmName(s, mr, nv, edge, direct)
 	R := s.reg
 	acc := func(r, v int) string { return R(r*nv + v) }
 	var bReg [2]string
@@ -116,16 +139,32 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
 	}
 
 	f.p("")
-	f.p("// func %s(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)", name)
-	f.p("// %d rows x %d columns%s.", mr, nv*s.vec, map[bool]string{true: ", last column vector masked", false: ""}[edge])
-	f.p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
-	f.i("MOVQ k+0(FP), CX")
-	f.i("MOVQ a+8(FP), SI")
-	f.i("MOVQ b+16(FP), DI")
-	f.i("MOVQ ldb+24(FP), R8")
-	f.i("MOVQ c+32(FP), DX")
-	f.i("MOVQ ldc+40(FP), R9")
-	f.i("MOVQ ep+48(FP), R10")
+	if direct {
+		f.p("// func %s(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)", name)
+	} else {
+		f.p("// func %s(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)", name)
+	}
+	f.p("// %d rows x %d columns%s%s.", mr, nv*s.vec, map[bool]string{true: ", last column vector masked", false: ""}[edge],
+		map[bool]string{true: ", A read in place", false: ""}[direct])
+	if direct {
+		f.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+		f.i("MOVQ k+0(FP), CX")
+		f.i("MOVQ a+8(FP), SI")
+		f.i("MOVQ b+24(FP), DI")
+		f.i("MOVQ ldb+32(FP), R8")
+		f.i("MOVQ c+40(FP), DX")
+		f.i("MOVQ ldc+48(FP), R9")
+		f.i("MOVQ ep+56(FP), R10")
+	} else {
+		f.p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
+		f.i("MOVQ k+0(FP), CX")
+		f.i("MOVQ a+8(FP), SI")
+		f.i("MOVQ b+16(FP), DI")
+		f.i("MOVQ ldb+24(FP), R8")
+		f.i("MOVQ c+32(FP), DX")
+		f.i("MOVQ ldc+40(FP), R9")
+		f.i("MOVQ ep+48(FP), R10")
+	}
 	if edge {
 		if s.name != "avx2" {
 			f.i("KMOVW %d(R10), K1 // lanes of the last column vector", kaMask)
@@ -144,6 +183,15 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
 			f.i("ADDQ R9, R11")
 		}
 	}
+	if direct {
+		f.i("MOVQ lda+16(FP), AX")
+		f.i("LEAQ (AX)(AX*2), BX // 3*lda")
+		f.i("LEAQ (AX)(AX*4), R11 // 5*lda")
+		if mr > 7 {
+			f.i("LEAQ (SI)(BX*2), R12")
+			f.i("ADDQ AX, R12 // row 7")
+		}
+	}
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
 			if s.name != "avx2" {
@@ -155,12 +203,15 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
 	}
 	// One k step: load the B row (nv vectors), then per row of A one
 	// broadcast and nv FMAs.
-	step := func(aOff int, bAddr func(v int) string) {
+	step := func(u int, bAddr func(v int) string) {
 		for v := 0; v < nv; v++ {
 			loadV(v, bAddr(v), bReg[v])
 		}
 		for r := 0; r < mr; r++ {
-			aAddr := mem(aOff+4*r, "SI")
+			aAddr := mem(u*4*mr+4*r, "SI")
+			if direct {
+				aAddr = directRow(4*u, r)
+			}
 			if s.name == "avx512bf16" {
 				b := bc[r%2]
 				f.i("VPBROADCASTD %s, %s // bf16 pair of row %d", aAddr, b, r)
@@ -187,8 +238,15 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge bool) {
 	f.i("JZ %s_tail", name)
 	f.label(name + "_loop")
 	step(0, func(v int) string { return mem(v*s.vbytes, "DI") })
-	step(4*mr, func(v int) string { return mem(v*s.vbytes, "DI", "R8*1") })
-	f.i("ADDQ $%d, SI", 8*mr)
+	step(1, func(v int) string { return mem(v*s.vbytes, "DI", "R8*1") })
+	if direct {
+		f.i("ADDQ $8, SI")
+		if mr > 7 {
+			f.i("ADDQ $8, R12")
+		}
+	} else {
+		f.i("ADDQ $%d, SI", 8*mr)
+	}
 	f.i("LEAQ (DI)(R8*2), DI")
 	f.i("DECQ CX")
 	f.i("JNZ %s_loop", name)
@@ -301,20 +359,40 @@ func genSgemm(out map[string][]byte) {
 		for mr := 1; mr <= s.maxMR; mr++ {
 			stubs.p("\t%d: {", mr)
 			for nv := 1; nv <= s.maxNV; nv++ {
-				genSgemmKernel(f, s, mr, nv, false)
-				genSgemmKernel(f, s, mr, nv, true)
-				stubs.p("\t\t%d: {%s, %s},", nv, sgemmName(s, mr, nv, false), sgemmName(s, mr, nv, true))
+				genSgemmKernel(f, s, mr, nv, false, false)
+				genSgemmKernel(f, s, mr, nv, true, false)
+				stubs.p("\t\t%d: {%s, %s},", nv, sgemmName(s, mr, nv, false, false), sgemmName(s, mr, nv, true, false))
 			}
 			stubs.p("\t},")
 		}
 		stubs.p("}")
+		if s.name != "avx512bf16" {
+			stubs.p("")
+			stubs.p("// %s FP32 micro-kernels reading A in place, indexed [rows][vectors][edge].", s.name)
+			stubs.p("var sgemmKernelsDirect_%s = [%d][%d][2]sgemmDirectFunc{", s.name, s.maxMR+1, s.maxNV+1)
+			for mr := 1; mr <= s.maxMR; mr++ {
+				stubs.p("\t%d: {", mr)
+				for nv := 1; nv <= s.maxNV; nv++ {
+					genSgemmKernel(f, s, mr, nv, false, true)
+					genSgemmKernel(f, s, mr, nv, true, true)
+					stubs.p("\t\t%d: {%s, %s},", nv, sgemmName(s, mr, nv, false, true), sgemmName(s, mr, nv, true, true))
+				}
+				stubs.p("\t},")
+			}
+			stubs.p("}")
+		}
 		out[fmt.Sprintf("impl/gemm/sgemm_%s_amd64.s", s.name)] = f.bytes()
 		for mr := 1; mr <= s.maxMR; mr++ {
 			for nv := 1; nv <= s.maxNV; nv++ {
 				for _, e := range []bool{false, true} {
 					stubs.p("")
 					stubs.p("//go:noescape")
-					stubs.p("func %s(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)", sgemmName(s, mr, nv, e))
+					stubs.p("func %s(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)", sgemmName(s, mr, nv, e, false))
+					if s.name != "avx512bf16" {
+						stubs.p("")
+						stubs.p("//go:noescape")
+						stubs.p("func %s(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)", sgemmName(s, mr, nv, e, true))
+					}
 				}
 			}
 		}

@@ -59,6 +59,9 @@ var minMACsPerThread = float64(1 << 19)
 // processed in column chunks.
 var maxSharedB = 1 << 22
 
+// noDirectA forces packing A (tests cover both paths).
+var noDirectA = false
+
 func (j *job) run() {
 	if j.m == 0 || j.n == 0 {
 		return
@@ -77,6 +80,20 @@ func (j *job) run() {
 		ws := getWS()
 		j.worker(0, j.m, 0, j.n, ws)
 		putWS(ws)
+		return
+	}
+	// A needs no per-goroutine packing when prepacked or read in place; then
+	// splitting the columns lets each goroutine pack its own share of B in a
+	// single parallel region (no shared pack, no barrier).
+	aShared := j.a.pa != nil || j.directA()
+	if j.b.pb == nil && aShared && nPanels >= t {
+		t = min(t, nPanels)
+		parallel(t, func(i int) {
+			n0, n1 := split(nPanels, t, i, kn.nr, j.n)
+			ws := getWS()
+			j.worker(0, j.m, n0, n1, ws)
+			putWS(ws)
+		})
 		return
 	}
 	if mPanels >= 2*t || (mPanels >= t && j.b.pb != nil) || nPanels < t {
@@ -144,23 +161,6 @@ func split(n, t, i, unit, total int) (int, int) {
 	return min(lo*unit, total), min(hi*unit, total)
 }
 
-func parallel(t int, f func(i int)) {
-	if t == 1 {
-		f(0)
-		return
-	}
-	var wg sync.WaitGroup
-	wg.Add(t - 1)
-	for i := 1; i < t; i++ {
-		go func() {
-			defer wg.Done()
-			f(i)
-		}()
-	}
-	f(0)
-	wg.Wait()
-}
-
 // worker computes rows [m0, m1) x columns [n0, n1) of C. m0 is a multiple of
 // mr and n0 of nr (prepacked operands are addressed by panel).
 func (j *job) worker(m0, m1, n0, n1 int, ws *workspace) {
@@ -176,8 +176,11 @@ func (j *job) worker(m0, m1, n0, n1 int, ws *workspace) {
 	}
 	var ep kargs
 	ep.alpha, ep.lo, ep.hi = j.alpha, j.lo, j.hi
+	// A is read in place when it is a plain row-major matrix and the kernel
+	// can: no packing at all for the left operand.
+	directA := j.directA()
 	var aBuf, bBuf []float32
-	if pa == nil {
+	if pa == nil && !directA {
 		aBuf = ws.floatsA(min(kn.mc, m1-m0) * min(kn.kc, j.k))
 	}
 	if pb == nil && !j.directB {
@@ -225,9 +228,12 @@ func (j *job) worker(m0, m1, n0, n1 int, ws *workspace) {
 			for ic := m0; ic < m1; ic += kn.mc {
 				mcur := min(kn.mc, m1-ic)
 				var aBase *float32
-				if pa != nil {
+				switch {
+				case directA:
+					aBase = &j.a.data[ic*j.a.ld+pc]
+				case pa != nil:
 					aBase = &pa.data[pc*pa.m+ic*kcur]
-				} else {
+				default:
 					j.packA(aBuf, ic, mcur, pc, kcur)
 					aBase = &aBuf[0]
 				}
@@ -242,12 +248,21 @@ func (j *job) worker(m0, m1, n0, n1 int, ws *workspace) {
 						if ep.flags&flRowBias != 0 {
 							ep.rowBias = &j.rowBias[ic+ir]
 						}
-						kn.tile(kn, rows, cols, kcur, add(aBase, ir*kcur), bp, ldb, &j.c[(ic+ir)*j.ldc+jc+jr], j.ldc, &ep)
+						if directA {
+							kn.tileD(kn, rows, cols, kcur, add(aBase, ir*j.a.ld), j.a.ld, bp, ldb, &j.c[(ic+ir)*j.ldc+jc+jr], j.ldc, &ep)
+						} else {
+							kn.tile(kn, rows, cols, kcur, add(aBase, ir*kcur), bp, ldb, &j.c[(ic+ir)*j.ldc+jc+jr], j.ldc, &ep)
+						}
 					}
 				}
 			}
 		}
 	}
+}
+
+// directA reports whether the kernels read A in place (no packing).
+func (j *job) directA() bool {
+	return j.a.pa == nil && !j.a.trans && j.packAF == nil && j.kn.tileD != nil && !noDirectA
 }
 
 // scaleOnly handles k == 0 or alpha == 0: C = clamp(beta*C + bias).

@@ -1,6 +1,7 @@
 package gemm
 
 import (
+	"os"
 	"runtime"
 	"syscall"
 	"testing"
@@ -34,8 +35,8 @@ func cpuRate(reps int, ops float64, f func()) float64 {
 // TestKernelRates logs single-thread CPU-time rates of the micro-kernels
 // (go test -run KernelRates -v); it asserts nothing.
 func TestKernelRates(t *testing.T) {
-	if testing.Short() {
-		t.Skip()
+	if os.Getenv("FRUGAL_RATES") == "" {
+		t.Skip("set FRUGAL_RATES=1 to log kernel rates")
 	}
 	kn := kernelFor(cpu.HWLevel)
 	k := kn.kc

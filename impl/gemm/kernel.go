@@ -32,6 +32,10 @@ const (
 // fixed per function; ldb and ldc are in bytes.
 type sgemmFunc func(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
+// sgemmDirectFunc is the micro-kernel reading a row-major A in place (rows
+// lda bytes apart) instead of a packed panel.
+type sgemmDirectFunc func(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
 // fkern describes one FP32 micro-kernel and its blocking parameters.
 type fkern struct {
 	level      cpu.Level
@@ -42,24 +46,40 @@ type fkern struct {
 	// tile computes a rows x cols (<= mr x nr) tile: a is a packed A
 	// micro-panel (k x rows), b a B micro-panel with rows ldb floats apart.
 	tile func(kn *fkern, rows, cols, k int, a, b *float32, ldb int, c *float32, ldc int, ep *kargs)
+	// tileD, when set, is tile reading a row-major A in place (lda floats).
+	tileD func(kn *fkern, rows, cols, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, ep *kargs)
+}
+
+// setMask prepares the lane masks for a tile of cols columns and returns
+// the number of vectors and whether the last one is partial.
+func (kn *fkern) setMask(cols int, ep *kargs) (nv, edge int) {
+	nv = (cols + kn.vec - 1) / kn.vec
+	rem := cols - (nv-1)*kn.vec
+	if rem != kn.vec {
+		edge = 1
+		ep.mask = 1<<uint(rem) - 1
+		for i := range ep.maskv {
+			ep.maskv[i] = 0
+			if i < rem {
+				ep.maskv[i] = -1
+			}
+		}
+	}
+	return nv, edge
+}
+
+// tileAsmDirect dispatches to a generated direct-A kernel table.
+func tileAsmDirect(tab *[15][3][2]sgemmDirectFunc) func(kn *fkern, rows, cols, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, ep *kargs) {
+	return func(kn *fkern, rows, cols, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, ep *kargs) {
+		nv, e := kn.setMask(cols, ep)
+		tab[rows][nv][e](k, a, uintptr(lda)*4, b, uintptr(ldb)*4, c, uintptr(ldc)*4, ep)
+	}
 }
 
 // tileAsm dispatches to the generated kernel table.
 func tileAsm(tab *[15][3][2]sgemmFunc) func(kn *fkern, rows, cols, k int, a, b *float32, ldb int, c *float32, ldc int, ep *kargs) {
 	return func(kn *fkern, rows, cols, k int, a, b *float32, ldb int, c *float32, ldc int, ep *kargs) {
-		nv := (cols + kn.vec - 1) / kn.vec
-		rem := cols - (nv-1)*kn.vec
-		e := 0
-		if rem != kn.vec {
-			e = 1
-			ep.mask = 1<<uint(rem) - 1
-			for i := range ep.maskv {
-				ep.maskv[i] = 0
-				if i < rem {
-					ep.maskv[i] = -1
-				}
-			}
-		}
+		nv, e := kn.setMask(cols, ep)
 		tab[rows][nv][e](k, a, b, uintptr(ldb)*4, c, uintptr(ldc)*4, ep)
 	}
 }

@@ -9,12 +9,14 @@ var asmKernels = []*fkern{
 	{
 		level: cpu.AVX512, name: "avx512-14x32", mr: 14, nr: 32, vec: 16,
 		kc: 256, mc: 14 * 20, nc: 1024,
-		tile: tileAsm(pad15(&sgemmKernels_avx512)),
+		tile:  tileAsm(pad15(&sgemmKernels_avx512)),
+		tileD: tileAsmDirect(pad15d(&sgemmKernelsDirect_avx512)),
 	},
 	{
 		level: cpu.AVX2, name: "avx2-6x16", mr: 6, nr: 16, vec: 8,
 		kc: 256, mc: 6 * 24, nc: 1024,
-		tile: tileAsm(pad15(&sgemmKernels_avx2)),
+		tile:  tileAsm(pad15(&sgemmKernels_avx2)),
+		tileD: tileAsmDirect(pad15d(&sgemmKernelsDirect_avx2)),
 	},
 }
 
@@ -40,4 +42,20 @@ func init() {
 		kc: 256, mc: 14 * 20, nc: 1024,
 		tile: tileAsm(pad15(&sgemmKernels_avx512bf16)),
 	}
+}
+
+// pad15d is pad15 for direct-A tables.
+func pad15d[T any](t *T) *[15][3][2]sgemmDirectFunc {
+	var out [15][3][2]sgemmDirectFunc
+	switch v := any(t).(type) {
+	case *[15][3][2]sgemmDirectFunc:
+		out = *v
+	case *[7][3][2]sgemmDirectFunc:
+		for i := range v {
+			out[i] = v[i]
+		}
+	default:
+		panic("gemm: unexpected kernel table shape")
+	}
+	return &out
 }

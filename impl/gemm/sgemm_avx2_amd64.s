@@ -3366,3 +3366,3435 @@ sgemm_avx2_6x2e_store:
 	VMASKMOVPS Y11, Y15, 32(DX)
 	VZEROUPPER
 	RET
+
+// func sgemm_avx2_d_1x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 1 rows x 8 columns, A read in place.
+TEXT ·sgemm_avx2_d_1x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_1x1_tail
+sgemm_avx2_d_1x1_loop:
+	VMOVUPS (DI), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VMOVUPS (DI)(R8*1), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_1x1_loop
+sgemm_avx2_d_1x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_1x1_epi
+	VMOVUPS (DI), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+sgemm_avx2_d_1x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_1x1_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+sgemm_avx2_d_1x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_1x1_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+sgemm_avx2_d_1x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_1x1_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+sgemm_avx2_d_1x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_1x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VADDPS Y12, Y0, Y0
+sgemm_avx2_d_1x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_1x1_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+sgemm_avx2_d_1x1_store:
+	VMOVUPS Y0, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_1x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 1 rows x 8 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx2_d_1x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	VMOVDQU 48(R10), Y15 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_1x1e_tail
+sgemm_avx2_d_1x1e_loop:
+	VMASKMOVPS (DI), Y15, Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VMASKMOVPS (DI)(R8*1), Y15, Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_1x1e_loop
+sgemm_avx2_d_1x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_1x1e_epi
+	VMASKMOVPS (DI), Y15, Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+sgemm_avx2_d_1x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_1x1e_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+sgemm_avx2_d_1x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_1x1e_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y0
+sgemm_avx2_d_1x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_1x1e_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+sgemm_avx2_d_1x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_1x1e_nocb
+	MOVQ 32(R10), R12
+	VMASKMOVPS (R12), Y15, Y12
+	VADDPS Y12, Y0, Y0
+sgemm_avx2_d_1x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_1x1e_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+sgemm_avx2_d_1x1e_store:
+	VMASKMOVPS Y0, Y15, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_1x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 1 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx2_d_1x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_1x2_tail
+sgemm_avx2_d_1x2_loop:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VMOVUPS (DI)(R8*1), Y12
+	VMOVUPS 32(DI)(R8*1), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_1x2_loop
+sgemm_avx2_d_1x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_1x2_epi
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+sgemm_avx2_d_1x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_1x2_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+sgemm_avx2_d_1x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_1x2_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	VFMADD231PS 32(R11), Y14, Y1
+sgemm_avx2_d_1x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_1x2_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VADDPS Y14, Y1, Y1
+sgemm_avx2_d_1x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_1x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VMOVUPS 32(R12), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+sgemm_avx2_d_1x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_1x2_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+sgemm_avx2_d_1x2_store:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_1x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 1 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx2_d_1x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	VMOVDQU 48(R10), Y15 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_1x2e_tail
+sgemm_avx2_d_1x2e_loop:
+	VMOVUPS (DI), Y12
+	VMASKMOVPS 32(DI), Y15, Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VMOVUPS (DI)(R8*1), Y12
+	VMASKMOVPS 32(DI)(R8*1), Y15, Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_1x2e_loop
+sgemm_avx2_d_1x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_1x2e_epi
+	VMOVUPS (DI), Y12
+	VMASKMOVPS 32(DI), Y15, Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+sgemm_avx2_d_1x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_1x2e_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+sgemm_avx2_d_1x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_1x2e_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y1
+sgemm_avx2_d_1x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_1x2e_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VADDPS Y14, Y1, Y1
+sgemm_avx2_d_1x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_1x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VMASKMOVPS 32(R12), Y15, Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+sgemm_avx2_d_1x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_1x2e_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+sgemm_avx2_d_1x2e_store:
+	VMOVUPS Y0, (DX)
+	VMASKMOVPS Y1, Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_2x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 2 rows x 8 columns, A read in place.
+TEXT ·sgemm_avx2_d_2x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_2x1_tail
+sgemm_avx2_d_2x1_loop:
+	VMOVUPS (DI), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VMOVUPS (DI)(R8*1), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_2x1_loop
+sgemm_avx2_d_2x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_2x1_epi
+	VMOVUPS (DI), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+sgemm_avx2_d_2x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_2x1_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+sgemm_avx2_d_2x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_2x1_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y1
+sgemm_avx2_d_2x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_2x1_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y1, Y1
+sgemm_avx2_d_2x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_2x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+sgemm_avx2_d_2x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_2x1_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+sgemm_avx2_d_2x1_store:
+	VMOVUPS Y0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_2x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 2 rows x 8 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx2_d_2x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	VMOVDQU 48(R10), Y15 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_2x1e_tail
+sgemm_avx2_d_2x1e_loop:
+	VMASKMOVPS (DI), Y15, Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VMASKMOVPS (DI)(R8*1), Y15, Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_2x1e_loop
+sgemm_avx2_d_2x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_2x1e_epi
+	VMASKMOVPS (DI), Y15, Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+sgemm_avx2_d_2x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_2x1e_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+sgemm_avx2_d_2x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_2x1e_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y0
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y1
+sgemm_avx2_d_2x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_2x1e_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y1, Y1
+sgemm_avx2_d_2x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_2x1e_nocb
+	MOVQ 32(R10), R12
+	VMASKMOVPS (R12), Y15, Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+sgemm_avx2_d_2x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_2x1e_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+sgemm_avx2_d_2x1e_store:
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y1, Y15, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_2x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 2 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx2_d_2x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_2x2_tail
+sgemm_avx2_d_2x2_loop:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VMOVUPS (DI)(R8*1), Y12
+	VMOVUPS 32(DI)(R8*1), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_2x2_loop
+sgemm_avx2_d_2x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_2x2_epi
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+sgemm_avx2_d_2x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_2x2_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+sgemm_avx2_d_2x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_2x2_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	VFMADD231PS 32(R11), Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+	VFMADD231PS 32(R11), Y14, Y3
+sgemm_avx2_d_2x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_2x2_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VADDPS Y14, Y3, Y3
+sgemm_avx2_d_2x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_2x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VMOVUPS 32(R12), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+sgemm_avx2_d_2x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_2x2_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+sgemm_avx2_d_2x2_store:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_2x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 2 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx2_d_2x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	VMOVDQU 48(R10), Y15 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_2x2e_tail
+sgemm_avx2_d_2x2e_loop:
+	VMOVUPS (DI), Y12
+	VMASKMOVPS 32(DI), Y15, Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VMOVUPS (DI)(R8*1), Y12
+	VMASKMOVPS 32(DI)(R8*1), Y15, Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_2x2e_loop
+sgemm_avx2_d_2x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_2x2e_epi
+	VMOVUPS (DI), Y12
+	VMASKMOVPS 32(DI), Y15, Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+sgemm_avx2_d_2x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_2x2e_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+sgemm_avx2_d_2x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_2x2e_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y3
+sgemm_avx2_d_2x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_2x2e_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VADDPS Y14, Y3, Y3
+sgemm_avx2_d_2x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_2x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VMASKMOVPS 32(R12), Y15, Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+sgemm_avx2_d_2x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_2x2e_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+sgemm_avx2_d_2x2e_store:
+	VMOVUPS Y0, (DX)
+	VMASKMOVPS Y1, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	VMASKMOVPS Y3, Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_3x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 3 rows x 8 columns, A read in place.
+TEXT ·sgemm_avx2_d_3x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_3x1_tail
+sgemm_avx2_d_3x1_loop:
+	VMOVUPS (DI), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VMOVUPS (DI)(R8*1), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_3x1_loop
+sgemm_avx2_d_3x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_3x1_epi
+	VMOVUPS (DI), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+sgemm_avx2_d_3x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_3x1_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+sgemm_avx2_d_3x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_3x1_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+sgemm_avx2_d_3x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_3x1_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y2, Y2
+sgemm_avx2_d_3x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_3x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VADDPS Y12, Y2, Y2
+sgemm_avx2_d_3x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_3x1_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+sgemm_avx2_d_3x1_store:
+	VMOVUPS Y0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_3x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 3 rows x 8 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx2_d_3x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	VMOVDQU 48(R10), Y15 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_3x1e_tail
+sgemm_avx2_d_3x1e_loop:
+	VMASKMOVPS (DI), Y15, Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VMASKMOVPS (DI)(R8*1), Y15, Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_3x1e_loop
+sgemm_avx2_d_3x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_3x1e_epi
+	VMASKMOVPS (DI), Y15, Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+sgemm_avx2_d_3x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_3x1e_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+sgemm_avx2_d_3x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_3x1e_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y0
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y1
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y2
+sgemm_avx2_d_3x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_3x1e_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y2, Y2
+sgemm_avx2_d_3x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_3x1e_nocb
+	MOVQ 32(R10), R12
+	VMASKMOVPS (R12), Y15, Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VADDPS Y12, Y2, Y2
+sgemm_avx2_d_3x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_3x1e_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+sgemm_avx2_d_3x1e_store:
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y1, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y2, Y15, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_3x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 3 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx2_d_3x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_3x2_tail
+sgemm_avx2_d_3x2_loop:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VMOVUPS (DI)(R8*1), Y12
+	VMOVUPS 32(DI)(R8*1), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_3x2_loop
+sgemm_avx2_d_3x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_3x2_epi
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+sgemm_avx2_d_3x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_3x2_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+sgemm_avx2_d_3x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_3x2_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	VFMADD231PS 32(R11), Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+	VFMADD231PS 32(R11), Y14, Y3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y4
+	VFMADD231PS 32(R11), Y14, Y5
+sgemm_avx2_d_3x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_3x2_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y4, Y4
+	VADDPS Y14, Y5, Y5
+sgemm_avx2_d_3x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_3x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VMOVUPS 32(R12), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+sgemm_avx2_d_3x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_3x2_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+	VMAXPS Y4, Y14, Y4
+	VMINPS Y4, Y13, Y4
+	VMAXPS Y5, Y14, Y5
+	VMINPS Y5, Y13, Y5
+sgemm_avx2_d_3x2_store:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_3x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 3 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx2_d_3x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	VMOVDQU 48(R10), Y15 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_3x2e_tail
+sgemm_avx2_d_3x2e_loop:
+	VMOVUPS (DI), Y12
+	VMASKMOVPS 32(DI), Y15, Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VMOVUPS (DI)(R8*1), Y12
+	VMASKMOVPS 32(DI)(R8*1), Y15, Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_3x2e_loop
+sgemm_avx2_d_3x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_3x2e_epi
+	VMOVUPS (DI), Y12
+	VMASKMOVPS 32(DI), Y15, Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+sgemm_avx2_d_3x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_3x2e_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+sgemm_avx2_d_3x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_3x2e_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y4
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y5
+sgemm_avx2_d_3x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_3x2e_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y4, Y4
+	VADDPS Y14, Y5, Y5
+sgemm_avx2_d_3x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_3x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VMASKMOVPS 32(R12), Y15, Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+sgemm_avx2_d_3x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_3x2e_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+	VMAXPS Y4, Y14, Y4
+	VMINPS Y4, Y13, Y4
+	VMAXPS Y5, Y14, Y5
+	VMINPS Y5, Y13, Y5
+sgemm_avx2_d_3x2e_store:
+	VMOVUPS Y0, (DX)
+	VMASKMOVPS Y1, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	VMASKMOVPS Y3, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y4, (DX)
+	VMASKMOVPS Y5, Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_4x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 4 rows x 8 columns, A read in place.
+TEXT ·sgemm_avx2_d_4x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_4x1_tail
+sgemm_avx2_d_4x1_loop:
+	VMOVUPS (DI), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VMOVUPS (DI)(R8*1), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 4(SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_4x1_loop
+sgemm_avx2_d_4x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_4x1_epi
+	VMOVUPS (DI), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+sgemm_avx2_d_4x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_4x1_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+sgemm_avx2_d_4x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_4x1_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y3
+sgemm_avx2_d_4x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_4x1_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VBROADCASTSS 12(R12), Y14
+	VADDPS Y14, Y3, Y3
+sgemm_avx2_d_4x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_4x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y12, Y3, Y3
+sgemm_avx2_d_4x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_4x1_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+sgemm_avx2_d_4x1_store:
+	VMOVUPS Y0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y3, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_4x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 4 rows x 8 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx2_d_4x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	VMOVDQU 48(R10), Y15 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_4x1e_tail
+sgemm_avx2_d_4x1e_loop:
+	VMASKMOVPS (DI), Y15, Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VMASKMOVPS (DI)(R8*1), Y15, Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 4(SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_4x1e_loop
+sgemm_avx2_d_4x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_4x1e_epi
+	VMASKMOVPS (DI), Y15, Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+sgemm_avx2_d_4x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_4x1e_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+sgemm_avx2_d_4x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_4x1e_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y0
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y1
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y2
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y3
+sgemm_avx2_d_4x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_4x1e_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VBROADCASTSS 12(R12), Y14
+	VADDPS Y14, Y3, Y3
+sgemm_avx2_d_4x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_4x1e_nocb
+	MOVQ 32(R10), R12
+	VMASKMOVPS (R12), Y15, Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y12, Y3, Y3
+sgemm_avx2_d_4x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_4x1e_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+sgemm_avx2_d_4x1e_store:
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y1, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y2, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y3, Y15, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_4x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 4 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx2_d_4x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_4x2_tail
+sgemm_avx2_d_4x2_loop:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VMOVUPS (DI)(R8*1), Y12
+	VMOVUPS 32(DI)(R8*1), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_4x2_loop
+sgemm_avx2_d_4x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_4x2_epi
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+sgemm_avx2_d_4x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_4x2_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+	VMULPS Y14, Y6, Y6
+	VMULPS Y14, Y7, Y7
+sgemm_avx2_d_4x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_4x2_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	VFMADD231PS 32(R11), Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+	VFMADD231PS 32(R11), Y14, Y3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y4
+	VFMADD231PS 32(R11), Y14, Y5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y6
+	VFMADD231PS 32(R11), Y14, Y7
+sgemm_avx2_d_4x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_4x2_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y4, Y4
+	VADDPS Y14, Y5, Y5
+	VBROADCASTSS 12(R12), Y14
+	VADDPS Y14, Y6, Y6
+	VADDPS Y14, Y7, Y7
+sgemm_avx2_d_4x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_4x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VMOVUPS 32(R12), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+sgemm_avx2_d_4x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_4x2_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+	VMAXPS Y4, Y14, Y4
+	VMINPS Y4, Y13, Y4
+	VMAXPS Y5, Y14, Y5
+	VMINPS Y5, Y13, Y5
+	VMAXPS Y6, Y14, Y6
+	VMINPS Y6, Y13, Y6
+	VMAXPS Y7, Y14, Y7
+	VMINPS Y7, Y13, Y7
+sgemm_avx2_d_4x2_store:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_4x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 4 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx2_d_4x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	VMOVDQU 48(R10), Y15 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_4x2e_tail
+sgemm_avx2_d_4x2e_loop:
+	VMOVUPS (DI), Y12
+	VMASKMOVPS 32(DI), Y15, Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VMOVUPS (DI)(R8*1), Y12
+	VMASKMOVPS 32(DI)(R8*1), Y15, Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_4x2e_loop
+sgemm_avx2_d_4x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_4x2e_epi
+	VMOVUPS (DI), Y12
+	VMASKMOVPS 32(DI), Y15, Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+sgemm_avx2_d_4x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_4x2e_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+	VMULPS Y14, Y6, Y6
+	VMULPS Y14, Y7, Y7
+sgemm_avx2_d_4x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_4x2e_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y4
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y6
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y7
+sgemm_avx2_d_4x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_4x2e_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y4, Y4
+	VADDPS Y14, Y5, Y5
+	VBROADCASTSS 12(R12), Y14
+	VADDPS Y14, Y6, Y6
+	VADDPS Y14, Y7, Y7
+sgemm_avx2_d_4x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_4x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VMASKMOVPS 32(R12), Y15, Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+sgemm_avx2_d_4x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_4x2e_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+	VMAXPS Y4, Y14, Y4
+	VMINPS Y4, Y13, Y4
+	VMAXPS Y5, Y14, Y5
+	VMINPS Y5, Y13, Y5
+	VMAXPS Y6, Y14, Y6
+	VMINPS Y6, Y13, Y6
+	VMAXPS Y7, Y14, Y7
+	VMINPS Y7, Y13, Y7
+sgemm_avx2_d_4x2e_store:
+	VMOVUPS Y0, (DX)
+	VMASKMOVPS Y1, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	VMASKMOVPS Y3, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y4, (DX)
+	VMASKMOVPS Y5, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y6, (DX)
+	VMASKMOVPS Y7, Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_5x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 5 rows x 8 columns, A read in place.
+TEXT ·sgemm_avx2_d_5x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_5x1_tail
+sgemm_avx2_d_5x1_loop:
+	VMOVUPS (DI), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VMOVUPS (DI)(R8*1), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 4(SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS 4(SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_5x1_loop
+sgemm_avx2_d_5x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_5x1_epi
+	VMOVUPS (DI), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+sgemm_avx2_d_5x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_5x1_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+sgemm_avx2_d_5x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_5x1_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y4
+sgemm_avx2_d_5x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_5x1_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VBROADCASTSS 12(R12), Y14
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS 16(R12), Y14
+	VADDPS Y14, Y4, Y4
+sgemm_avx2_d_5x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_5x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y12, Y3, Y3
+	VADDPS Y12, Y4, Y4
+sgemm_avx2_d_5x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_5x1_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+	VMAXPS Y4, Y14, Y4
+	VMINPS Y4, Y13, Y4
+sgemm_avx2_d_5x1_store:
+	VMOVUPS Y0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y3, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y4, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_5x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 5 rows x 8 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx2_d_5x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	VMOVDQU 48(R10), Y15 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_5x1e_tail
+sgemm_avx2_d_5x1e_loop:
+	VMASKMOVPS (DI), Y15, Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VMASKMOVPS (DI)(R8*1), Y15, Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 4(SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS 4(SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_5x1e_loop
+sgemm_avx2_d_5x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_5x1e_epi
+	VMASKMOVPS (DI), Y15, Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+sgemm_avx2_d_5x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_5x1e_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+sgemm_avx2_d_5x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_5x1e_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y0
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y1
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y2
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y3
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y4
+sgemm_avx2_d_5x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_5x1e_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VBROADCASTSS 12(R12), Y14
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS 16(R12), Y14
+	VADDPS Y14, Y4, Y4
+sgemm_avx2_d_5x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_5x1e_nocb
+	MOVQ 32(R10), R12
+	VMASKMOVPS (R12), Y15, Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y12, Y3, Y3
+	VADDPS Y12, Y4, Y4
+sgemm_avx2_d_5x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_5x1e_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+	VMAXPS Y4, Y14, Y4
+	VMINPS Y4, Y13, Y4
+sgemm_avx2_d_5x1e_store:
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y1, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y2, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y3, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y4, Y15, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_5x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 5 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx2_d_5x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_5x2_tail
+sgemm_avx2_d_5x2_loop:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VMOVUPS (DI)(R8*1), Y12
+	VMOVUPS 32(DI)(R8*1), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VBROADCASTSS 4(SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_5x2_loop
+sgemm_avx2_d_5x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_5x2_epi
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+sgemm_avx2_d_5x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_5x2_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+	VMULPS Y14, Y6, Y6
+	VMULPS Y14, Y7, Y7
+	VMULPS Y14, Y8, Y8
+	VMULPS Y14, Y9, Y9
+sgemm_avx2_d_5x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_5x2_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	VFMADD231PS 32(R11), Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+	VFMADD231PS 32(R11), Y14, Y3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y4
+	VFMADD231PS 32(R11), Y14, Y5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y6
+	VFMADD231PS 32(R11), Y14, Y7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y8
+	VFMADD231PS 32(R11), Y14, Y9
+sgemm_avx2_d_5x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_5x2_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y4, Y4
+	VADDPS Y14, Y5, Y5
+	VBROADCASTSS 12(R12), Y14
+	VADDPS Y14, Y6, Y6
+	VADDPS Y14, Y7, Y7
+	VBROADCASTSS 16(R12), Y14
+	VADDPS Y14, Y8, Y8
+	VADDPS Y14, Y9, Y9
+sgemm_avx2_d_5x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_5x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VMOVUPS 32(R12), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+	VADDPS Y12, Y8, Y8
+	VADDPS Y13, Y9, Y9
+sgemm_avx2_d_5x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_5x2_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+	VMAXPS Y4, Y14, Y4
+	VMINPS Y4, Y13, Y4
+	VMAXPS Y5, Y14, Y5
+	VMINPS Y5, Y13, Y5
+	VMAXPS Y6, Y14, Y6
+	VMINPS Y6, Y13, Y6
+	VMAXPS Y7, Y14, Y7
+	VMINPS Y7, Y13, Y7
+	VMAXPS Y8, Y14, Y8
+	VMINPS Y8, Y13, Y8
+	VMAXPS Y9, Y14, Y9
+	VMINPS Y9, Y13, Y9
+sgemm_avx2_d_5x2_store:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_5x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 5 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx2_d_5x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	VMOVDQU 48(R10), Y15 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_5x2e_tail
+sgemm_avx2_d_5x2e_loop:
+	VMOVUPS (DI), Y12
+	VMASKMOVPS 32(DI), Y15, Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VMOVUPS (DI)(R8*1), Y12
+	VMASKMOVPS 32(DI)(R8*1), Y15, Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VBROADCASTSS 4(SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_5x2e_loop
+sgemm_avx2_d_5x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_5x2e_epi
+	VMOVUPS (DI), Y12
+	VMASKMOVPS 32(DI), Y15, Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+sgemm_avx2_d_5x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_5x2e_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+	VMULPS Y14, Y6, Y6
+	VMULPS Y14, Y7, Y7
+	VMULPS Y14, Y8, Y8
+	VMULPS Y14, Y9, Y9
+sgemm_avx2_d_5x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_5x2e_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y4
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y6
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y8
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y9
+sgemm_avx2_d_5x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_5x2e_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y4, Y4
+	VADDPS Y14, Y5, Y5
+	VBROADCASTSS 12(R12), Y14
+	VADDPS Y14, Y6, Y6
+	VADDPS Y14, Y7, Y7
+	VBROADCASTSS 16(R12), Y14
+	VADDPS Y14, Y8, Y8
+	VADDPS Y14, Y9, Y9
+sgemm_avx2_d_5x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_5x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VMASKMOVPS 32(R12), Y15, Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+	VADDPS Y12, Y8, Y8
+	VADDPS Y13, Y9, Y9
+sgemm_avx2_d_5x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_5x2e_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+	VMAXPS Y4, Y14, Y4
+	VMINPS Y4, Y13, Y4
+	VMAXPS Y5, Y14, Y5
+	VMINPS Y5, Y13, Y5
+	VMAXPS Y6, Y14, Y6
+	VMINPS Y6, Y13, Y6
+	VMAXPS Y7, Y14, Y7
+	VMINPS Y7, Y13, Y7
+	VMAXPS Y8, Y14, Y8
+	VMINPS Y8, Y13, Y8
+	VMAXPS Y9, Y14, Y9
+	VMINPS Y9, Y13, Y9
+sgemm_avx2_d_5x2e_store:
+	VMOVUPS Y0, (DX)
+	VMASKMOVPS Y1, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	VMASKMOVPS Y3, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y4, (DX)
+	VMASKMOVPS Y5, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y6, (DX)
+	VMASKMOVPS Y7, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y8, (DX)
+	VMASKMOVPS Y9, Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_6x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 6 rows x 8 columns, A read in place.
+TEXT ·sgemm_avx2_d_6x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_6x1_tail
+sgemm_avx2_d_6x1_loop:
+	VMOVUPS (DI), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS (SI)(R11*1), Y14
+	VFMADD231PS Y12, Y14, Y5
+	VMOVUPS (DI)(R8*1), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 4(SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS 4(SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS 4(SI)(R11*1), Y14
+	VFMADD231PS Y12, Y14, Y5
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_6x1_loop
+sgemm_avx2_d_6x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_6x1_epi
+	VMOVUPS (DI), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS (SI)(R11*1), Y14
+	VFMADD231PS Y12, Y14, Y5
+sgemm_avx2_d_6x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_6x1_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+sgemm_avx2_d_6x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_6x1_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y4
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y5
+sgemm_avx2_d_6x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_6x1_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VBROADCASTSS 12(R12), Y14
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS 16(R12), Y14
+	VADDPS Y14, Y4, Y4
+	VBROADCASTSS 20(R12), Y14
+	VADDPS Y14, Y5, Y5
+sgemm_avx2_d_6x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_6x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y12, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y12, Y5, Y5
+sgemm_avx2_d_6x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_6x1_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+	VMAXPS Y4, Y14, Y4
+	VMINPS Y4, Y13, Y4
+	VMAXPS Y5, Y14, Y5
+	VMINPS Y5, Y13, Y5
+sgemm_avx2_d_6x1_store:
+	VMOVUPS Y0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y3, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y4, (DX)
+	ADDQ R9, DX
+	VMOVUPS Y5, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_6x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 6 rows x 8 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx2_d_6x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	VMOVDQU 48(R10), Y15 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_6x1e_tail
+sgemm_avx2_d_6x1e_loop:
+	VMASKMOVPS (DI), Y15, Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS (SI)(R11*1), Y14
+	VFMADD231PS Y12, Y14, Y5
+	VMASKMOVPS (DI)(R8*1), Y15, Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 4(SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS 4(SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS 4(SI)(R11*1), Y14
+	VFMADD231PS Y12, Y14, Y5
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_6x1e_loop
+sgemm_avx2_d_6x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_6x1e_epi
+	VMASKMOVPS (DI), Y15, Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y3
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS (SI)(R11*1), Y14
+	VFMADD231PS Y12, Y14, Y5
+sgemm_avx2_d_6x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_6x1e_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+sgemm_avx2_d_6x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_6x1e_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y0
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y1
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y2
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y3
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y4
+	ADDQ R9, R11
+	VMASKMOVPS (R11), Y15, Y12
+	VFMADD231PS Y12, Y14, Y5
+sgemm_avx2_d_6x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_6x1e_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VBROADCASTSS 12(R12), Y14
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS 16(R12), Y14
+	VADDPS Y14, Y4, Y4
+	VBROADCASTSS 20(R12), Y14
+	VADDPS Y14, Y5, Y5
+sgemm_avx2_d_6x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_6x1e_nocb
+	MOVQ 32(R10), R12
+	VMASKMOVPS (R12), Y15, Y12
+	VADDPS Y12, Y0, Y0
+	VADDPS Y12, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y12, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y12, Y5, Y5
+sgemm_avx2_d_6x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_6x1e_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+	VMAXPS Y4, Y14, Y4
+	VMINPS Y4, Y13, Y4
+	VMAXPS Y5, Y14, Y5
+	VMINPS Y5, Y13, Y5
+sgemm_avx2_d_6x1e_store:
+	VMASKMOVPS Y0, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y1, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y2, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y3, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y4, Y15, (DX)
+	ADDQ R9, DX
+	VMASKMOVPS Y5, Y15, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_6x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 6 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx2_d_6x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_6x2_tail
+sgemm_avx2_d_6x2_loop:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS (SI)(R11*1), Y14
+	VFMADD231PS Y12, Y14, Y10
+	VFMADD231PS Y13, Y14, Y11
+	VMOVUPS (DI)(R8*1), Y12
+	VMOVUPS 32(DI)(R8*1), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VBROADCASTSS 4(SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 4(SI)(R11*1), Y14
+	VFMADD231PS Y12, Y14, Y10
+	VFMADD231PS Y13, Y14, Y11
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_6x2_loop
+sgemm_avx2_d_6x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_6x2_epi
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS (SI)(R11*1), Y14
+	VFMADD231PS Y12, Y14, Y10
+	VFMADD231PS Y13, Y14, Y11
+sgemm_avx2_d_6x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_6x2_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+	VMULPS Y14, Y6, Y6
+	VMULPS Y14, Y7, Y7
+	VMULPS Y14, Y8, Y8
+	VMULPS Y14, Y9, Y9
+	VMULPS Y14, Y10, Y10
+	VMULPS Y14, Y11, Y11
+sgemm_avx2_d_6x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_6x2_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	VFMADD231PS 32(R11), Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+	VFMADD231PS 32(R11), Y14, Y3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y4
+	VFMADD231PS 32(R11), Y14, Y5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y6
+	VFMADD231PS 32(R11), Y14, Y7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y8
+	VFMADD231PS 32(R11), Y14, Y9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y10
+	VFMADD231PS 32(R11), Y14, Y11
+sgemm_avx2_d_6x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_6x2_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y4, Y4
+	VADDPS Y14, Y5, Y5
+	VBROADCASTSS 12(R12), Y14
+	VADDPS Y14, Y6, Y6
+	VADDPS Y14, Y7, Y7
+	VBROADCASTSS 16(R12), Y14
+	VADDPS Y14, Y8, Y8
+	VADDPS Y14, Y9, Y9
+	VBROADCASTSS 20(R12), Y14
+	VADDPS Y14, Y10, Y10
+	VADDPS Y14, Y11, Y11
+sgemm_avx2_d_6x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_6x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VMOVUPS 32(R12), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+	VADDPS Y12, Y8, Y8
+	VADDPS Y13, Y9, Y9
+	VADDPS Y12, Y10, Y10
+	VADDPS Y13, Y11, Y11
+sgemm_avx2_d_6x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_6x2_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+	VMAXPS Y4, Y14, Y4
+	VMINPS Y4, Y13, Y4
+	VMAXPS Y5, Y14, Y5
+	VMINPS Y5, Y13, Y5
+	VMAXPS Y6, Y14, Y6
+	VMINPS Y6, Y13, Y6
+	VMAXPS Y7, Y14, Y7
+	VMINPS Y7, Y13, Y7
+	VMAXPS Y8, Y14, Y8
+	VMINPS Y8, Y13, Y8
+	VMAXPS Y9, Y14, Y9
+	VMINPS Y9, Y13, Y9
+	VMAXPS Y10, Y14, Y10
+	VMINPS Y10, Y13, Y10
+	VMAXPS Y11, Y14, Y11
+	VMINPS Y11, Y13, Y11
+sgemm_avx2_d_6x2_store:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx2_d_6x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 6 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx2_d_6x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	VMOVDQU 48(R10), Y15 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx2_d_6x2e_tail
+sgemm_avx2_d_6x2e_loop:
+	VMOVUPS (DI), Y12
+	VMASKMOVPS 32(DI), Y15, Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS (SI)(R11*1), Y14
+	VFMADD231PS Y12, Y14, Y10
+	VFMADD231PS Y13, Y14, Y11
+	VMOVUPS (DI)(R8*1), Y12
+	VMASKMOVPS 32(DI)(R8*1), Y15, Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS 4(SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VBROADCASTSS 4(SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 4(SI)(R11*1), Y14
+	VFMADD231PS Y12, Y14, Y10
+	VFMADD231PS Y13, Y14, Y11
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx2_d_6x2e_loop
+sgemm_avx2_d_6x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_6x2e_epi
+	VMOVUPS (DI), Y12
+	VMASKMOVPS 32(DI), Y15, Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(AX*1), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VFMADD231PS Y13, Y14, Y3
+	VBROADCASTSS (SI)(AX*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (SI)(BX*1), Y14
+	VFMADD231PS Y12, Y14, Y6
+	VFMADD231PS Y13, Y14, Y7
+	VBROADCASTSS (SI)(AX*4), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS (SI)(R11*1), Y14
+	VFMADD231PS Y12, Y14, Y10
+	VFMADD231PS Y13, Y14, Y11
+sgemm_avx2_d_6x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx2_d_6x2e_noalpha
+	VBROADCASTSS 0(R10), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+	VMULPS Y14, Y6, Y6
+	VMULPS Y14, Y7, Y7
+	VMULPS Y14, Y8, Y8
+	VMULPS Y14, Y9, Y9
+	VMULPS Y14, Y10, Y10
+	VMULPS Y14, Y11, Y11
+sgemm_avx2_d_6x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx2_d_6x2e_noc
+	VBROADCASTSS 4(R10), Y14
+	MOVQ DX, R11
+	VFMADD231PS (R11), Y14, Y0
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y2
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y4
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y6
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y8
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Y14, Y10
+	VMASKMOVPS 32(R11), Y15, Y13
+	VFMADD231PS Y13, Y14, Y11
+sgemm_avx2_d_6x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx2_d_6x2e_norb
+	MOVQ 24(R10), R12
+	VBROADCASTSS (R12), Y14
+	VADDPS Y14, Y0, Y0
+	VADDPS Y14, Y1, Y1
+	VBROADCASTSS 4(R12), Y14
+	VADDPS Y14, Y2, Y2
+	VADDPS Y14, Y3, Y3
+	VBROADCASTSS 8(R12), Y14
+	VADDPS Y14, Y4, Y4
+	VADDPS Y14, Y5, Y5
+	VBROADCASTSS 12(R12), Y14
+	VADDPS Y14, Y6, Y6
+	VADDPS Y14, Y7, Y7
+	VBROADCASTSS 16(R12), Y14
+	VADDPS Y14, Y8, Y8
+	VADDPS Y14, Y9, Y9
+	VBROADCASTSS 20(R12), Y14
+	VADDPS Y14, Y10, Y10
+	VADDPS Y14, Y11, Y11
+sgemm_avx2_d_6x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx2_d_6x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Y12
+	VMASKMOVPS 32(R12), Y15, Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+	VADDPS Y12, Y8, Y8
+	VADDPS Y13, Y9, Y9
+	VADDPS Y12, Y10, Y10
+	VADDPS Y13, Y11, Y11
+sgemm_avx2_d_6x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx2_d_6x2e_store
+	VBROADCASTSS 8(R10), Y14
+	VBROADCASTSS 12(R10), Y13
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y13, Y0
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y13, Y1
+	VMAXPS Y2, Y14, Y2
+	VMINPS Y2, Y13, Y2
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y13, Y3
+	VMAXPS Y4, Y14, Y4
+	VMINPS Y4, Y13, Y4
+	VMAXPS Y5, Y14, Y5
+	VMINPS Y5, Y13, Y5
+	VMAXPS Y6, Y14, Y6
+	VMINPS Y6, Y13, Y6
+	VMAXPS Y7, Y14, Y7
+	VMINPS Y7, Y13, Y7
+	VMAXPS Y8, Y14, Y8
+	VMINPS Y8, Y13, Y8
+	VMAXPS Y9, Y14, Y9
+	VMINPS Y9, Y13, Y9
+	VMAXPS Y10, Y14, Y10
+	VMINPS Y10, Y13, Y10
+	VMAXPS Y11, Y14, Y11
+	VMINPS Y11, Y13, Y11
+sgemm_avx2_d_6x2e_store:
+	VMOVUPS Y0, (DX)
+	VMASKMOVPS Y1, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y2, (DX)
+	VMASKMOVPS Y3, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y4, (DX)
+	VMASKMOVPS Y5, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y6, (DX)
+	VMASKMOVPS Y7, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y8, (DX)
+	VMASKMOVPS Y9, Y15, 32(DX)
+	ADDQ R9, DX
+	VMOVUPS Y10, (DX)
+	VMASKMOVPS Y11, Y15, 32(DX)
+	VZEROUPPER
+	RET

@@ -12606,3 +12606,12855 @@ sgemm_avx512_14x2e_store:
 	VMOVUPS Z27, K1, 64(DX)
 	VZEROUPPER
 	RET
+
+// func sgemm_avx512_d_1x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 1 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_1x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_1x1_tail
+sgemm_avx512_d_1x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_1x1_loop
+sgemm_avx512_d_1x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_1x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+sgemm_avx512_d_1x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_1x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+sgemm_avx512_d_1x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_1x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+sgemm_avx512_d_1x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_1x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+sgemm_avx512_d_1x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_1x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+sgemm_avx512_d_1x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_1x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+sgemm_avx512_d_1x1_store:
+	VMOVUPS Z0, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_1x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 1 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_1x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_1x1e_tail
+sgemm_avx512_d_1x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_1x1e_loop
+sgemm_avx512_d_1x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_1x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+sgemm_avx512_d_1x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_1x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+sgemm_avx512_d_1x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_1x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+sgemm_avx512_d_1x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_1x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+sgemm_avx512_d_1x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_1x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+sgemm_avx512_d_1x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_1x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+sgemm_avx512_d_1x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_1x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 1 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_1x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_1x2_tail
+sgemm_avx512_d_1x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_1x2_loop
+sgemm_avx512_d_1x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_1x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+sgemm_avx512_d_1x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_1x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+sgemm_avx512_d_1x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_1x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+sgemm_avx512_d_1x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_1x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+sgemm_avx512_d_1x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_1x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+sgemm_avx512_d_1x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_1x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+sgemm_avx512_d_1x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_1x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 1 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_1x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_1x2e_tail
+sgemm_avx512_d_1x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_1x2e_loop
+sgemm_avx512_d_1x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_1x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+sgemm_avx512_d_1x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_1x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+sgemm_avx512_d_1x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_1x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+sgemm_avx512_d_1x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_1x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+sgemm_avx512_d_1x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_1x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+sgemm_avx512_d_1x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_1x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+sgemm_avx512_d_1x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_2x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 2 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_2x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_2x1_tail
+sgemm_avx512_d_2x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_2x1_loop
+sgemm_avx512_d_2x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_2x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+sgemm_avx512_d_2x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_2x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+sgemm_avx512_d_2x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_2x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z1
+sgemm_avx512_d_2x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_2x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+sgemm_avx512_d_2x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_2x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+sgemm_avx512_d_2x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_2x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+sgemm_avx512_d_2x1_store:
+	VMOVUPS Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_2x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 2 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_2x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_2x1e_tail
+sgemm_avx512_d_2x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_2x1e_loop
+sgemm_avx512_d_2x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_2x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+sgemm_avx512_d_2x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_2x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+sgemm_avx512_d_2x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_2x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z1
+sgemm_avx512_d_2x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_2x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+sgemm_avx512_d_2x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_2x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+sgemm_avx512_d_2x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_2x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+sgemm_avx512_d_2x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_2x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 2 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_2x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_2x2_tail
+sgemm_avx512_d_2x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_2x2_loop
+sgemm_avx512_d_2x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_2x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+sgemm_avx512_d_2x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_2x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+sgemm_avx512_d_2x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_2x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VFMADD231PS 64(R11), Z30, Z3
+sgemm_avx512_d_2x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_2x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+sgemm_avx512_d_2x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_2x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+sgemm_avx512_d_2x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_2x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+sgemm_avx512_d_2x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_2x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 2 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_2x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_2x2e_tail
+sgemm_avx512_d_2x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_2x2e_loop
+sgemm_avx512_d_2x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_2x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+sgemm_avx512_d_2x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_2x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+sgemm_avx512_d_2x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_2x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z3
+sgemm_avx512_d_2x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_2x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+sgemm_avx512_d_2x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_2x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+sgemm_avx512_d_2x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_2x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+sgemm_avx512_d_2x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_3x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 3 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_3x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_3x1_tail
+sgemm_avx512_d_3x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_3x1_loop
+sgemm_avx512_d_3x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_3x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+sgemm_avx512_d_3x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_3x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+sgemm_avx512_d_3x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_3x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+sgemm_avx512_d_3x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_3x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+sgemm_avx512_d_3x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_3x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+sgemm_avx512_d_3x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_3x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+sgemm_avx512_d_3x1_store:
+	VMOVUPS Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_3x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 3 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_3x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_3x1e_tail
+sgemm_avx512_d_3x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_3x1e_loop
+sgemm_avx512_d_3x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_3x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+sgemm_avx512_d_3x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_3x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+sgemm_avx512_d_3x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_3x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z1
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z2
+sgemm_avx512_d_3x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_3x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+sgemm_avx512_d_3x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_3x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+sgemm_avx512_d_3x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_3x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+sgemm_avx512_d_3x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_3x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 3 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_3x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_3x2_tail
+sgemm_avx512_d_3x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_3x2_loop
+sgemm_avx512_d_3x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_3x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+sgemm_avx512_d_3x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_3x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+sgemm_avx512_d_3x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_3x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VFMADD231PS 64(R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VFMADD231PS 64(R11), Z30, Z5
+sgemm_avx512_d_3x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_3x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+sgemm_avx512_d_3x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_3x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+sgemm_avx512_d_3x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_3x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+sgemm_avx512_d_3x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_3x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 3 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_3x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_3x2e_tail
+sgemm_avx512_d_3x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_3x2e_loop
+sgemm_avx512_d_3x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_3x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+sgemm_avx512_d_3x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_3x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+sgemm_avx512_d_3x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_3x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z5
+sgemm_avx512_d_3x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_3x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+sgemm_avx512_d_3x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_3x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+sgemm_avx512_d_3x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_3x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+sgemm_avx512_d_3x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_4x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 4 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_4x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_4x1_tail
+sgemm_avx512_d_4x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_4x1_loop
+sgemm_avx512_d_4x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_4x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+sgemm_avx512_d_4x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_4x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+sgemm_avx512_d_4x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_4x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z3
+sgemm_avx512_d_4x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_4x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+sgemm_avx512_d_4x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_4x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+sgemm_avx512_d_4x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_4x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+sgemm_avx512_d_4x1_store:
+	VMOVUPS Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_4x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 4 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_4x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_4x1e_tail
+sgemm_avx512_d_4x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_4x1e_loop
+sgemm_avx512_d_4x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_4x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+sgemm_avx512_d_4x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_4x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+sgemm_avx512_d_4x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_4x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z1
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z2
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z3
+sgemm_avx512_d_4x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_4x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+sgemm_avx512_d_4x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_4x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+sgemm_avx512_d_4x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_4x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+sgemm_avx512_d_4x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_4x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 4 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_4x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_4x2_tail
+sgemm_avx512_d_4x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_4x2_loop
+sgemm_avx512_d_4x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_4x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+sgemm_avx512_d_4x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_4x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+sgemm_avx512_d_4x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_4x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VFMADD231PS 64(R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VFMADD231PS 64(R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VFMADD231PS 64(R11), Z30, Z7
+sgemm_avx512_d_4x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_4x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+sgemm_avx512_d_4x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_4x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+sgemm_avx512_d_4x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_4x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+sgemm_avx512_d_4x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_4x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 4 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_4x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_4x2e_tail
+sgemm_avx512_d_4x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_4x2e_loop
+sgemm_avx512_d_4x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_4x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+sgemm_avx512_d_4x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_4x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+sgemm_avx512_d_4x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_4x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z7
+sgemm_avx512_d_4x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_4x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+sgemm_avx512_d_4x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_4x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+sgemm_avx512_d_4x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_4x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+sgemm_avx512_d_4x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_5x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 5 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_5x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_5x1_tail
+sgemm_avx512_d_5x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_5x1_loop
+sgemm_avx512_d_5x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_5x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+sgemm_avx512_d_5x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_5x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+sgemm_avx512_d_5x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_5x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+sgemm_avx512_d_5x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_5x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+sgemm_avx512_d_5x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_5x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+sgemm_avx512_d_5x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_5x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+sgemm_avx512_d_5x1_store:
+	VMOVUPS Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_5x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 5 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_5x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_5x1e_tail
+sgemm_avx512_d_5x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_5x1e_loop
+sgemm_avx512_d_5x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_5x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+sgemm_avx512_d_5x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_5x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+sgemm_avx512_d_5x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_5x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z1
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z2
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z4
+sgemm_avx512_d_5x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_5x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+sgemm_avx512_d_5x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_5x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+sgemm_avx512_d_5x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_5x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+sgemm_avx512_d_5x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_5x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 5 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_5x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_5x2_tail
+sgemm_avx512_d_5x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_5x2_loop
+sgemm_avx512_d_5x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_5x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+sgemm_avx512_d_5x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_5x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+sgemm_avx512_d_5x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_5x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VFMADD231PS 64(R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VFMADD231PS 64(R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VFMADD231PS 64(R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VFMADD231PS 64(R11), Z30, Z9
+sgemm_avx512_d_5x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_5x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+sgemm_avx512_d_5x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_5x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+sgemm_avx512_d_5x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_5x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+sgemm_avx512_d_5x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_5x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 5 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_5x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_5x2e_tail
+sgemm_avx512_d_5x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_5x2e_loop
+sgemm_avx512_d_5x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_5x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+sgemm_avx512_d_5x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_5x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+sgemm_avx512_d_5x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_5x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z9
+sgemm_avx512_d_5x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_5x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+sgemm_avx512_d_5x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_5x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+sgemm_avx512_d_5x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_5x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+sgemm_avx512_d_5x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_6x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 6 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_6x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_6x1_tail
+sgemm_avx512_d_6x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_6x1_loop
+sgemm_avx512_d_6x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_6x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+sgemm_avx512_d_6x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_6x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+sgemm_avx512_d_6x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_6x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z5
+sgemm_avx512_d_6x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_6x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+sgemm_avx512_d_6x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_6x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+sgemm_avx512_d_6x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_6x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+sgemm_avx512_d_6x1_store:
+	VMOVUPS Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_6x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 6 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_6x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_6x1e_tail
+sgemm_avx512_d_6x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_6x1e_loop
+sgemm_avx512_d_6x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_6x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+sgemm_avx512_d_6x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_6x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+sgemm_avx512_d_6x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_6x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z1
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z2
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z4
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z5
+sgemm_avx512_d_6x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_6x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+sgemm_avx512_d_6x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_6x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+sgemm_avx512_d_6x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_6x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+sgemm_avx512_d_6x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_6x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 6 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_6x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_6x2_tail
+sgemm_avx512_d_6x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_6x2_loop
+sgemm_avx512_d_6x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_6x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+sgemm_avx512_d_6x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_6x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+sgemm_avx512_d_6x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_6x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VFMADD231PS 64(R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VFMADD231PS 64(R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VFMADD231PS 64(R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VFMADD231PS 64(R11), Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VFMADD231PS 64(R11), Z30, Z11
+sgemm_avx512_d_6x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_6x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+sgemm_avx512_d_6x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_6x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+sgemm_avx512_d_6x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_6x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+sgemm_avx512_d_6x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_6x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 6 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_6x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_6x2e_tail
+sgemm_avx512_d_6x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_6x2e_loop
+sgemm_avx512_d_6x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_6x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+sgemm_avx512_d_6x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_6x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+sgemm_avx512_d_6x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_6x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z11
+sgemm_avx512_d_6x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_6x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+sgemm_avx512_d_6x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_6x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+sgemm_avx512_d_6x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_6x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+sgemm_avx512_d_6x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_7x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 7 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_7x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_7x1_tail
+sgemm_avx512_d_7x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_7x1_loop
+sgemm_avx512_d_7x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_7x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+sgemm_avx512_d_7x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_7x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+sgemm_avx512_d_7x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_7x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+sgemm_avx512_d_7x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_7x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+sgemm_avx512_d_7x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_7x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+sgemm_avx512_d_7x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_7x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+sgemm_avx512_d_7x1_store:
+	VMOVUPS Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_7x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 7 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_7x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_7x1e_tail
+sgemm_avx512_d_7x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_7x1e_loop
+sgemm_avx512_d_7x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_7x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+sgemm_avx512_d_7x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_7x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+sgemm_avx512_d_7x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_7x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z1
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z2
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z4
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z5
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z6
+sgemm_avx512_d_7x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_7x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+sgemm_avx512_d_7x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_7x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+sgemm_avx512_d_7x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_7x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+sgemm_avx512_d_7x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_7x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 7 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_7x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_7x2_tail
+sgemm_avx512_d_7x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_7x2_loop
+sgemm_avx512_d_7x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_7x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+sgemm_avx512_d_7x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_7x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+sgemm_avx512_d_7x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_7x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VFMADD231PS 64(R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VFMADD231PS 64(R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VFMADD231PS 64(R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VFMADD231PS 64(R11), Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VFMADD231PS 64(R11), Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VFMADD231PS 64(R11), Z30, Z13
+sgemm_avx512_d_7x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_7x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+sgemm_avx512_d_7x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_7x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+sgemm_avx512_d_7x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_7x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+sgemm_avx512_d_7x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_7x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 7 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_7x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_7x2e_tail
+sgemm_avx512_d_7x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	ADDQ $8, SI
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_7x2e_loop
+sgemm_avx512_d_7x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_7x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+sgemm_avx512_d_7x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_7x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+sgemm_avx512_d_7x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_7x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z13
+sgemm_avx512_d_7x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_7x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+sgemm_avx512_d_7x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_7x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+sgemm_avx512_d_7x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_7x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+sgemm_avx512_d_7x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_8x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 8 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_8x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_8x1_tail
+sgemm_avx512_d_8x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_8x1_loop
+sgemm_avx512_d_8x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_8x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+sgemm_avx512_d_8x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_8x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+sgemm_avx512_d_8x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_8x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z7
+sgemm_avx512_d_8x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_8x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+sgemm_avx512_d_8x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_8x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+sgemm_avx512_d_8x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_8x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+sgemm_avx512_d_8x1_store:
+	VMOVUPS Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_8x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 8 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_8x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_8x1e_tail
+sgemm_avx512_d_8x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_8x1e_loop
+sgemm_avx512_d_8x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_8x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+sgemm_avx512_d_8x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_8x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+sgemm_avx512_d_8x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_8x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z1
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z2
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z4
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z5
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z6
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z7
+sgemm_avx512_d_8x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_8x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+sgemm_avx512_d_8x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_8x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+sgemm_avx512_d_8x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_8x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+sgemm_avx512_d_8x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_8x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 8 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_8x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_8x2_tail
+sgemm_avx512_d_8x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_8x2_loop
+sgemm_avx512_d_8x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_8x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+sgemm_avx512_d_8x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_8x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+sgemm_avx512_d_8x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_8x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VFMADD231PS 64(R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VFMADD231PS 64(R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VFMADD231PS 64(R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VFMADD231PS 64(R11), Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VFMADD231PS 64(R11), Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VFMADD231PS 64(R11), Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VFMADD231PS 64(R11), Z30, Z15
+sgemm_avx512_d_8x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_8x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+sgemm_avx512_d_8x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_8x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+sgemm_avx512_d_8x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_8x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+sgemm_avx512_d_8x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_8x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 8 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_8x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_8x2e_tail
+sgemm_avx512_d_8x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_8x2e_loop
+sgemm_avx512_d_8x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_8x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+sgemm_avx512_d_8x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_8x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+sgemm_avx512_d_8x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_8x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z15
+sgemm_avx512_d_8x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_8x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+sgemm_avx512_d_8x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_8x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+sgemm_avx512_d_8x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_8x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+sgemm_avx512_d_8x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_9x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 9 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_9x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_9x1_tail
+sgemm_avx512_d_9x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	VFMADD231PS.BCST 4(R12)(AX*1), Z28, Z8
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_9x1_loop
+sgemm_avx512_d_9x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_9x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+sgemm_avx512_d_9x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_9x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+sgemm_avx512_d_9x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_9x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+sgemm_avx512_d_9x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_9x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+	VADDPS.BCST 32(R12), Z8, Z8
+sgemm_avx512_d_9x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_9x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+	VADDPS Z28, Z8, Z8
+sgemm_avx512_d_9x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_9x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+sgemm_avx512_d_9x1_store:
+	VMOVUPS Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_9x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 9 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_9x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_9x1e_tail
+sgemm_avx512_d_9x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	VFMADD231PS.BCST 4(R12)(AX*1), Z28, Z8
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_9x1e_loop
+sgemm_avx512_d_9x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_9x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+sgemm_avx512_d_9x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_9x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+sgemm_avx512_d_9x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_9x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z1
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z2
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z4
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z5
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z6
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z8
+sgemm_avx512_d_9x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_9x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+	VADDPS.BCST 32(R12), Z8, Z8
+sgemm_avx512_d_9x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_9x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+	VADDPS Z28, Z8, Z8
+sgemm_avx512_d_9x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_9x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+sgemm_avx512_d_9x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_9x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 9 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_9x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_9x2_tail
+sgemm_avx512_d_9x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_9x2_loop
+sgemm_avx512_d_9x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_9x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+sgemm_avx512_d_9x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_9x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+	VMULPS Z30, Z16, Z16
+	VMULPS Z30, Z17, Z17
+sgemm_avx512_d_9x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_9x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VFMADD231PS 64(R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VFMADD231PS 64(R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VFMADD231PS 64(R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VFMADD231PS 64(R11), Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VFMADD231PS 64(R11), Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VFMADD231PS 64(R11), Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VFMADD231PS 64(R11), Z30, Z15
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z16
+	VFMADD231PS 64(R11), Z30, Z17
+sgemm_avx512_d_9x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_9x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+	VADDPS.BCST 32(R12), Z16, Z16
+	VADDPS.BCST 32(R12), Z17, Z17
+sgemm_avx512_d_9x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_9x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+sgemm_avx512_d_9x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_9x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+	VMAXPS Z16, Z30, Z16
+	VMINPS Z16, Z31, Z16
+	VMAXPS Z17, Z30, Z17
+	VMINPS Z17, Z31, Z17
+sgemm_avx512_d_9x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_9x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 9 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_9x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_9x2e_tail
+sgemm_avx512_d_9x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_9x2e_loop
+sgemm_avx512_d_9x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_9x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+sgemm_avx512_d_9x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_9x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+	VMULPS Z30, Z16, Z16
+	VMULPS Z30, Z17, Z17
+sgemm_avx512_d_9x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_9x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z15
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z16
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z17
+sgemm_avx512_d_9x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_9x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+	VADDPS.BCST 32(R12), Z16, Z16
+	VADDPS.BCST 32(R12), Z17, Z17
+sgemm_avx512_d_9x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_9x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+sgemm_avx512_d_9x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_9x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+	VMAXPS Z16, Z30, Z16
+	VMINPS Z16, Z31, Z16
+	VMAXPS Z17, Z30, Z17
+	VMINPS Z17, Z31, Z17
+sgemm_avx512_d_9x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_10x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 10 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_10x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_10x1_tail
+sgemm_avx512_d_10x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	VFMADD231PS.BCST 4(R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST 4(R12)(AX*2), Z28, Z9
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_10x1_loop
+sgemm_avx512_d_10x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_10x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+sgemm_avx512_d_10x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_10x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+sgemm_avx512_d_10x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_10x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z9
+sgemm_avx512_d_10x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_10x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+	VADDPS.BCST 32(R12), Z8, Z8
+	VADDPS.BCST 36(R12), Z9, Z9
+sgemm_avx512_d_10x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_10x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z28, Z9, Z9
+sgemm_avx512_d_10x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_10x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+sgemm_avx512_d_10x1_store:
+	VMOVUPS Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z9, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_10x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 10 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_10x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_10x1e_tail
+sgemm_avx512_d_10x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	VFMADD231PS.BCST 4(R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST 4(R12)(AX*2), Z28, Z9
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_10x1e_loop
+sgemm_avx512_d_10x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_10x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+sgemm_avx512_d_10x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_10x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+sgemm_avx512_d_10x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_10x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z1
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z2
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z4
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z5
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z6
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z8
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z9
+sgemm_avx512_d_10x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_10x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+	VADDPS.BCST 32(R12), Z8, Z8
+	VADDPS.BCST 36(R12), Z9, Z9
+sgemm_avx512_d_10x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_10x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z28, Z9, Z9
+sgemm_avx512_d_10x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_10x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+sgemm_avx512_d_10x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z9, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_10x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 10 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_10x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_10x2_tail
+sgemm_avx512_d_10x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_10x2_loop
+sgemm_avx512_d_10x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_10x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+sgemm_avx512_d_10x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_10x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+	VMULPS Z30, Z16, Z16
+	VMULPS Z30, Z17, Z17
+	VMULPS Z30, Z18, Z18
+	VMULPS Z30, Z19, Z19
+sgemm_avx512_d_10x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_10x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VFMADD231PS 64(R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VFMADD231PS 64(R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VFMADD231PS 64(R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VFMADD231PS 64(R11), Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VFMADD231PS 64(R11), Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VFMADD231PS 64(R11), Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VFMADD231PS 64(R11), Z30, Z15
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z16
+	VFMADD231PS 64(R11), Z30, Z17
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z18
+	VFMADD231PS 64(R11), Z30, Z19
+sgemm_avx512_d_10x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_10x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+	VADDPS.BCST 32(R12), Z16, Z16
+	VADDPS.BCST 32(R12), Z17, Z17
+	VADDPS.BCST 36(R12), Z18, Z18
+	VADDPS.BCST 36(R12), Z19, Z19
+sgemm_avx512_d_10x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_10x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+sgemm_avx512_d_10x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_10x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+	VMAXPS Z16, Z30, Z16
+	VMINPS Z16, Z31, Z16
+	VMAXPS Z17, Z30, Z17
+	VMINPS Z17, Z31, Z17
+	VMAXPS Z18, Z30, Z18
+	VMINPS Z18, Z31, Z18
+	VMAXPS Z19, Z30, Z19
+	VMINPS Z19, Z31, Z19
+sgemm_avx512_d_10x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_10x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 10 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_10x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_10x2e_tail
+sgemm_avx512_d_10x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_10x2e_loop
+sgemm_avx512_d_10x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_10x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+sgemm_avx512_d_10x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_10x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+	VMULPS Z30, Z16, Z16
+	VMULPS Z30, Z17, Z17
+	VMULPS Z30, Z18, Z18
+	VMULPS Z30, Z19, Z19
+sgemm_avx512_d_10x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_10x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z15
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z16
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z17
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z18
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z19
+sgemm_avx512_d_10x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_10x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+	VADDPS.BCST 32(R12), Z16, Z16
+	VADDPS.BCST 32(R12), Z17, Z17
+	VADDPS.BCST 36(R12), Z18, Z18
+	VADDPS.BCST 36(R12), Z19, Z19
+sgemm_avx512_d_10x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_10x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+sgemm_avx512_d_10x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_10x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+	VMAXPS Z16, Z30, Z16
+	VMINPS Z16, Z31, Z16
+	VMAXPS Z17, Z30, Z17
+	VMINPS Z17, Z31, Z17
+	VMAXPS Z18, Z30, Z18
+	VMINPS Z18, Z31, Z18
+	VMAXPS Z19, Z30, Z19
+	VMINPS Z19, Z31, Z19
+sgemm_avx512_d_10x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_11x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 11 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_11x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_11x1_tail
+sgemm_avx512_d_11x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	VFMADD231PS.BCST 4(R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST 4(R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST 4(R12)(BX*1), Z28, Z10
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_11x1_loop
+sgemm_avx512_d_11x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_11x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+sgemm_avx512_d_11x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_11x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+sgemm_avx512_d_11x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_11x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+sgemm_avx512_d_11x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_11x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+	VADDPS.BCST 32(R12), Z8, Z8
+	VADDPS.BCST 36(R12), Z9, Z9
+	VADDPS.BCST 40(R12), Z10, Z10
+sgemm_avx512_d_11x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_11x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z28, Z9, Z9
+	VADDPS Z28, Z10, Z10
+sgemm_avx512_d_11x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_11x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+sgemm_avx512_d_11x1_store:
+	VMOVUPS Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z9, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_11x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 11 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_11x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_11x1e_tail
+sgemm_avx512_d_11x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	VFMADD231PS.BCST 4(R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST 4(R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST 4(R12)(BX*1), Z28, Z10
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_11x1e_loop
+sgemm_avx512_d_11x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_11x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+sgemm_avx512_d_11x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_11x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+sgemm_avx512_d_11x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_11x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z1
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z2
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z4
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z5
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z6
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z8
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z9
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z10
+sgemm_avx512_d_11x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_11x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+	VADDPS.BCST 32(R12), Z8, Z8
+	VADDPS.BCST 36(R12), Z9, Z9
+	VADDPS.BCST 40(R12), Z10, Z10
+sgemm_avx512_d_11x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_11x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z28, Z9, Z9
+	VADDPS Z28, Z10, Z10
+sgemm_avx512_d_11x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_11x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+sgemm_avx512_d_11x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z9, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_11x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 11 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_11x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_11x2_tail
+sgemm_avx512_d_11x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 4(R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_11x2_loop
+sgemm_avx512_d_11x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_11x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+sgemm_avx512_d_11x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_11x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+	VMULPS Z30, Z16, Z16
+	VMULPS Z30, Z17, Z17
+	VMULPS Z30, Z18, Z18
+	VMULPS Z30, Z19, Z19
+	VMULPS Z30, Z20, Z20
+	VMULPS Z30, Z21, Z21
+sgemm_avx512_d_11x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_11x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VFMADD231PS 64(R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VFMADD231PS 64(R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VFMADD231PS 64(R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VFMADD231PS 64(R11), Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VFMADD231PS 64(R11), Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VFMADD231PS 64(R11), Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VFMADD231PS 64(R11), Z30, Z15
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z16
+	VFMADD231PS 64(R11), Z30, Z17
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z18
+	VFMADD231PS 64(R11), Z30, Z19
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z20
+	VFMADD231PS 64(R11), Z30, Z21
+sgemm_avx512_d_11x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_11x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+	VADDPS.BCST 32(R12), Z16, Z16
+	VADDPS.BCST 32(R12), Z17, Z17
+	VADDPS.BCST 36(R12), Z18, Z18
+	VADDPS.BCST 36(R12), Z19, Z19
+	VADDPS.BCST 40(R12), Z20, Z20
+	VADDPS.BCST 40(R12), Z21, Z21
+sgemm_avx512_d_11x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_11x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+sgemm_avx512_d_11x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_11x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+	VMAXPS Z16, Z30, Z16
+	VMINPS Z16, Z31, Z16
+	VMAXPS Z17, Z30, Z17
+	VMINPS Z17, Z31, Z17
+	VMAXPS Z18, Z30, Z18
+	VMINPS Z18, Z31, Z18
+	VMAXPS Z19, Z30, Z19
+	VMINPS Z19, Z31, Z19
+	VMAXPS Z20, Z30, Z20
+	VMINPS Z20, Z31, Z20
+	VMAXPS Z21, Z30, Z21
+	VMINPS Z21, Z31, Z21
+sgemm_avx512_d_11x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_11x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 11 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_11x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_11x2e_tail
+sgemm_avx512_d_11x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 4(R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_11x2e_loop
+sgemm_avx512_d_11x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_11x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+sgemm_avx512_d_11x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_11x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+	VMULPS Z30, Z16, Z16
+	VMULPS Z30, Z17, Z17
+	VMULPS Z30, Z18, Z18
+	VMULPS Z30, Z19, Z19
+	VMULPS Z30, Z20, Z20
+	VMULPS Z30, Z21, Z21
+sgemm_avx512_d_11x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_11x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z15
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z16
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z17
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z18
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z19
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z20
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z21
+sgemm_avx512_d_11x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_11x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+	VADDPS.BCST 32(R12), Z16, Z16
+	VADDPS.BCST 32(R12), Z17, Z17
+	VADDPS.BCST 36(R12), Z18, Z18
+	VADDPS.BCST 36(R12), Z19, Z19
+	VADDPS.BCST 40(R12), Z20, Z20
+	VADDPS.BCST 40(R12), Z21, Z21
+sgemm_avx512_d_11x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_11x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+sgemm_avx512_d_11x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_11x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+	VMAXPS Z16, Z30, Z16
+	VMINPS Z16, Z31, Z16
+	VMAXPS Z17, Z30, Z17
+	VMINPS Z17, Z31, Z17
+	VMAXPS Z18, Z30, Z18
+	VMINPS Z18, Z31, Z18
+	VMAXPS Z19, Z30, Z19
+	VMINPS Z19, Z31, Z19
+	VMAXPS Z20, Z30, Z20
+	VMINPS Z20, Z31, Z20
+	VMAXPS Z21, Z30, Z21
+	VMINPS Z21, Z31, Z21
+sgemm_avx512_d_11x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_12x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 12 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_12x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_12x1_tail
+sgemm_avx512_d_12x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST (R12)(AX*4), Z28, Z11
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	VFMADD231PS.BCST 4(R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST 4(R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST 4(R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST 4(R12)(AX*4), Z28, Z11
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_12x1_loop
+sgemm_avx512_d_12x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_12x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST (R12)(AX*4), Z28, Z11
+sgemm_avx512_d_12x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_12x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+sgemm_avx512_d_12x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_12x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z11
+sgemm_avx512_d_12x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_12x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+	VADDPS.BCST 32(R12), Z8, Z8
+	VADDPS.BCST 36(R12), Z9, Z9
+	VADDPS.BCST 40(R12), Z10, Z10
+	VADDPS.BCST 44(R12), Z11, Z11
+sgemm_avx512_d_12x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_12x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z28, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z28, Z11, Z11
+sgemm_avx512_d_12x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_12x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+sgemm_avx512_d_12x1_store:
+	VMOVUPS Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z9, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z11, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_12x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 12 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_12x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_12x1e_tail
+sgemm_avx512_d_12x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST (R12)(AX*4), Z28, Z11
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	VFMADD231PS.BCST 4(R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST 4(R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST 4(R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST 4(R12)(AX*4), Z28, Z11
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_12x1e_loop
+sgemm_avx512_d_12x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_12x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST (R12)(AX*4), Z28, Z11
+sgemm_avx512_d_12x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_12x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+sgemm_avx512_d_12x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_12x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z1
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z2
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z4
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z5
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z6
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z8
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z9
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z10
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z11
+sgemm_avx512_d_12x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_12x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+	VADDPS.BCST 32(R12), Z8, Z8
+	VADDPS.BCST 36(R12), Z9, Z9
+	VADDPS.BCST 40(R12), Z10, Z10
+	VADDPS.BCST 44(R12), Z11, Z11
+sgemm_avx512_d_12x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_12x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z28, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z28, Z11, Z11
+sgemm_avx512_d_12x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_12x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+sgemm_avx512_d_12x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z9, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z11, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_12x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 12 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_12x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_12x2_tail
+sgemm_avx512_d_12x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 4(R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 4(R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_12x2_loop
+sgemm_avx512_d_12x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_12x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+sgemm_avx512_d_12x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_12x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+	VMULPS Z30, Z16, Z16
+	VMULPS Z30, Z17, Z17
+	VMULPS Z30, Z18, Z18
+	VMULPS Z30, Z19, Z19
+	VMULPS Z30, Z20, Z20
+	VMULPS Z30, Z21, Z21
+	VMULPS Z30, Z22, Z22
+	VMULPS Z30, Z23, Z23
+sgemm_avx512_d_12x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_12x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VFMADD231PS 64(R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VFMADD231PS 64(R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VFMADD231PS 64(R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VFMADD231PS 64(R11), Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VFMADD231PS 64(R11), Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VFMADD231PS 64(R11), Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VFMADD231PS 64(R11), Z30, Z15
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z16
+	VFMADD231PS 64(R11), Z30, Z17
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z18
+	VFMADD231PS 64(R11), Z30, Z19
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z20
+	VFMADD231PS 64(R11), Z30, Z21
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z22
+	VFMADD231PS 64(R11), Z30, Z23
+sgemm_avx512_d_12x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_12x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+	VADDPS.BCST 32(R12), Z16, Z16
+	VADDPS.BCST 32(R12), Z17, Z17
+	VADDPS.BCST 36(R12), Z18, Z18
+	VADDPS.BCST 36(R12), Z19, Z19
+	VADDPS.BCST 40(R12), Z20, Z20
+	VADDPS.BCST 40(R12), Z21, Z21
+	VADDPS.BCST 44(R12), Z22, Z22
+	VADDPS.BCST 44(R12), Z23, Z23
+sgemm_avx512_d_12x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_12x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+sgemm_avx512_d_12x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_12x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+	VMAXPS Z16, Z30, Z16
+	VMINPS Z16, Z31, Z16
+	VMAXPS Z17, Z30, Z17
+	VMINPS Z17, Z31, Z17
+	VMAXPS Z18, Z30, Z18
+	VMINPS Z18, Z31, Z18
+	VMAXPS Z19, Z30, Z19
+	VMINPS Z19, Z31, Z19
+	VMAXPS Z20, Z30, Z20
+	VMINPS Z20, Z31, Z20
+	VMAXPS Z21, Z30, Z21
+	VMINPS Z21, Z31, Z21
+	VMAXPS Z22, Z30, Z22
+	VMINPS Z22, Z31, Z22
+	VMAXPS Z23, Z30, Z23
+	VMINPS Z23, Z31, Z23
+sgemm_avx512_d_12x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z22, (DX)
+	VMOVUPS Z23, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_12x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 12 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_12x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_12x2e_tail
+sgemm_avx512_d_12x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 4(R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 4(R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_12x2e_loop
+sgemm_avx512_d_12x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_12x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+sgemm_avx512_d_12x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_12x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+	VMULPS Z30, Z16, Z16
+	VMULPS Z30, Z17, Z17
+	VMULPS Z30, Z18, Z18
+	VMULPS Z30, Z19, Z19
+	VMULPS Z30, Z20, Z20
+	VMULPS Z30, Z21, Z21
+	VMULPS Z30, Z22, Z22
+	VMULPS Z30, Z23, Z23
+sgemm_avx512_d_12x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_12x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z15
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z16
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z17
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z18
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z19
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z20
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z21
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z22
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z23
+sgemm_avx512_d_12x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_12x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+	VADDPS.BCST 32(R12), Z16, Z16
+	VADDPS.BCST 32(R12), Z17, Z17
+	VADDPS.BCST 36(R12), Z18, Z18
+	VADDPS.BCST 36(R12), Z19, Z19
+	VADDPS.BCST 40(R12), Z20, Z20
+	VADDPS.BCST 40(R12), Z21, Z21
+	VADDPS.BCST 44(R12), Z22, Z22
+	VADDPS.BCST 44(R12), Z23, Z23
+sgemm_avx512_d_12x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_12x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+sgemm_avx512_d_12x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_12x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+	VMAXPS Z16, Z30, Z16
+	VMINPS Z16, Z31, Z16
+	VMAXPS Z17, Z30, Z17
+	VMINPS Z17, Z31, Z17
+	VMAXPS Z18, Z30, Z18
+	VMINPS Z18, Z31, Z18
+	VMAXPS Z19, Z30, Z19
+	VMINPS Z19, Z31, Z19
+	VMAXPS Z20, Z30, Z20
+	VMINPS Z20, Z31, Z20
+	VMAXPS Z21, Z30, Z21
+	VMINPS Z21, Z31, Z21
+	VMAXPS Z22, Z30, Z22
+	VMINPS Z22, Z31, Z22
+	VMAXPS Z23, Z30, Z23
+	VMINPS Z23, Z31, Z23
+sgemm_avx512_d_12x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z22, (DX)
+	VMOVUPS Z23, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_13x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 13 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_13x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_13x1_tail
+sgemm_avx512_d_13x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST (R12)(AX*4), Z28, Z11
+	VFMADD231PS.BCST (R12)(R11*1), Z28, Z12
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	VFMADD231PS.BCST 4(R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST 4(R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST 4(R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST 4(R12)(AX*4), Z28, Z11
+	VFMADD231PS.BCST 4(R12)(R11*1), Z28, Z12
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_13x1_loop
+sgemm_avx512_d_13x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_13x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST (R12)(AX*4), Z28, Z11
+	VFMADD231PS.BCST (R12)(R11*1), Z28, Z12
+sgemm_avx512_d_13x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_13x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+sgemm_avx512_d_13x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_13x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+sgemm_avx512_d_13x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_13x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+	VADDPS.BCST 32(R12), Z8, Z8
+	VADDPS.BCST 36(R12), Z9, Z9
+	VADDPS.BCST 40(R12), Z10, Z10
+	VADDPS.BCST 44(R12), Z11, Z11
+	VADDPS.BCST 48(R12), Z12, Z12
+sgemm_avx512_d_13x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_13x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z28, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z28, Z11, Z11
+	VADDPS Z28, Z12, Z12
+sgemm_avx512_d_13x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_13x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+sgemm_avx512_d_13x1_store:
+	VMOVUPS Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z9, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z11, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_13x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 13 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_13x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_13x1e_tail
+sgemm_avx512_d_13x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST (R12)(AX*4), Z28, Z11
+	VFMADD231PS.BCST (R12)(R11*1), Z28, Z12
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	VFMADD231PS.BCST 4(R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST 4(R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST 4(R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST 4(R12)(AX*4), Z28, Z11
+	VFMADD231PS.BCST 4(R12)(R11*1), Z28, Z12
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_13x1e_loop
+sgemm_avx512_d_13x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_13x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST (R12)(AX*4), Z28, Z11
+	VFMADD231PS.BCST (R12)(R11*1), Z28, Z12
+sgemm_avx512_d_13x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_13x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+sgemm_avx512_d_13x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_13x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z1
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z2
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z4
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z5
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z6
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z8
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z9
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z10
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z11
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z12
+sgemm_avx512_d_13x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_13x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+	VADDPS.BCST 32(R12), Z8, Z8
+	VADDPS.BCST 36(R12), Z9, Z9
+	VADDPS.BCST 40(R12), Z10, Z10
+	VADDPS.BCST 44(R12), Z11, Z11
+	VADDPS.BCST 48(R12), Z12, Z12
+sgemm_avx512_d_13x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_13x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z28, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z28, Z11, Z11
+	VADDPS Z28, Z12, Z12
+sgemm_avx512_d_13x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_13x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+sgemm_avx512_d_13x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z9, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z11, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_13x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 13 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_13x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_13x2_tail
+sgemm_avx512_d_13x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS (R12)(R11*1), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 4(R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 4(R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 4(R12)(R11*1), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_13x2_loop
+sgemm_avx512_d_13x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_13x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS (R12)(R11*1), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+sgemm_avx512_d_13x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_13x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+	VMULPS Z30, Z16, Z16
+	VMULPS Z30, Z17, Z17
+	VMULPS Z30, Z18, Z18
+	VMULPS Z30, Z19, Z19
+	VMULPS Z30, Z20, Z20
+	VMULPS Z30, Z21, Z21
+	VMULPS Z30, Z22, Z22
+	VMULPS Z30, Z23, Z23
+	VMULPS Z30, Z24, Z24
+	VMULPS Z30, Z25, Z25
+sgemm_avx512_d_13x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_13x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VFMADD231PS 64(R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VFMADD231PS 64(R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VFMADD231PS 64(R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VFMADD231PS 64(R11), Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VFMADD231PS 64(R11), Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VFMADD231PS 64(R11), Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VFMADD231PS 64(R11), Z30, Z15
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z16
+	VFMADD231PS 64(R11), Z30, Z17
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z18
+	VFMADD231PS 64(R11), Z30, Z19
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z20
+	VFMADD231PS 64(R11), Z30, Z21
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z22
+	VFMADD231PS 64(R11), Z30, Z23
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z24
+	VFMADD231PS 64(R11), Z30, Z25
+sgemm_avx512_d_13x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_13x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+	VADDPS.BCST 32(R12), Z16, Z16
+	VADDPS.BCST 32(R12), Z17, Z17
+	VADDPS.BCST 36(R12), Z18, Z18
+	VADDPS.BCST 36(R12), Z19, Z19
+	VADDPS.BCST 40(R12), Z20, Z20
+	VADDPS.BCST 40(R12), Z21, Z21
+	VADDPS.BCST 44(R12), Z22, Z22
+	VADDPS.BCST 44(R12), Z23, Z23
+	VADDPS.BCST 48(R12), Z24, Z24
+	VADDPS.BCST 48(R12), Z25, Z25
+sgemm_avx512_d_13x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_13x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+	VADDPS Z28, Z24, Z24
+	VADDPS Z29, Z25, Z25
+sgemm_avx512_d_13x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_13x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+	VMAXPS Z16, Z30, Z16
+	VMINPS Z16, Z31, Z16
+	VMAXPS Z17, Z30, Z17
+	VMINPS Z17, Z31, Z17
+	VMAXPS Z18, Z30, Z18
+	VMINPS Z18, Z31, Z18
+	VMAXPS Z19, Z30, Z19
+	VMINPS Z19, Z31, Z19
+	VMAXPS Z20, Z30, Z20
+	VMINPS Z20, Z31, Z20
+	VMAXPS Z21, Z30, Z21
+	VMINPS Z21, Z31, Z21
+	VMAXPS Z22, Z30, Z22
+	VMINPS Z22, Z31, Z22
+	VMAXPS Z23, Z30, Z23
+	VMINPS Z23, Z31, Z23
+	VMAXPS Z24, Z30, Z24
+	VMINPS Z24, Z31, Z24
+	VMAXPS Z25, Z30, Z25
+	VMINPS Z25, Z31, Z25
+sgemm_avx512_d_13x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z22, (DX)
+	VMOVUPS Z23, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z24, (DX)
+	VMOVUPS Z25, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_13x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 13 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_13x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_13x2e_tail
+sgemm_avx512_d_13x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS (R12)(R11*1), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 4(R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 4(R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 4(R12)(R11*1), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_13x2e_loop
+sgemm_avx512_d_13x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_13x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS (R12)(R11*1), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+sgemm_avx512_d_13x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_13x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+	VMULPS Z30, Z16, Z16
+	VMULPS Z30, Z17, Z17
+	VMULPS Z30, Z18, Z18
+	VMULPS Z30, Z19, Z19
+	VMULPS Z30, Z20, Z20
+	VMULPS Z30, Z21, Z21
+	VMULPS Z30, Z22, Z22
+	VMULPS Z30, Z23, Z23
+	VMULPS Z30, Z24, Z24
+	VMULPS Z30, Z25, Z25
+sgemm_avx512_d_13x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_13x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z15
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z16
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z17
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z18
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z19
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z20
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z21
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z22
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z23
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z24
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z25
+sgemm_avx512_d_13x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_13x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+	VADDPS.BCST 32(R12), Z16, Z16
+	VADDPS.BCST 32(R12), Z17, Z17
+	VADDPS.BCST 36(R12), Z18, Z18
+	VADDPS.BCST 36(R12), Z19, Z19
+	VADDPS.BCST 40(R12), Z20, Z20
+	VADDPS.BCST 40(R12), Z21, Z21
+	VADDPS.BCST 44(R12), Z22, Z22
+	VADDPS.BCST 44(R12), Z23, Z23
+	VADDPS.BCST 48(R12), Z24, Z24
+	VADDPS.BCST 48(R12), Z25, Z25
+sgemm_avx512_d_13x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_13x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+	VADDPS Z28, Z24, Z24
+	VADDPS Z29, Z25, Z25
+sgemm_avx512_d_13x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_13x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+	VMAXPS Z16, Z30, Z16
+	VMINPS Z16, Z31, Z16
+	VMAXPS Z17, Z30, Z17
+	VMINPS Z17, Z31, Z17
+	VMAXPS Z18, Z30, Z18
+	VMINPS Z18, Z31, Z18
+	VMAXPS Z19, Z30, Z19
+	VMINPS Z19, Z31, Z19
+	VMAXPS Z20, Z30, Z20
+	VMINPS Z20, Z31, Z20
+	VMAXPS Z21, Z30, Z21
+	VMINPS Z21, Z31, Z21
+	VMAXPS Z22, Z30, Z22
+	VMINPS Z22, Z31, Z22
+	VMAXPS Z23, Z30, Z23
+	VMINPS Z23, Z31, Z23
+	VMAXPS Z24, Z30, Z24
+	VMINPS Z24, Z31, Z24
+	VMAXPS Z25, Z30, Z25
+	VMINPS Z25, Z31, Z25
+sgemm_avx512_d_13x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z22, (DX)
+	VMOVUPS Z23, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z24, (DX)
+	VMOVUPS Z25, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_14x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 14 rows x 16 columns, A read in place.
+TEXT ·sgemm_avx512_d_14x1(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_14x1_tail
+sgemm_avx512_d_14x1_loop:
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST (R12)(AX*4), Z28, Z11
+	VFMADD231PS.BCST (R12)(R11*1), Z28, Z12
+	VFMADD231PS.BCST (R12)(BX*2), Z28, Z13
+	VMOVUPS (DI)(R8*1), Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	VFMADD231PS.BCST 4(R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST 4(R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST 4(R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST 4(R12)(AX*4), Z28, Z11
+	VFMADD231PS.BCST 4(R12)(R11*1), Z28, Z12
+	VFMADD231PS.BCST 4(R12)(BX*2), Z28, Z13
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_14x1_loop
+sgemm_avx512_d_14x1_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_14x1_epi
+	VMOVUPS (DI), Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST (R12)(AX*4), Z28, Z11
+	VFMADD231PS.BCST (R12)(R11*1), Z28, Z12
+	VFMADD231PS.BCST (R12)(BX*2), Z28, Z13
+sgemm_avx512_d_14x1_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_14x1_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+sgemm_avx512_d_14x1_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_14x1_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z13
+sgemm_avx512_d_14x1_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_14x1_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+	VADDPS.BCST 32(R12), Z8, Z8
+	VADDPS.BCST 36(R12), Z9, Z9
+	VADDPS.BCST 40(R12), Z10, Z10
+	VADDPS.BCST 44(R12), Z11, Z11
+	VADDPS.BCST 48(R12), Z12, Z12
+	VADDPS.BCST 52(R12), Z13, Z13
+sgemm_avx512_d_14x1_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_14x1_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z28, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z28, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z28, Z13, Z13
+sgemm_avx512_d_14x1_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_14x1_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+sgemm_avx512_d_14x1_store:
+	VMOVUPS Z0, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z9, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z11, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z13, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_14x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 14 rows x 16 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_14x1e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_14x1e_tail
+sgemm_avx512_d_14x1e_loop:
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST (R12)(AX*4), Z28, Z11
+	VFMADD231PS.BCST (R12)(R11*1), Z28, Z12
+	VFMADD231PS.BCST (R12)(BX*2), Z28, Z13
+	VMOVUPS.Z (DI)(R8*1), K1, Z28
+	VFMADD231PS.BCST 4(SI), Z28, Z0
+	VFMADD231PS.BCST 4(SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST 4(SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST 4(SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST 4(SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST 4(SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST 4(SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST 4(R12), Z28, Z7
+	VFMADD231PS.BCST 4(R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST 4(R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST 4(R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST 4(R12)(AX*4), Z28, Z11
+	VFMADD231PS.BCST 4(R12)(R11*1), Z28, Z12
+	VFMADD231PS.BCST 4(R12)(BX*2), Z28, Z13
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_14x1e_loop
+sgemm_avx512_d_14x1e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_14x1e_epi
+	VMOVUPS.Z (DI), K1, Z28
+	VFMADD231PS.BCST (SI), Z28, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z28, Z1
+	VFMADD231PS.BCST (SI)(AX*2), Z28, Z2
+	VFMADD231PS.BCST (SI)(BX*1), Z28, Z3
+	VFMADD231PS.BCST (SI)(AX*4), Z28, Z4
+	VFMADD231PS.BCST (SI)(R11*1), Z28, Z5
+	VFMADD231PS.BCST (SI)(BX*2), Z28, Z6
+	VFMADD231PS.BCST (R12), Z28, Z7
+	VFMADD231PS.BCST (R12)(AX*1), Z28, Z8
+	VFMADD231PS.BCST (R12)(AX*2), Z28, Z9
+	VFMADD231PS.BCST (R12)(BX*1), Z28, Z10
+	VFMADD231PS.BCST (R12)(AX*4), Z28, Z11
+	VFMADD231PS.BCST (R12)(R11*1), Z28, Z12
+	VFMADD231PS.BCST (R12)(BX*2), Z28, Z13
+sgemm_avx512_d_14x1e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_14x1e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+sgemm_avx512_d_14x1e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_14x1e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z0
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z1
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z2
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z3
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z4
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z5
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z6
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z7
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z8
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z9
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z10
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z11
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z12
+	ADDQ R9, R11
+	VMOVUPS.Z (R11), K1, Z28
+	VFMADD231PS Z28, Z30, Z13
+sgemm_avx512_d_14x1e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_14x1e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST 4(R12), Z1, Z1
+	VADDPS.BCST 8(R12), Z2, Z2
+	VADDPS.BCST 12(R12), Z3, Z3
+	VADDPS.BCST 16(R12), Z4, Z4
+	VADDPS.BCST 20(R12), Z5, Z5
+	VADDPS.BCST 24(R12), Z6, Z6
+	VADDPS.BCST 28(R12), Z7, Z7
+	VADDPS.BCST 32(R12), Z8, Z8
+	VADDPS.BCST 36(R12), Z9, Z9
+	VADDPS.BCST 40(R12), Z10, Z10
+	VADDPS.BCST 44(R12), Z11, Z11
+	VADDPS.BCST 48(R12), Z12, Z12
+	VADDPS.BCST 52(R12), Z13, Z13
+sgemm_avx512_d_14x1e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_14x1e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS.Z (R12), K1, Z28
+	VADDPS Z28, Z0, Z0
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z28, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z28, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z28, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z28, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z28, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z28, Z13, Z13
+sgemm_avx512_d_14x1e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_14x1e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+sgemm_avx512_d_14x1e_store:
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z7, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z9, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z11, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, K1, (DX)
+	ADDQ R9, DX
+	VMOVUPS Z13, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_14x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 14 rows x 32 columns, A read in place.
+TEXT ·sgemm_avx512_d_14x2(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_14x2_tail
+sgemm_avx512_d_14x2_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS (R12)(R11*1), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VBROADCASTSS (R12)(BX*2), Z31
+	VFMADD231PS Z28, Z31, Z26
+	VFMADD231PS Z29, Z31, Z27
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS 64(DI)(R8*1), Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 4(R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 4(R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 4(R12)(R11*1), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VBROADCASTSS 4(R12)(BX*2), Z31
+	VFMADD231PS Z28, Z31, Z26
+	VFMADD231PS Z29, Z31, Z27
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_14x2_loop
+sgemm_avx512_d_14x2_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_14x2_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS 64(DI), Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS (R12)(R11*1), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VBROADCASTSS (R12)(BX*2), Z31
+	VFMADD231PS Z28, Z31, Z26
+	VFMADD231PS Z29, Z31, Z27
+sgemm_avx512_d_14x2_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_14x2_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+	VMULPS Z30, Z16, Z16
+	VMULPS Z30, Z17, Z17
+	VMULPS Z30, Z18, Z18
+	VMULPS Z30, Z19, Z19
+	VMULPS Z30, Z20, Z20
+	VMULPS Z30, Z21, Z21
+	VMULPS Z30, Z22, Z22
+	VMULPS Z30, Z23, Z23
+	VMULPS Z30, Z24, Z24
+	VMULPS Z30, Z25, Z25
+	VMULPS Z30, Z26, Z26
+	VMULPS Z30, Z27, Z27
+sgemm_avx512_d_14x2_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_14x2_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VFMADD231PS 64(R11), Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VFMADD231PS 64(R11), Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VFMADD231PS 64(R11), Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VFMADD231PS 64(R11), Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VFMADD231PS 64(R11), Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VFMADD231PS 64(R11), Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VFMADD231PS 64(R11), Z30, Z15
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z16
+	VFMADD231PS 64(R11), Z30, Z17
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z18
+	VFMADD231PS 64(R11), Z30, Z19
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z20
+	VFMADD231PS 64(R11), Z30, Z21
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z22
+	VFMADD231PS 64(R11), Z30, Z23
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z24
+	VFMADD231PS 64(R11), Z30, Z25
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z26
+	VFMADD231PS 64(R11), Z30, Z27
+sgemm_avx512_d_14x2_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_14x2_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+	VADDPS.BCST 32(R12), Z16, Z16
+	VADDPS.BCST 32(R12), Z17, Z17
+	VADDPS.BCST 36(R12), Z18, Z18
+	VADDPS.BCST 36(R12), Z19, Z19
+	VADDPS.BCST 40(R12), Z20, Z20
+	VADDPS.BCST 40(R12), Z21, Z21
+	VADDPS.BCST 44(R12), Z22, Z22
+	VADDPS.BCST 44(R12), Z23, Z23
+	VADDPS.BCST 48(R12), Z24, Z24
+	VADDPS.BCST 48(R12), Z25, Z25
+	VADDPS.BCST 52(R12), Z26, Z26
+	VADDPS.BCST 52(R12), Z27, Z27
+sgemm_avx512_d_14x2_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_14x2_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS 64(R12), Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+	VADDPS Z28, Z24, Z24
+	VADDPS Z29, Z25, Z25
+	VADDPS Z28, Z26, Z26
+	VADDPS Z29, Z27, Z27
+sgemm_avx512_d_14x2_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_14x2_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+	VMAXPS Z16, Z30, Z16
+	VMINPS Z16, Z31, Z16
+	VMAXPS Z17, Z30, Z17
+	VMINPS Z17, Z31, Z17
+	VMAXPS Z18, Z30, Z18
+	VMINPS Z18, Z31, Z18
+	VMAXPS Z19, Z30, Z19
+	VMINPS Z19, Z31, Z19
+	VMAXPS Z20, Z30, Z20
+	VMINPS Z20, Z31, Z20
+	VMAXPS Z21, Z30, Z21
+	VMINPS Z21, Z31, Z21
+	VMAXPS Z22, Z30, Z22
+	VMINPS Z22, Z31, Z22
+	VMAXPS Z23, Z30, Z23
+	VMINPS Z23, Z31, Z23
+	VMAXPS Z24, Z30, Z24
+	VMINPS Z24, Z31, Z24
+	VMAXPS Z25, Z30, Z25
+	VMINPS Z25, Z31, Z25
+	VMAXPS Z26, Z30, Z26
+	VMINPS Z26, Z31, Z26
+	VMAXPS Z27, Z30, Z27
+	VMINPS Z27, Z31, Z27
+sgemm_avx512_d_14x2_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z22, (DX)
+	VMOVUPS Z23, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z24, (DX)
+	VMOVUPS Z25, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z26, (DX)
+	VMOVUPS Z27, 64(DX)
+	VZEROUPPER
+	RET
+
+// func sgemm_avx512_d_14x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+// 14 rows x 32 columns, last column vector masked, A read in place.
+TEXT ·sgemm_avx512_d_14x2e(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R8
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R9
+	MOVQ ep+56(FP), R10
+	KMOVW 40(R10), K1 // lanes of the last column vector
+	MOVQ DX, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	ADDQ R9, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 124(R11)
+	MOVQ lda+16(FP), AX
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	MOVQ CX, R13
+	SHRQ $1, CX // k/2 double steps
+	JZ sgemm_avx512_d_14x2e_tail
+sgemm_avx512_d_14x2e_loop:
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS (R12)(R11*1), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VBROADCASTSS (R12)(BX*2), Z31
+	VFMADD231PS Z28, Z31, Z26
+	VFMADD231PS Z29, Z31, Z27
+	VMOVUPS (DI)(R8*1), Z28
+	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
+	VBROADCASTSS 4(SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS 4(SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS 4(SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS 4(SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS 4(SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS 4(SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS 4(SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS 4(R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS 4(R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS 4(R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS 4(R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS 4(R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS 4(R12)(R11*1), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VBROADCASTSS 4(R12)(BX*2), Z31
+	VFMADD231PS Z28, Z31, Z26
+	VFMADD231PS Z29, Z31, Z27
+	ADDQ $8, SI
+	ADDQ $8, R12
+	LEAQ (DI)(R8*2), DI
+	DECQ CX
+	JNZ sgemm_avx512_d_14x2e_loop
+sgemm_avx512_d_14x2e_tail:
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_14x2e_epi
+	VMOVUPS (DI), Z28
+	VMOVUPS.Z 64(DI), K1, Z29
+	VBROADCASTSS (SI), Z30
+	VFMADD231PS Z28, Z30, Z0
+	VFMADD231PS Z29, Z30, Z1
+	VBROADCASTSS (SI)(AX*1), Z31
+	VFMADD231PS Z28, Z31, Z2
+	VFMADD231PS Z29, Z31, Z3
+	VBROADCASTSS (SI)(AX*2), Z30
+	VFMADD231PS Z28, Z30, Z4
+	VFMADD231PS Z29, Z30, Z5
+	VBROADCASTSS (SI)(BX*1), Z31
+	VFMADD231PS Z28, Z31, Z6
+	VFMADD231PS Z29, Z31, Z7
+	VBROADCASTSS (SI)(AX*4), Z30
+	VFMADD231PS Z28, Z30, Z8
+	VFMADD231PS Z29, Z30, Z9
+	VBROADCASTSS (SI)(R11*1), Z31
+	VFMADD231PS Z28, Z31, Z10
+	VFMADD231PS Z29, Z31, Z11
+	VBROADCASTSS (SI)(BX*2), Z30
+	VFMADD231PS Z28, Z30, Z12
+	VFMADD231PS Z29, Z30, Z13
+	VBROADCASTSS (R12), Z31
+	VFMADD231PS Z28, Z31, Z14
+	VFMADD231PS Z29, Z31, Z15
+	VBROADCASTSS (R12)(AX*1), Z30
+	VFMADD231PS Z28, Z30, Z16
+	VFMADD231PS Z29, Z30, Z17
+	VBROADCASTSS (R12)(AX*2), Z31
+	VFMADD231PS Z28, Z31, Z18
+	VFMADD231PS Z29, Z31, Z19
+	VBROADCASTSS (R12)(BX*1), Z30
+	VFMADD231PS Z28, Z30, Z20
+	VFMADD231PS Z29, Z30, Z21
+	VBROADCASTSS (R12)(AX*4), Z31
+	VFMADD231PS Z28, Z31, Z22
+	VFMADD231PS Z29, Z31, Z23
+	VBROADCASTSS (R12)(R11*1), Z30
+	VFMADD231PS Z28, Z30, Z24
+	VFMADD231PS Z29, Z30, Z25
+	VBROADCASTSS (R12)(BX*2), Z31
+	VFMADD231PS Z28, Z31, Z26
+	VFMADD231PS Z29, Z31, Z27
+sgemm_avx512_d_14x2e_epi:
+	MOVQ 16(R10), R13 // flags
+	TESTQ $1, R13
+	JZ sgemm_avx512_d_14x2e_noalpha
+	VBROADCASTSS 0(R10), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+	VMULPS Z30, Z16, Z16
+	VMULPS Z30, Z17, Z17
+	VMULPS Z30, Z18, Z18
+	VMULPS Z30, Z19, Z19
+	VMULPS Z30, Z20, Z20
+	VMULPS Z30, Z21, Z21
+	VMULPS Z30, Z22, Z22
+	VMULPS Z30, Z23, Z23
+	VMULPS Z30, Z24, Z24
+	VMULPS Z30, Z25, Z25
+	VMULPS Z30, Z26, Z26
+	VMULPS Z30, Z27, Z27
+sgemm_avx512_d_14x2e_noalpha:
+	TESTQ $2, R13
+	JZ sgemm_avx512_d_14x2e_noc
+	VBROADCASTSS 4(R10), Z30
+	MOVQ DX, R11
+	VFMADD231PS (R11), Z30, Z0
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z1
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z2
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z3
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z4
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z5
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z6
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z7
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z8
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z9
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z10
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z11
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z12
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z13
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z14
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z15
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z16
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z17
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z18
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z19
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z20
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z21
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z22
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z23
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z24
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z25
+	ADDQ R9, R11
+	VFMADD231PS (R11), Z30, Z26
+	VMOVUPS.Z 64(R11), K1, Z29
+	VFMADD231PS Z29, Z30, Z27
+sgemm_avx512_d_14x2e_noc:
+	TESTQ $4, R13
+	JZ sgemm_avx512_d_14x2e_norb
+	MOVQ 24(R10), R12
+	VADDPS.BCST (R12), Z0, Z0
+	VADDPS.BCST (R12), Z1, Z1
+	VADDPS.BCST 4(R12), Z2, Z2
+	VADDPS.BCST 4(R12), Z3, Z3
+	VADDPS.BCST 8(R12), Z4, Z4
+	VADDPS.BCST 8(R12), Z5, Z5
+	VADDPS.BCST 12(R12), Z6, Z6
+	VADDPS.BCST 12(R12), Z7, Z7
+	VADDPS.BCST 16(R12), Z8, Z8
+	VADDPS.BCST 16(R12), Z9, Z9
+	VADDPS.BCST 20(R12), Z10, Z10
+	VADDPS.BCST 20(R12), Z11, Z11
+	VADDPS.BCST 24(R12), Z12, Z12
+	VADDPS.BCST 24(R12), Z13, Z13
+	VADDPS.BCST 28(R12), Z14, Z14
+	VADDPS.BCST 28(R12), Z15, Z15
+	VADDPS.BCST 32(R12), Z16, Z16
+	VADDPS.BCST 32(R12), Z17, Z17
+	VADDPS.BCST 36(R12), Z18, Z18
+	VADDPS.BCST 36(R12), Z19, Z19
+	VADDPS.BCST 40(R12), Z20, Z20
+	VADDPS.BCST 40(R12), Z21, Z21
+	VADDPS.BCST 44(R12), Z22, Z22
+	VADDPS.BCST 44(R12), Z23, Z23
+	VADDPS.BCST 48(R12), Z24, Z24
+	VADDPS.BCST 48(R12), Z25, Z25
+	VADDPS.BCST 52(R12), Z26, Z26
+	VADDPS.BCST 52(R12), Z27, Z27
+sgemm_avx512_d_14x2e_norb:
+	TESTQ $8, R13
+	JZ sgemm_avx512_d_14x2e_nocb
+	MOVQ 32(R10), R12
+	VMOVUPS (R12), Z28
+	VMOVUPS.Z 64(R12), K1, Z29
+	VADDPS Z28, Z0, Z0
+	VADDPS Z29, Z1, Z1
+	VADDPS Z28, Z2, Z2
+	VADDPS Z29, Z3, Z3
+	VADDPS Z28, Z4, Z4
+	VADDPS Z29, Z5, Z5
+	VADDPS Z28, Z6, Z6
+	VADDPS Z29, Z7, Z7
+	VADDPS Z28, Z8, Z8
+	VADDPS Z29, Z9, Z9
+	VADDPS Z28, Z10, Z10
+	VADDPS Z29, Z11, Z11
+	VADDPS Z28, Z12, Z12
+	VADDPS Z29, Z13, Z13
+	VADDPS Z28, Z14, Z14
+	VADDPS Z29, Z15, Z15
+	VADDPS Z28, Z16, Z16
+	VADDPS Z29, Z17, Z17
+	VADDPS Z28, Z18, Z18
+	VADDPS Z29, Z19, Z19
+	VADDPS Z28, Z20, Z20
+	VADDPS Z29, Z21, Z21
+	VADDPS Z28, Z22, Z22
+	VADDPS Z29, Z23, Z23
+	VADDPS Z28, Z24, Z24
+	VADDPS Z29, Z25, Z25
+	VADDPS Z28, Z26, Z26
+	VADDPS Z29, Z27, Z27
+sgemm_avx512_d_14x2e_nocb:
+	TESTQ $16, R13
+	JZ sgemm_avx512_d_14x2e_store
+	VBROADCASTSS 8(R10), Z30
+	VBROADCASTSS 12(R10), Z31
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMAXPS Z8, Z30, Z8
+	VMINPS Z8, Z31, Z8
+	VMAXPS Z9, Z30, Z9
+	VMINPS Z9, Z31, Z9
+	VMAXPS Z10, Z30, Z10
+	VMINPS Z10, Z31, Z10
+	VMAXPS Z11, Z30, Z11
+	VMINPS Z11, Z31, Z11
+	VMAXPS Z12, Z30, Z12
+	VMINPS Z12, Z31, Z12
+	VMAXPS Z13, Z30, Z13
+	VMINPS Z13, Z31, Z13
+	VMAXPS Z14, Z30, Z14
+	VMINPS Z14, Z31, Z14
+	VMAXPS Z15, Z30, Z15
+	VMINPS Z15, Z31, Z15
+	VMAXPS Z16, Z30, Z16
+	VMINPS Z16, Z31, Z16
+	VMAXPS Z17, Z30, Z17
+	VMINPS Z17, Z31, Z17
+	VMAXPS Z18, Z30, Z18
+	VMINPS Z18, Z31, Z18
+	VMAXPS Z19, Z30, Z19
+	VMINPS Z19, Z31, Z19
+	VMAXPS Z20, Z30, Z20
+	VMINPS Z20, Z31, Z20
+	VMAXPS Z21, Z30, Z21
+	VMINPS Z21, Z31, Z21
+	VMAXPS Z22, Z30, Z22
+	VMINPS Z22, Z31, Z22
+	VMAXPS Z23, Z30, Z23
+	VMINPS Z23, Z31, Z23
+	VMAXPS Z24, Z30, Z24
+	VMINPS Z24, Z31, Z24
+	VMAXPS Z25, Z30, Z25
+	VMINPS Z25, Z31, Z25
+	VMAXPS Z26, Z30, Z26
+	VMINPS Z26, Z31, Z26
+	VMAXPS Z27, Z30, Z27
+	VMINPS Z27, Z31, Z27
+sgemm_avx512_d_14x2e_store:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z22, (DX)
+	VMOVUPS Z23, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z24, (DX)
+	VMOVUPS Z25, K1, 64(DX)
+	ADDQ R9, DX
+	VMOVUPS Z26, (DX)
+	VMOVUPS Z27, K1, 64(DX)
+	VZEROUPPER
+	RET

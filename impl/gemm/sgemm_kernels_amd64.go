@@ -70,173 +70,401 @@ var sgemmKernels_avx512 = [15][3][2]sgemmFunc{
 	},
 }
 
+// avx512 FP32 micro-kernels reading A in place, indexed [rows][vectors][edge].
+var sgemmKernelsDirect_avx512 = [15][3][2]sgemmDirectFunc{
+	1: {
+		1: {sgemm_avx512_d_1x1, sgemm_avx512_d_1x1e},
+		2: {sgemm_avx512_d_1x2, sgemm_avx512_d_1x2e},
+	},
+	2: {
+		1: {sgemm_avx512_d_2x1, sgemm_avx512_d_2x1e},
+		2: {sgemm_avx512_d_2x2, sgemm_avx512_d_2x2e},
+	},
+	3: {
+		1: {sgemm_avx512_d_3x1, sgemm_avx512_d_3x1e},
+		2: {sgemm_avx512_d_3x2, sgemm_avx512_d_3x2e},
+	},
+	4: {
+		1: {sgemm_avx512_d_4x1, sgemm_avx512_d_4x1e},
+		2: {sgemm_avx512_d_4x2, sgemm_avx512_d_4x2e},
+	},
+	5: {
+		1: {sgemm_avx512_d_5x1, sgemm_avx512_d_5x1e},
+		2: {sgemm_avx512_d_5x2, sgemm_avx512_d_5x2e},
+	},
+	6: {
+		1: {sgemm_avx512_d_6x1, sgemm_avx512_d_6x1e},
+		2: {sgemm_avx512_d_6x2, sgemm_avx512_d_6x2e},
+	},
+	7: {
+		1: {sgemm_avx512_d_7x1, sgemm_avx512_d_7x1e},
+		2: {sgemm_avx512_d_7x2, sgemm_avx512_d_7x2e},
+	},
+	8: {
+		1: {sgemm_avx512_d_8x1, sgemm_avx512_d_8x1e},
+		2: {sgemm_avx512_d_8x2, sgemm_avx512_d_8x2e},
+	},
+	9: {
+		1: {sgemm_avx512_d_9x1, sgemm_avx512_d_9x1e},
+		2: {sgemm_avx512_d_9x2, sgemm_avx512_d_9x2e},
+	},
+	10: {
+		1: {sgemm_avx512_d_10x1, sgemm_avx512_d_10x1e},
+		2: {sgemm_avx512_d_10x2, sgemm_avx512_d_10x2e},
+	},
+	11: {
+		1: {sgemm_avx512_d_11x1, sgemm_avx512_d_11x1e},
+		2: {sgemm_avx512_d_11x2, sgemm_avx512_d_11x2e},
+	},
+	12: {
+		1: {sgemm_avx512_d_12x1, sgemm_avx512_d_12x1e},
+		2: {sgemm_avx512_d_12x2, sgemm_avx512_d_12x2e},
+	},
+	13: {
+		1: {sgemm_avx512_d_13x1, sgemm_avx512_d_13x1e},
+		2: {sgemm_avx512_d_13x2, sgemm_avx512_d_13x2e},
+	},
+	14: {
+		1: {sgemm_avx512_d_14x1, sgemm_avx512_d_14x1e},
+		2: {sgemm_avx512_d_14x2, sgemm_avx512_d_14x2e},
+	},
+}
+
 //go:noescape
 func sgemm_avx512_1x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_1x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_1x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_1x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_1x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_1x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_1x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_1x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_2x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_2x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_2x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_2x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_2x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_2x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_2x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_2x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_3x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_3x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_3x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_3x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_3x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_3x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_3x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_3x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_4x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_4x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_4x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_4x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_4x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_4x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_4x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_4x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_5x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_5x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_5x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_5x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_5x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_5x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_5x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_5x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_6x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_6x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_6x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_6x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_6x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_6x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_6x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_6x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_7x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_7x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_7x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_7x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_7x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_7x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_7x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_7x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_8x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_8x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_8x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_8x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_8x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_8x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_8x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_8x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_9x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_9x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_9x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_9x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_9x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_9x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_9x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_9x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_10x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_10x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_10x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_10x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_10x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_10x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_10x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_10x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_11x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_11x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_11x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_11x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_11x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_11x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_11x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_11x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_12x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_12x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_12x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_12x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_12x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_12x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_12x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_12x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_13x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_13x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_13x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_13x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_13x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_13x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_13x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_13x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_14x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_14x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx512_14x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_14x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_14x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx512_d_14x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx512_14x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx512_d_14x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 // avx2 FP32 micro-kernels, indexed [rows][vectors][edge].
 var sgemmKernels_avx2 = [7][3][2]sgemmFunc{
@@ -266,77 +494,177 @@ var sgemmKernels_avx2 = [7][3][2]sgemmFunc{
 	},
 }
 
+// avx2 FP32 micro-kernels reading A in place, indexed [rows][vectors][edge].
+var sgemmKernelsDirect_avx2 = [7][3][2]sgemmDirectFunc{
+	1: {
+		1: {sgemm_avx2_d_1x1, sgemm_avx2_d_1x1e},
+		2: {sgemm_avx2_d_1x2, sgemm_avx2_d_1x2e},
+	},
+	2: {
+		1: {sgemm_avx2_d_2x1, sgemm_avx2_d_2x1e},
+		2: {sgemm_avx2_d_2x2, sgemm_avx2_d_2x2e},
+	},
+	3: {
+		1: {sgemm_avx2_d_3x1, sgemm_avx2_d_3x1e},
+		2: {sgemm_avx2_d_3x2, sgemm_avx2_d_3x2e},
+	},
+	4: {
+		1: {sgemm_avx2_d_4x1, sgemm_avx2_d_4x1e},
+		2: {sgemm_avx2_d_4x2, sgemm_avx2_d_4x2e},
+	},
+	5: {
+		1: {sgemm_avx2_d_5x1, sgemm_avx2_d_5x1e},
+		2: {sgemm_avx2_d_5x2, sgemm_avx2_d_5x2e},
+	},
+	6: {
+		1: {sgemm_avx2_d_6x1, sgemm_avx2_d_6x1e},
+		2: {sgemm_avx2_d_6x2, sgemm_avx2_d_6x2e},
+	},
+}
+
 //go:noescape
 func sgemm_avx2_1x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx2_d_1x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx2_1x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx2_d_1x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx2_1x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx2_d_1x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx2_1x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx2_d_1x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx2_2x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx2_d_2x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx2_2x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx2_d_2x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx2_2x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx2_d_2x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx2_2x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx2_d_2x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx2_3x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx2_d_3x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx2_3x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx2_d_3x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx2_3x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx2_d_3x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx2_3x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx2_d_3x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx2_4x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx2_d_4x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx2_4x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx2_d_4x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx2_4x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx2_d_4x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx2_4x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx2_d_4x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx2_5x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx2_d_5x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx2_5x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx2_d_5x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx2_5x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx2_d_5x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx2_5x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx2_d_5x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx2_6x1(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx2_d_6x1(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
 func sgemm_avx2_6x1e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx2_d_6x1e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx2_6x2(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 //go:noescape
+func sgemm_avx2_d_6x2(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
 func sgemm_avx2_6x2e(k int, a, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
+
+//go:noescape
+func sgemm_avx2_d_6x2e(k int, a *float32, lda uintptr, b *float32, ldb uintptr, c *float32, ldc uintptr, ep *kargs)
 
 // avx512bf16 FP32 micro-kernels, indexed [rows][vectors][edge].
 var sgemmKernels_avx512bf16 = [15][3][2]sgemmFunc{

@@ -95,6 +95,12 @@ func TestSgemmConformance(t *testing.T) {
 	forEachLevel(t, func(t *testing.T, kn *fkern) {
 		gemmtest.Sweep(t, "Sgemm/"+kn.name, gemmtest.Plain(Sgemm), kn.mr, kn.nr, kn.kc, false)
 		gemmtest.Sweep(t, "SgemmEp/"+kn.name, sgemmEp, kn.mr, kn.nr, kn.kc, true)
+		if kn.tileD != nil {
+			// The same sweep with A packed instead of read in place.
+			noDirectA = true
+			defer func() { noDirectA = false }()
+			gemmtest.Sweep(t, "SgemmEp-packedA/"+kn.name, sgemmEp, kn.mr, kn.nr, kn.kc, true)
+		}
 	})
 }
 

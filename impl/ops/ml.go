@@ -2,12 +2,13 @@ package ops
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/tensor"
 )
 
-// ai.onnx.ml ops: LabelEncoder, Binarizer, ArrayFeatureExtractor.
+// ai.onnx.ml ops: LabelEncoder, Binarizer, ArrayFeatureExtractor, TreeEnsemble.
 
 const mlDomain = "ai.onnx.ml"
 
@@ -168,5 +169,196 @@ func buildLabelEncoder(b *BuildInfo) (Kernel, error) {
 			idx[i] = j
 		}
 		return []Value{&tensor.Tensor{DType: vals.DType, Shape: append([]int{}, x.Shape...), Data: takeData(both, idx)}}, nil
+	}), nil
+}
+
+func init() {
+	Register(Impl{Op: "TreeEnsemble", Domain: mlDomain, DTypes: floatTypes, Build: buildTreeEnsemble})
+	graph.RegisterShape(mlDomain, "TreeEnsemble", dtypeOnly)
+}
+
+// treeNode is one node of a TreeEnsemble: an interior split or a leaf.
+type treeNode struct {
+	leaf        bool
+	weight      float64
+	target      int
+	mode        int
+	value       float64
+	members     map[float64]bool
+	feature     int
+	missingTrue bool
+	t, f        *treeNode
+}
+
+func (n *treeNode) predict(x []float64) *treeNode {
+	for !n.leaf {
+		v := x[n.feature]
+		var c bool
+		switch n.mode {
+		case 0:
+			c = v <= n.value
+		case 1:
+			c = v < n.value
+		case 2:
+			c = v >= n.value
+		case 3:
+			c = v > n.value
+		case 4:
+			c = v == n.value
+		case 5:
+			c = v != n.value
+		case 6:
+			c = n.members[v]
+		}
+		if c || (n.missingTrue && v != v) {
+			n = n.t
+		} else {
+			n = n.f
+		}
+	}
+	return n
+}
+
+func buildTreeEnsemble(b *BuildInfo) (Kernel, error) {
+	n := b.Node
+	tf := func(name string) ([]float64, error) {
+		t, err := n.Tensor(name)
+		if err != nil || t == nil {
+			return nil, err
+		}
+		return ToFloat64(t)
+	}
+	ints := func(name string) []int64 { v, _ := n.Ints(name, nil); return v }
+	splits, err := tf("nodes_splits")
+	if err != nil {
+		return nil, err
+	}
+	weights, err := tf("leaf_weights")
+	if err != nil {
+		return nil, err
+	}
+	members, err := tf("membership_values")
+	if err != nil {
+		return nil, err
+	}
+	var modes []int64
+	if t, err := n.Tensor("nodes_modes"); err != nil {
+		return nil, err
+	} else if t != nil {
+		if modes, err = ToInt64(t); err != nil {
+			return nil, err
+		}
+	}
+	feat, tids, fids := ints("nodes_featureids"), ints("nodes_truenodeids"), ints("nodes_falsenodeids")
+	tleaf, fleaf := ints("nodes_trueleafs"), ints("nodes_falseleafs")
+	ltarget, roots := ints("leaf_targetids"), ints("tree_roots")
+	missing := ints("nodes_missing_value_tracks_true")
+	post, _ := n.Int("post_transform", 0)
+	agg, _ := n.Int("aggregate_function", 1)
+	nt, _ := n.Int("n_targets", 1)
+	nn := len(modes)
+	if len(splits) != nn || len(feat) != nn || len(tids) != nn || len(fids) != nn || len(tleaf) != nn || len(fleaf) != nn || len(ltarget) != len(weights) {
+		return nil, fmt.Errorf("TreeEnsemble node/leaf attributes have inconsistent lengths")
+	}
+	if post != 0 {
+		return nil, fmt.Errorf("TreeEnsemble post_transform %d is not supported", post)
+	}
+	mi := 0
+	var build func(i int, leaf bool, depth int) (*treeNode, error)
+	build = func(i int, leaf bool, depth int) (*treeNode, error) {
+		if depth > 10000 {
+			return nil, fmt.Errorf("tree too deep (cycle?)")
+		}
+		if leaf {
+			if i < 0 || i >= len(weights) {
+				return nil, fmt.Errorf("leaf %d out of range", i)
+			}
+			return &treeNode{leaf: true, weight: weights[i], target: int(ltarget[i])}, nil
+		}
+		if i < 0 || i >= nn {
+			return nil, fmt.Errorf("node %d out of range", i)
+		}
+		t := &treeNode{mode: int(modes[i]), value: splits[i], feature: int(feat[i])}
+		if i < len(missing) {
+			t.missingTrue = missing[i] != 0
+		}
+		if t.mode == 6 {
+			t.members = map[float64]bool{}
+			for mi < len(members) && members[mi] == members[mi] {
+				t.members[members[mi]] = true
+				mi++
+			}
+			mi++
+		}
+		var err error
+		if t.t, err = build(int(tids[i]), tleaf[i] != 0, depth+1); err != nil {
+			return nil, err
+		}
+		if t.f, err = build(int(fids[i]), fleaf[i] != 0, depth+1); err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+	var trees []*treeNode
+	for _, r := range roots {
+		if r < 0 || int(r) >= nn {
+			return nil, fmt.Errorf("tree root %d out of range", r)
+		}
+		leaf := tleaf[r] != 0 && fleaf[r] != 0 && tids[r] == fids[r]
+		t, err := build(int(r), leaf, 0)
+		if err != nil {
+			return nil, err
+		}
+		trees = append(trees, t)
+	}
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		ts, err := MustTensors(in, 1)
+		if err != nil {
+			return nil, err
+		}
+		x := ts[0]
+		if x.Rank() != 2 {
+			return nil, fmt.Errorf("X %v must be rank 2", x.Shape)
+		}
+		xv, err := ToFloat64(x)
+		if err != nil {
+			return nil, err
+		}
+		N, F := x.Shape[0], x.Shape[1]
+		T := int(nt)
+		res := make([]float64, N*T)
+		for i := 0; i < N; i++ {
+			row := xv[i*F : (i+1)*F]
+			out := res[i*T : (i+1)*T]
+			for k := range out {
+				switch agg {
+				case 2:
+					out[k] = math.MaxFloat64
+				case 3:
+					out[k] = -math.MaxFloat64
+				}
+			}
+			for _, t := range trees {
+				l := t.predict(row)
+				if l.target < 0 || l.target >= T {
+					return nil, fmt.Errorf("leaf target %d out of range", l.target)
+				}
+				switch agg {
+				case 0:
+					out[l.target] += l.weight / float64(len(trees))
+				case 1:
+					out[l.target] += l.weight
+				case 2:
+					out[l.target] = math.Min(out[l.target], l.weight)
+				case 3:
+					out[l.target] = math.Max(out[l.target], l.weight)
+				}
+			}
+		}
+		out, err := FromFloat64(x.DType, res, []int{N, T})
+		if err != nil {
+			return nil, err
+		}
+		return []Value{out}, nil
 	}), nil
 }

@@ -167,6 +167,10 @@ type Result struct {
 	TestAcc float64      `json:"test_acc"` // after the last epoch (NaN without a test set)
 	Steps   int          `json:"steps"`
 	Seconds float64      `json:"seconds"` // wall time, evaluation included
+	// SkippedSteps counts updates dynamic loss scaling skipped (gradient
+	// overflow); LossScale is the final loss scale (1 without scaling).
+	SkippedSteps int     `json:"skipped_steps,omitempty"`
+	LossScale    float32 `json:"loss_scale,omitempty"`
 }
 
 // Fit trains m on trainSet with softmax cross-entropy, evaluating on
@@ -297,6 +301,7 @@ func Fit(m *graph.Model, trainSet, testSet Samples, cfg Config, progress func(Pr
 	}
 	res.Steps = tr.step
 	res.Seconds = time.Since(start).Seconds()
+	res.SkippedSteps, res.LossScale = tr.SkippedSteps(), tr.LossScale()
 	return res, nil
 }
 

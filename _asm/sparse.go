@@ -41,6 +41,7 @@ const (
 	saLdxC    = 120
 	saMeta    = 128
 	saGroups  = 136
+	saSkip    = 144 // 2:4: metadata bytes to skip at the end of a row (values: 8x)
 
 	sfLoadY   = 1
 	sfRowBias = 2
@@ -353,6 +354,9 @@ func gen24(f *file, nv int, edge bool) {
 	}
 	sparseEpilogue(f, name, 1, nv, edge, acc, "R8")
 	f.i("ADDQ $4, R8")
+	f.i("MOVQ %d(AX), DX // groups of the row outside this slab", saSkip)
+	f.i("ADDQ DX, R9")
+	f.i("LEAQ (SI)(DX*8), SI")
 	f.i("ADDQ %d(AX), R13", saLdy)
 	f.i("DECQ BX")
 	f.i("JNZ %s_row", name)

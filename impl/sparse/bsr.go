@@ -2,6 +2,7 @@ package sparse
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/frugal-ml/frugal/impl/gemm"
 )
@@ -27,6 +28,8 @@ type CSR struct {
 	RowPtr     []int32
 	ColIdx     []int32
 	Val        []float32
+
+	cache atomic.Pointer[slabCache] // K slabs, built on first use
 }
 
 // NewCSR compresses a dense row-major M x K matrix, dropping exact zeros.
@@ -66,8 +69,17 @@ func (c *CSR) bsr() *BSR {
 // MatMul computes Y = epilogue(W x X) for X K x n (row-major, ldx) and Y
 // M x n (ldy).
 func (c *CSR) MatMul(n int, x []float32, ldx int, y []float32, ldy int, ep gemm.Epilogue) {
-	if err := c.validate(); err != nil {
-		panic(err)
+	if c.cache.Load() == nil {
+		if err := c.validate(); err != nil {
+			panic(err)
+		}
+		c.cache.Store(&slabCache{})
+	}
+	if useAsm() && n > 0 && c.Rows > 0 && useSlabs(len(c.Val), c.Rows, c.Cols) {
+		checkDense("X", c.Cols, n, x, ldx)
+		checkDense("Y", c.Rows, n, y, ldy)
+		c.matMulSlabs(n, x, ldx, y, ldy, ep)
+		return
 	}
 	c.bsr().matMul(n, x, ldx, y, ldy, ep)
 }

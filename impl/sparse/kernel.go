@@ -30,6 +30,7 @@ type sargs struct {
 	ldxC    uintptr  // 120: bytes between block columns (C*ldx; 4*ldx for 2:4)
 	meta    *uint8   // 128
 	groups  int      // 136
+	skip    int      // 144: 2:4 groups per row outside the slab
 }
 
 const (

@@ -8537,6 +8537,9 @@ nm24_512_v1_store:
 	MOVQ R13, DI
 	VMOVUPS Z0, (DI)
 	ADDQ $4, R8
+	MOVQ 144(AX), DX // groups of the row outside this slab
+	ADDQ DX, R9
+	LEAQ (SI)(DX*8), SI
 	ADDQ 64(AX), R13
 	DECQ BX
 	JNZ nm24_512_v1_row
@@ -8615,6 +8618,9 @@ nm24_512_v1e_store:
 	MOVQ R13, DI
 	VMOVUPS Z0, K1, (DI)
 	ADDQ $4, R8
+	MOVQ 144(AX), DX // groups of the row outside this slab
+	ADDQ DX, R9
+	LEAQ (SI)(DX*8), SI
 	ADDQ 64(AX), R13
 	DECQ BX
 	JNZ nm24_512_v1e_row
@@ -8701,6 +8707,9 @@ nm24_512_v2_store:
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
 	ADDQ $4, R8
+	MOVQ 144(AX), DX // groups of the row outside this slab
+	ADDQ DX, R9
+	LEAQ (SI)(DX*8), SI
 	ADDQ 64(AX), R13
 	DECQ BX
 	JNZ nm24_512_v2_row
@@ -8791,6 +8800,9 @@ nm24_512_v2e_store:
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, K1, 64(DI)
 	ADDQ $4, R8
+	MOVQ 144(AX), DX // groups of the row outside this slab
+	ADDQ DX, R9
+	LEAQ (SI)(DX*8), SI
 	ADDQ 64(AX), R13
 	DECQ BX
 	JNZ nm24_512_v2e_row
@@ -8889,6 +8901,9 @@ nm24_512_v3_store:
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, 128(DI)
 	ADDQ $4, R8
+	MOVQ 144(AX), DX // groups of the row outside this slab
+	ADDQ DX, R9
+	LEAQ (SI)(DX*8), SI
 	ADDQ 64(AX), R13
 	DECQ BX
 	JNZ nm24_512_v3_row
@@ -8991,6 +9006,9 @@ nm24_512_v3e_store:
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, K1, 128(DI)
 	ADDQ $4, R8
+	MOVQ 144(AX), DX // groups of the row outside this slab
+	ADDQ DX, R9
+	LEAQ (SI)(DX*8), SI
 	ADDQ 64(AX), R13
 	DECQ BX
 	JNZ nm24_512_v3e_row
@@ -9101,6 +9119,9 @@ nm24_512_v4_store:
 	VMOVUPS Z2, 128(DI)
 	VMOVUPS Z3, 192(DI)
 	ADDQ $4, R8
+	MOVQ 144(AX), DX // groups of the row outside this slab
+	ADDQ DX, R9
+	LEAQ (SI)(DX*8), SI
 	ADDQ 64(AX), R13
 	DECQ BX
 	JNZ nm24_512_v4_row
@@ -9215,6 +9236,9 @@ nm24_512_v4e_store:
 	VMOVUPS Z2, 128(DI)
 	VMOVUPS Z3, K1, 192(DI)
 	ADDQ $4, R8
+	MOVQ 144(AX), DX // groups of the row outside this slab
+	ADDQ DX, R9
+	LEAQ (SI)(DX*8), SI
 	ADDQ 64(AX), R13
 	DECQ BX
 	JNZ nm24_512_v4e_row

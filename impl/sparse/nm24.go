@@ -136,7 +136,9 @@ func (s *NM24) MatMul(n int, x []float32, ldx int, y []float32, ldy int, ep gemm
 	macs := float64(len(s.Val)) * float64(n)
 	asm := useAsm() && s.Groups > 0
 	parallelRows(s.Rows, macs, func(r0, r1 int) {
-		if asm {
+		if asm && s.Cols > slabK {
+			s.runAsmSlabs(r0, r1, n, x, ldx, y, ldy, &e)
+		} else if asm {
 			s.runAsm(r0, r1, n, x, ldx, y, ldy, &e)
 		} else {
 			s.runGo(r0, r1, n, x, ldx, y, ldy, &e)

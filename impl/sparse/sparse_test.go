@@ -23,7 +23,7 @@ func TestSargsLayout(t *testing.T) {
 		{"flags", unsafe.Offsetof(s.flags), 72}, {"beta", unsafe.Offsetof(s.beta), 80}, {"lo", unsafe.Offsetof(s.lo), 84},
 		{"hi", unsafe.Offsetof(s.hi), 88}, {"rowBias", unsafe.Offsetof(s.rowBias), 96}, {"colBias", unsafe.Offsetof(s.colBias), 104},
 		{"mask", unsafe.Offsetof(s.mask), 112}, {"ldxC", unsafe.Offsetof(s.ldxC), 120}, {"meta", unsafe.Offsetof(s.meta), 128},
-		{"groups", unsafe.Offsetof(s.groups), 136},
+		{"groups", unsafe.Offsetof(s.groups), 136}, {"skip", unsafe.Offsetof(s.skip), 144},
 	} {
 		if c.got != c.want {
 			t.Errorf("sargs.%s at %d, assembly expects %d", c.name, c.got, c.want)
@@ -162,6 +162,15 @@ func forEachLevel(t *testing.T, f func(t *testing.T)) {
 var sweepN = []int{0, 1, 5, 15, 16, 17, 31, 33, 47, 48, 49, 63, 64, 65, 100, 129}
 
 func TestCSR(t *testing.T) {
+	old := minPerSlab
+	defer func() { minPerSlab = old }()
+	for _, mps := range []float64{0, 1e9} { // K slabs always / never
+		minPerSlab = mps
+		testCSR(t)
+	}
+}
+
+func testCSR(t *testing.T) {
 	forEachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 1))
 		for _, mk := range [][2]int{{0, 5}, {1, 1}, {3, 0}, {7, 13}, {16, 64}, {33, 100}} {

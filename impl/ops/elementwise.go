@@ -261,7 +261,7 @@ func init() {
 	}})
 	graph.RegisterShape("", "BitShift", broadcastShape)
 	Register(Impl{Op: "PRelu", DTypes: signedTypes, Build: func(b *BuildInfo) (Kernel, error) {
-		return preluKernel(binaryOp{
+		return preluKernel(b.Opset > 0 && b.Opset < 7, binaryOp{
 			f: func(x, s float64) float64 {
 				if x < 0 {
 					return x * s
@@ -631,17 +631,18 @@ func ReluF32(x, out []float32) {
 	}
 }
 
-// preluKernel applies PRelu; a 1-D slope with one entry per channel that
-// does not broadcast numpy-style (opsets before 7 allowed it) is applied
-// along axis 1.
-func preluKernel(bo binaryOp) Kernel {
+// preluKernel applies PRelu; a 1-D slope with one entry per channel is
+// applied along axis 1 before opset 7 (and whenever it does not broadcast
+// numpy-style).
+func preluKernel(legacy bool, bo binaryOp) Kernel {
 	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
 		ts, err := MustTensors(in, 2)
 		if err != nil {
 			return nil, err
 		}
 		x, s := ts[0], ts[1]
-		if _, err := tensor.BroadcastShapes(x.Shape, s.Shape); err != nil && s.Rank() == 1 && x.Rank() >= 2 && s.Len() == x.Shape[1] {
+		_, berr := tensor.BroadcastShapes(x.Shape, s.Shape)
+		if (legacy || berr != nil) && s.Rank() == 1 && x.Rank() >= 2 && s.Len() == x.Shape[1] && s.Len() > 1 {
 			shape := make([]int, x.Rank()-1)
 			for i := range shape {
 				shape[i] = 1

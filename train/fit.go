@@ -386,6 +386,12 @@ func Evaluate(m *graph.Model, set Samples, cfg EvalConfig) (*EvalResult, error) 
 		in = inputs[0]
 	}
 	out := cfg.Output
+	intIn := false
+	for _, vi := range m.Graph.Inputs {
+		if vi.Name == in && vi.Type.DType == tensor.Int64 {
+			intIn = true
+		}
+	}
 	shape := set.SampleShape()
 	ss := tensor.NumElems(shape)
 	n := set.Len()
@@ -418,6 +424,14 @@ func Evaluate(m *graph.Model, set Samples, cfg EvalConfig) (*EvalResult, error) 
 				if err != nil {
 					errs[w] = err
 					return
+				}
+				if intIn {
+					ids, err := toIDs(nil, x[:k*ss])
+					if err != nil {
+						errs[w] = err
+						return
+					}
+					xt.DType, xt.Data = tensor.Int64, ids
 				}
 				res, err := runners[w](cfg.Context, in, xt)
 				if err != nil {

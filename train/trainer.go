@@ -33,6 +33,7 @@ type Trainer struct {
 	output  string
 	shape   []int // per-sample input shape
 	classes int
+	intIn   bool // the input takes int64 (token ids), fed as float values
 
 	reps   []*replica
 	params []optim.Param
@@ -48,6 +49,7 @@ type Trainer struct {
 }
 
 type replica struct {
+	ids   []int64
 	prog  *autograd.Program
 	ctx   *autograd.Ctx
 	x     *tensor.Tensor
@@ -90,6 +92,7 @@ func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 	}
 	for _, in := range g.Inputs {
 		if in.Name == t.input {
+			t.intIn = in.Type.DType == tensor.Int64
 			if s := in.Type.Shape; in.Type.HasShape && len(s) >= 2 {
 				for _, d := range s[1:] {
 					if !d.Known() {
@@ -301,6 +304,14 @@ func (t *Trainer) runReplica(rep *replica, x []float32, y []int, shape []int, sc
 		rep.x = &tensor.Tensor{DType: tensor.Float32, Shape: full}
 	}
 	rep.x.Data = x
+	if t.intIn {
+		ids, err := toIDs(rep.ids, x)
+		if err != nil {
+			return 0, 0, err
+		}
+		rep.ids = ids
+		rep.x.DType, rep.x.Data = tensor.Int64, ids
+	}
 	rep.in[t.input] = rep.x
 	if err := rep.prog.Forward(rep.ctx, rep.in); err != nil {
 		return 0, 0, err
@@ -330,6 +341,21 @@ func (t *Trainer) reseed(epoch int) {
 	for r, rep := range t.reps {
 		rep.ctx.Rand = rand.New(rand.NewPCG(t.cfg.Seed^0x5eed, uint64(epoch)<<20|uint64(r)))
 	}
+}
+
+// toIDs converts float-coded token ids to int64, reusing buf.
+func toIDs(buf []int64, x []float32) ([]int64, error) {
+	if cap(buf) < len(x) {
+		buf = make([]int64, len(x))
+	}
+	buf = buf[:len(x)]
+	for i, v := range x {
+		if v != float32(int64(v)) || v < 0 {
+			return nil, fmt.Errorf("train: the model takes int64 ids; input value %v is not one", v)
+		}
+		buf[i] = int64(v)
+	}
+	return buf, nil
 }
 
 func defaultThreads() int { return runtime.GOMAXPROCS(0) }

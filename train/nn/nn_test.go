@@ -43,8 +43,8 @@ func TestMobileNetStyleTrains(t *testing.T) {
 	b := nn.New("mobile", 1, 1, 16, 16)
 	x := b.ReLU6(b.BatchNorm(b.Conv2D(b.Input(), 16, 3, 1, 1, 1)))
 	d := b.ReLU6(b.BatchNorm(b.Conv2D(x, 16, 3, 1, 1, 16))) // depthwise
-	x = b.Add(x, b.BatchNorm(b.Conv2D(d, 16, 1, 1, 0, 1))) // pointwise + residual
-	x = b.HardSwish(b.Conv2D(x, 32, 3, 2, 1, 16))        // grouped, stride 2
+	x = b.Add(x, b.BatchNorm(b.Conv2D(d, 16, 1, 1, 0, 1)))  // pointwise + residual
+	x = b.HardSwish(b.Conv2D(x, 32, 3, 2, 1, 16))           // grouped, stride 2
 	x = b.Dropout(b.GlobalAvgPool(b.SiLU(x)), 0.1)
 	m := b.Model(b.Linear(x, 10))
 	res, err := train.Fit(m, images(1024, 1), images(256, 2), train.Config{Epochs: 3, BatchSize: 32, Threads: 2, Seed: 1,

@@ -16,6 +16,9 @@ func packA(mr int, dst []float32, a []float32, lda int, trans bool, i0, mcur, p0
 		d := dst[ir*kcur : ir*kcur+rows*kcur]
 		if trans {
 			// op(A)[i][p] = a[p*lda+i]: each k gives rows contiguous values.
+			if rows == 14 && packRowsAsm(d, a[p0*lda+i0+ir:], lda, kcur, 14) {
+				continue
+			}
 			for p := 0; p < kcur; p++ {
 				src := a[(p0+p)*lda+i0+ir:]
 				copy(d[p*rows:p*rows+rows], src[:rows])
@@ -73,6 +76,9 @@ func packB(nr int, dst []float32, b []float32, ldb int, trans bool, p0, kcur, j0
 		cols := min(nr, ncur-jr)
 		d := dst[jr*kcur : jr*kcur+nr*kcur]
 		if !trans {
+			if cols == nr && packRowsAsm(d, b[p0*ldb+j0+jr:], ldb, kcur, nr) {
+				continue
+			}
 			for p := 0; p < kcur; p++ {
 				src := b[(p0+p)*ldb+j0+jr:]
 				o := d[p*nr : p*nr+nr]
@@ -85,11 +91,17 @@ func packB(nr int, dst []float32, b []float32, ldb int, trans bool, p0, kcur, j0
 		if cols < nr {
 			clear(d)
 		}
+		done := 0
+		if cols == nr {
+			done = packTAsm(d, b[(j0+jr)*ldb+p0:], ldb, kcur, nr)
+		}
 		for j := 0; j < cols; j++ {
-			src := b[(j0+jr+j)*ldb+p0:][:kcur]
+			src := b[(j0+jr+j)*ldb+p0+done:][:kcur-done]
 			for p, v := range src {
-				d[p*nr+j] = v
+				d[(done+p)*nr+j] = v
 			}
 		}
 	}
 }
+
+var noAsmPack = false

@@ -1,0 +1,53 @@
+//go:build amd64 && !purego
+
+package gemm
+
+//go:noescape
+func packRows32(dst, src *float32, lds uintptr, k int)
+
+//go:noescape
+func packRows16(dst, src *float32, lds uintptr, k int)
+
+//go:noescape
+func packRows14(dst, src *float32, lds uintptr, k int)
+
+// packRowsAsm copies k rows of w floats (w = 32, 16 or 14) when an assembly
+// loop exists for w; the caller guarantees the ISA (w follows from the
+// selected kernel).
+func packRowsAsm(dst, src []float32, lds, k, w int) bool {
+	if noAsmPack {
+		return false
+	}
+	if k == 0 {
+		return true
+	}
+	_ = dst[k*w-1]
+	_ = src[(k-1)*lds+w-1]
+	switch w {
+	case 32:
+		packRows32(&dst[0], &src[0], uintptr(lds)*4, k)
+	case 16:
+		packRows16(&dst[0], &src[0], uintptr(lds)*4, k)
+	case 14:
+		packRows14(&dst[0], &src[0], uintptr(lds)*4, k)
+	default:
+		return false
+	}
+	return true
+}
+
+//go:noescape
+func packT32(dst, src *float32, lds uintptr, k16 int)
+
+// packTAsm packs a full 32-column panel of op(B) = B^T for k values in
+// blocks of 16 and returns how many k it packed.
+func packTAsm(dst, src []float32, lds, k, nr int) int {
+	if noAsmPack || nr != 32 || k < 16 {
+		return 0
+	}
+	k16 := k / 16
+	_ = dst[k16*16*32-1]
+	_ = src[31*lds+k16*16-1]
+	packT32(&dst[0], &src[0], uintptr(lds)*4, k16)
+	return k16 * 16
+}

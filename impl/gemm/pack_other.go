@@ -1,0 +1,6 @@
+//go:build !amd64 || purego
+
+package gemm
+
+func packRowsAsm(dst, src []float32, lds, k, w int) bool { return false }
+func packTAsm(dst, src []float32, lds, k, nr int) int    { return 0 }

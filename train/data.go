@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/frugal-ml/frugal/data"
 )
@@ -20,10 +21,13 @@ type Samples interface {
 // Arrays is an in-memory Samples over a flat image array (NCHW) and its
 // labels; it retains the slices without copying.
 type Arrays struct {
-	X      []float32
-	Y      []uint8
-	Shape  []int // per sample
-	sample int
+	X     []float32
+	Y     []uint8
+	Shape []int // per sample
+	// PadValue is the per-channel value of a black pixel, used to pad
+	// images for random-crop augmentation (default 0).
+	PadValue []float32
+	sample   int
 }
 
 // NewArrays wraps x (n samples of the given per-sample shape) and labels.
@@ -69,5 +73,32 @@ func FromDataset(d *data.Dataset) (*Arrays, error) {
 	if d == nil {
 		return nil, fmt.Errorf("train: nil dataset")
 	}
-	return NewArrays(d.Images, d.Labels, d.C, d.H, d.W)
+	a, err := NewArrays(d.Images, d.Labels, d.C, d.H, d.W)
+	if err != nil {
+		return nil, err
+	}
+	a.PadValue = make([]float32, d.C)
+	for c := range a.PadValue {
+		a.PadValue[c] = d.ZeroValue(c)
+	}
+	return a, nil
+}
+
+// augment applies random crops (shift by up to pad pixels, padding with
+// fill) and horizontal flips to a batch of [c h w] images in place, drawing
+// from a stream keyed by (seed, epoch, step) so runs replay exactly.
+func augment(x, tmp []float32, n int, shape []int, pad int, flip bool, fill []float32, seed uint64, epoch, step int) {
+	c, h, w := shape[0], shape[1], shape[2]
+	sz := c * h * w
+	r := rand.New(rand.NewPCG(seed^0xa5a5, uint64(epoch)<<32|uint64(step)))
+	for i := 0; i < n; i++ {
+		img := x[i*sz : (i+1)*sz]
+		dy, dx := pad, pad
+		if pad > 0 {
+			dy, dx = r.IntN(2*pad+1), r.IntN(2*pad+1)
+		}
+		f := flip && r.IntN(2) == 1
+		copy(tmp, img)
+		data.CropFlip(img, tmp[:sz], c, h, w, pad, dy, dx, f, fill)
+	}
 }

@@ -49,6 +49,11 @@ type Config struct {
 	MaxSteps int
 	// DropLast skips the last, smaller batch of an epoch.
 	DropLast bool
+	// Pad > 0 augments training images [C H W] with random crops: shifts of
+	// up to Pad pixels, padded with the set's black value (Arrays.PadValue).
+	// FlipH mirrors each image left-right with probability 1/2.
+	Pad   int
+	FlipH bool
 	// Context cancels training between steps.
 	Context context.Context
 	// Checkpoint, when set, is a path Fit saves a training checkpoint to
@@ -209,6 +214,18 @@ func Fit(m *graph.Model, trainSet, testSet Samples, cfg Config, progress func(Pr
 	ss := tensor.NumElems(trainSet.SampleShape())
 	x := make([]float32, bs*ss)
 	y := make([]int, bs)
+	var tmp, fill []float32
+	if cfg.Pad > 0 || cfg.FlipH {
+		sh := trainSet.SampleShape()
+		if len(sh) != 3 || cfg.Pad < 0 || cfg.Pad >= sh[1] || cfg.Pad >= sh[2] {
+			return nil, fmt.Errorf("train: augmentation (pad %d) needs [C H W] samples larger than the pad, have %v", cfg.Pad, sh)
+		}
+		tmp = make([]float32, ss)
+		fill = make([]float32, sh[0])
+		if a, ok := trainSet.(*Arrays); ok && len(a.PadValue) == sh[0] {
+			copy(fill, a.PadValue)
+		}
+	}
 	res := &Result{TestAcc: math.NaN()}
 	first := 1
 	if cfg.Resume && cfg.Checkpoint != "" {
@@ -251,6 +268,9 @@ func Fit(m *graph.Model, trainSet, testSet Samples, cfg Config, progress func(Pr
 			b := hi - lo
 			if err := trainSet.Fill(perm[lo:hi], x[:b*ss], y[:b]); err != nil {
 				return res, err
+			}
+			if tmp != nil {
+				augment(x, tmp, b, trainSet.SampleShape(), cfg.Pad, cfg.FlipH, fill, cfg.Seed, ep, s)
 			}
 			l, c, err := tr.Step(x[:b*ss], y[:b])
 			if err != nil {

@@ -72,7 +72,10 @@ func (j *job) run() {
 	}
 	kn := j.kn
 	macs := float64(j.m) * float64(j.n) * float64(j.k)
-	t := min(Threads(), max(1, int(macs/minMACsPerThread)))
+	t := 1
+	if macs >= 2*minMACsPerThread { // Threads reads GOMAXPROCS, which locks
+		t = min(Threads(), int(macs/minMACsPerThread))
+	}
 	mPanels := (j.m + kn.mr - 1) / kn.mr
 	nPanels := (j.n + kn.nr - 1) / kn.nr
 	if t <= 1 {

@@ -42,7 +42,10 @@ func (j *qjob) run() {
 	kn := j.kn
 	macs := float64(j.m) * float64(j.n) * float64(max(j.k, 1))
 	// int8 runs ~4x the FP32 rate: require 4x the work per goroutine.
-	t := min(Threads(), max(1, int(macs/(4*minMACsPerThread))))
+	t := 1
+	if macs >= 8*minMACsPerThread {
+		t = min(Threads(), int(macs/(4*minMACsPerThread)))
+	}
 	mPanels := (j.m + kn.mr - 1) / kn.mr
 	nPanels := (j.n + kn.nr - 1) / kn.nr
 	if t <= 1 {

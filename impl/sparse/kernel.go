@@ -118,7 +118,10 @@ var minMACsPerThread = 1 << 18
 
 // parallelRows splits [0, units) among goroutines by work (nnz per unit).
 func parallelRows(units int, macs float64, f func(u0, u1 int)) {
-	t := min(gemm.Threads(), units, max(1, int(macs/float64(minMACsPerThread))))
+	t := 1
+	if macs >= 2*float64(minMACsPerThread) {
+		t = min(gemm.Threads(), units, int(macs/float64(minMACsPerThread)))
+	}
 	if t <= 1 {
 		f(0, units)
 		return

@@ -20,7 +20,9 @@ func TestMatMulAnyTypes(t *testing.T) {
 		t.Fatalf("float16 MatMul returned %s", h.DType)
 	}
 	expect(t, "MatMul float16", h, sh(2, 2), []float64{7, 10, 15, 22}, 0)
-	u8 := func(v ...uint8) *tensor.Tensor { return &tensor.Tensor{DType: tensor.Uint8, Shape: []int{len(v)}, Data: v} }
+	u8 := func(v ...uint8) *tensor.Tensor {
+		return &tensor.Tensor{DType: tensor.Uint8, Shape: []int{len(v)}, Data: v}
+	}
 	a8, _ := u8(3, 4, 5, 6).Reshaped(2, 2)
 	b8, _ := u8(1, 2, 3, 4).Reshaped(2, 2)
 	mi := run1(t, mk("MatMulInteger", 4, 1), 10, a8, b8, u8(1), u8(1))

@@ -29,23 +29,47 @@ func qName(isa string, flavour string, mr, nv int) string {
 	return fmt.Sprintf("qgemm_%s%s_%dx%d", isa, flavour, mr, nv)
 }
 
-func genQKernel512(f *file, au bool, mr, nv int) {
+// genQKernel512 emits a VNNI kernel; direct kernels read a row-major A in
+// place (row r at a + r*lda, see directRow) instead of a packed panel:
+//
+//	func(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+func genQKernel512(f *file, au bool, mr, nv int, direct bool) {
 	fl := "bu"
 	if au {
 		fl = "au"
+	}
+	if direct {
+		fl += "_d"
 	}
 	name := qName("vnni", fl, mr, nv)
 	acc := func(r, v int) string { return z(r*nv + v) }
 	bReg := []string{"Z28", "Z29"}
 	bc := []string{"Z30", "Z31"}
 	f.p("")
-	f.p("// func %s(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)", name)
-	f.p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
-	f.i("MOVQ kg+0(FP), CX")
-	f.i("MOVQ a+8(FP), SI")
-	f.i("MOVQ b+16(FP), DI")
-	f.i("MOVQ t+24(FP), DX")
-	f.i("MOVQ ldt+32(FP), R9")
+	if direct {
+		f.p("// func %s(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)", name)
+		f.p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
+		f.i("MOVQ kg+0(FP), CX")
+		f.i("MOVQ a+8(FP), SI")
+		f.i("MOVQ lda+16(FP), AX")
+		f.i("MOVQ b+24(FP), DI")
+		f.i("MOVQ t+32(FP), DX")
+		f.i("MOVQ ldt+40(FP), R9")
+		f.i("LEAQ (AX)(AX*2), BX // 3*lda")
+		f.i("LEAQ (AX)(AX*4), R11 // 5*lda")
+		if mr > 7 {
+			f.i("LEAQ (SI)(BX*2), R12")
+			f.i("ADDQ AX, R12 // row 7")
+		}
+	} else {
+		f.p("// func %s(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)", name)
+		f.p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+		f.i("MOVQ kg+0(FP), CX")
+		f.i("MOVQ a+8(FP), SI")
+		f.i("MOVQ b+16(FP), DI")
+		f.i("MOVQ t+24(FP), DX")
+		f.i("MOVQ ldt+32(FP), R9")
+	}
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
 			f.i("VPXORD %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
@@ -59,6 +83,9 @@ func genQKernel512(f *file, au bool, mr, nv int) {
 	}
 	for r := 0; r < mr; r++ {
 		aAddr := mem(4*r, "SI")
+		if direct {
+			aAddr = directRow(0, r)
+		}
 		if !au && nv == 1 {
 			// B (register) is the unsigned side; A is read with an
 			// embedded dword broadcast as the signed side.
@@ -75,7 +102,14 @@ func genQKernel512(f *file, au bool, mr, nv int) {
 			}
 		}
 	}
-	f.i("ADDQ $%d, SI", 4*mr)
+	if direct {
+		f.i("ADDQ $4, SI")
+		if mr > 7 {
+			f.i("ADDQ $4, R12")
+		}
+	} else {
+		f.i("ADDQ $%d, SI", 4*mr)
+	}
 	f.i("ADDQ $%d, DI", 128)
 	f.i("DECQ CX")
 	f.i("JNZ %s_loop", name)
@@ -321,7 +355,24 @@ func genQGemm(out map[string][]byte) {
 			stubs.p("\t\t%d: {", mr)
 			for nv := 1; nv <= 2; nv++ {
 				fl := map[bool]string{true: "au", false: "bu"}[au]
-				genQKernel512(f, au, mr, nv)
+				genQKernel512(f, au, mr, nv, false)
+				stubs.p("\t\t\t%d: %s,", nv, qName("vnni", fl, mr, nv))
+			}
+			stubs.p("\t\t},")
+		}
+		stubs.p("\t},")
+	}
+	stubs.p("}")
+	stubs.p("")
+	stubs.p("// VNNI int8 micro-kernels reading A in place, indexed [A unsigned][rows][vectors].")
+	stubs.p("var qgemmKernelsDirect_vnni = [2][15][3]qgemmDirectFunc{")
+	for i, au := range []bool{false, true} {
+		stubs.p("\t%d: {", i)
+		for mr := 1; mr <= 14; mr++ {
+			stubs.p("\t\t%d: {", mr)
+			for nv := 1; nv <= 2; nv++ {
+				fl := map[bool]string{true: "au_d", false: "bu_d"}[au]
+				genQKernel512(f, au, mr, nv, true)
 				stubs.p("\t\t\t%d: %s,", nv, qName("vnni", fl, mr, nv))
 			}
 			stubs.p("\t\t},")
@@ -348,6 +399,9 @@ func genQGemm(out map[string][]byte) {
 				stubs.p("")
 				stubs.p("//go:noescape")
 				stubs.p("func %s(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)", qName("vnni", fl, mr, nv))
+				stubs.p("")
+				stubs.p("//go:noescape")
+				stubs.p("func %s(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)", qName("vnni", fl+"_d", mr, nv))
 			}
 		}
 	}

@@ -131,6 +131,9 @@ func (j *qjob) workerCols(m0, m1, n0, n1, pbCol0 int, ws *qworkspace) {
 	if pb != nil {
 		ncBlk = n1 - n0
 	}
+	// A is read in place when it is a plain byte matrix on its own side
+	// (no flip) and whole groups of 4 fit in each row.
+	directA := pa == nil && j.flipA == 0 && kn.kernD != nil && j.k > 0 && j.k%kn.g == 0 && !noDirectA
 	mcMax := min(kn.mc, m1-m0)
 	ncMax := min(ncBlk, n1-n0)
 	ws.grow(mr, nr, mcMax, ncMax, kpad*es)
@@ -205,7 +208,15 @@ func (j *qjob) workerCols(m0, m1, n0, n1, pbCol0 int, ws *qworkspace) {
 			mcur := min(kn.mc, m1-ic)
 			var aBase []byte
 			var rowSum []int32
-			if pa != nil {
+			if directA {
+				aBase = j.a[ic*j.lda:]
+				if needRowSum {
+					rowSum = ws.rowSum[:mcur]
+					for r := range rowSum {
+						rowSum[r] = sumBytes(j.a[(ic+r)*j.lda:(ic+r)*j.lda+j.k], 0, j.au)
+					}
+				}
+			} else if pa != nil {
 				aBase = pa.data[ic*kpad*es:]
 				rowSum = pa.rowSum[ic:]
 			} else {
@@ -249,7 +260,9 @@ func (j *qjob) workerCols(m0, m1, n0, n1, pbCol0 int, ws *qworkspace) {
 				f.colAdd = &ws.colAdd[jr]
 				for ir := 0; ir < mcur; ir += mr {
 					rows := min(mr, mcur-ir)
-					if kg > 0 {
+					if kg > 0 && directA {
+						kn.kernD(kn, j.au, rows, cols, kg, unsafe.Pointer(&aBase[ir*j.lda]), j.lda, bp, f.tile)
+					} else if kg > 0 {
 						kn.kern(kn, j.au, rows, cols, kg, unsafe.Pointer(&aBase[ir*kpad*es]), bp, f.tile)
 					} else {
 						clear(ws.tile[:mr*nr])

@@ -87,6 +87,9 @@ const (
 // packed panels a and b, the int32 tile t with rows ldt bytes apart.
 type qgemmFunc func(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
+// qgemmDirectFunc reads a row-major A in place (rows lda bytes apart).
+type qgemmDirectFunc func(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
 // qkern describes one int8 micro-kernel.
 type qkern struct {
 	level  cpu.Level
@@ -96,7 +99,9 @@ type qkern struct {
 	wide   bool // operands packed as int16
 	mc, nc int
 	// kern computes a rows x nr tile (whole vectors) into t (stride nr).
-	kern   func(kn *qkern, au bool, rows, cols, kg int, a, b unsafe.Pointer, t *int32)
+	kern func(kn *qkern, au bool, rows, cols, kg int, a, b unsafe.Pointer, t *int32)
+	// kernD, when set, is kern reading a row-major byte A in place.
+	kernD  func(kn *qkern, au bool, rows, cols, kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32)
 	finish func(f *qfin)
 }
 

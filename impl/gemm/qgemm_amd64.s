@@ -3668,6 +3668,3919 @@ qgemm_vnniau_14x2_store:
 	VZEROUPPER
 	RET
 
+// func qgemm_vnnibu_d_1x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_1x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_1x1_store
+qgemm_vnnibu_d_1x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_1x1_loop
+qgemm_vnnibu_d_1x1_store:
+	VMOVDQU32 Z0, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_1x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_1x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_1x2_store
+qgemm_vnnibu_d_1x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_1x2_loop
+qgemm_vnnibu_d_1x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_2x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_2x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_2x1_store
+qgemm_vnnibu_d_2x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	VPDPBUSD.BCST (SI)(AX*1), Z28, Z1
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_2x1_loop
+qgemm_vnnibu_d_2x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_2x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_2x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_2x2_store
+qgemm_vnnibu_d_2x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_2x2_loop
+qgemm_vnnibu_d_2x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_3x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_3x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_3x1_store
+qgemm_vnnibu_d_3x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	VPDPBUSD.BCST (SI)(AX*1), Z28, Z1
+	VPDPBUSD.BCST (SI)(AX*2), Z28, Z2
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_3x1_loop
+qgemm_vnnibu_d_3x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_3x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_3x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_3x2_store
+qgemm_vnnibu_d_3x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_3x2_loop
+qgemm_vnnibu_d_3x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_4x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_4x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_4x1_store
+qgemm_vnnibu_d_4x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	VPDPBUSD.BCST (SI)(AX*1), Z28, Z1
+	VPDPBUSD.BCST (SI)(AX*2), Z28, Z2
+	VPDPBUSD.BCST (SI)(BX*1), Z28, Z3
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_4x1_loop
+qgemm_vnnibu_d_4x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_4x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_4x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_4x2_store
+qgemm_vnnibu_d_4x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_4x2_loop
+qgemm_vnnibu_d_4x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_5x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_5x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_5x1_store
+qgemm_vnnibu_d_5x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	VPDPBUSD.BCST (SI)(AX*1), Z28, Z1
+	VPDPBUSD.BCST (SI)(AX*2), Z28, Z2
+	VPDPBUSD.BCST (SI)(BX*1), Z28, Z3
+	VPDPBUSD.BCST (SI)(AX*4), Z28, Z4
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_5x1_loop
+qgemm_vnnibu_d_5x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_5x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_5x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_5x2_store
+qgemm_vnnibu_d_5x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_5x2_loop
+qgemm_vnnibu_d_5x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_6x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_6x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_6x1_store
+qgemm_vnnibu_d_6x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	VPDPBUSD.BCST (SI)(AX*1), Z28, Z1
+	VPDPBUSD.BCST (SI)(AX*2), Z28, Z2
+	VPDPBUSD.BCST (SI)(BX*1), Z28, Z3
+	VPDPBUSD.BCST (SI)(AX*4), Z28, Z4
+	VPDPBUSD.BCST (SI)(R11*1), Z28, Z5
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_6x1_loop
+qgemm_vnnibu_d_6x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_6x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_6x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_6x2_store
+qgemm_vnnibu_d_6x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_6x2_loop
+qgemm_vnnibu_d_6x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_7x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_7x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_7x1_store
+qgemm_vnnibu_d_7x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	VPDPBUSD.BCST (SI)(AX*1), Z28, Z1
+	VPDPBUSD.BCST (SI)(AX*2), Z28, Z2
+	VPDPBUSD.BCST (SI)(BX*1), Z28, Z3
+	VPDPBUSD.BCST (SI)(AX*4), Z28, Z4
+	VPDPBUSD.BCST (SI)(R11*1), Z28, Z5
+	VPDPBUSD.BCST (SI)(BX*2), Z28, Z6
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_7x1_loop
+qgemm_vnnibu_d_7x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_7x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_7x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_7x2_store
+qgemm_vnnibu_d_7x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_7x2_loop
+qgemm_vnnibu_d_7x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_8x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_8x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_8x1_store
+qgemm_vnnibu_d_8x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	VPDPBUSD.BCST (SI)(AX*1), Z28, Z1
+	VPDPBUSD.BCST (SI)(AX*2), Z28, Z2
+	VPDPBUSD.BCST (SI)(BX*1), Z28, Z3
+	VPDPBUSD.BCST (SI)(AX*4), Z28, Z4
+	VPDPBUSD.BCST (SI)(R11*1), Z28, Z5
+	VPDPBUSD.BCST (SI)(BX*2), Z28, Z6
+	VPDPBUSD.BCST (R12), Z28, Z7
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_8x1_loop
+qgemm_vnnibu_d_8x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_8x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_8x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_8x2_store
+qgemm_vnnibu_d_8x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_8x2_loop
+qgemm_vnnibu_d_8x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_9x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_9x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_9x1_store
+qgemm_vnnibu_d_9x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	VPDPBUSD.BCST (SI)(AX*1), Z28, Z1
+	VPDPBUSD.BCST (SI)(AX*2), Z28, Z2
+	VPDPBUSD.BCST (SI)(BX*1), Z28, Z3
+	VPDPBUSD.BCST (SI)(AX*4), Z28, Z4
+	VPDPBUSD.BCST (SI)(R11*1), Z28, Z5
+	VPDPBUSD.BCST (SI)(BX*2), Z28, Z6
+	VPDPBUSD.BCST (R12), Z28, Z7
+	VPDPBUSD.BCST (R12)(AX*1), Z28, Z8
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_9x1_loop
+qgemm_vnnibu_d_9x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_9x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_9x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_9x2_store
+qgemm_vnnibu_d_9x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z30, Z28, Z16 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z17 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_9x2_loop
+qgemm_vnnibu_d_9x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z16, (DX)
+	VMOVDQU32 Z17, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_10x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_10x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_10x1_store
+qgemm_vnnibu_d_10x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	VPDPBUSD.BCST (SI)(AX*1), Z28, Z1
+	VPDPBUSD.BCST (SI)(AX*2), Z28, Z2
+	VPDPBUSD.BCST (SI)(BX*1), Z28, Z3
+	VPDPBUSD.BCST (SI)(AX*4), Z28, Z4
+	VPDPBUSD.BCST (SI)(R11*1), Z28, Z5
+	VPDPBUSD.BCST (SI)(BX*2), Z28, Z6
+	VPDPBUSD.BCST (R12), Z28, Z7
+	VPDPBUSD.BCST (R12)(AX*1), Z28, Z8
+	VPDPBUSD.BCST (R12)(AX*2), Z28, Z9
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_10x1_loop
+qgemm_vnnibu_d_10x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z9, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_10x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_10x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_10x2_store
+qgemm_vnnibu_d_10x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z30, Z28, Z16 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z17 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z31, Z28, Z18 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z19 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_10x2_loop
+qgemm_vnnibu_d_10x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z16, (DX)
+	VMOVDQU32 Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z18, (DX)
+	VMOVDQU32 Z19, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_11x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_11x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_11x1_store
+qgemm_vnnibu_d_11x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	VPDPBUSD.BCST (SI)(AX*1), Z28, Z1
+	VPDPBUSD.BCST (SI)(AX*2), Z28, Z2
+	VPDPBUSD.BCST (SI)(BX*1), Z28, Z3
+	VPDPBUSD.BCST (SI)(AX*4), Z28, Z4
+	VPDPBUSD.BCST (SI)(R11*1), Z28, Z5
+	VPDPBUSD.BCST (SI)(BX*2), Z28, Z6
+	VPDPBUSD.BCST (R12), Z28, Z7
+	VPDPBUSD.BCST (R12)(AX*1), Z28, Z8
+	VPDPBUSD.BCST (R12)(AX*2), Z28, Z9
+	VPDPBUSD.BCST (R12)(BX*1), Z28, Z10
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_11x1_loop
+qgemm_vnnibu_d_11x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z9, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_11x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_11x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_11x2_store
+qgemm_vnnibu_d_11x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z30, Z28, Z16 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z17 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z31, Z28, Z18 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z19 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(BX*1), Z30
+	VPDPBUSD Z30, Z28, Z20 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z21 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_11x2_loop
+qgemm_vnnibu_d_11x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z16, (DX)
+	VMOVDQU32 Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z18, (DX)
+	VMOVDQU32 Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z20, (DX)
+	VMOVDQU32 Z21, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_12x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_12x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_12x1_store
+qgemm_vnnibu_d_12x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	VPDPBUSD.BCST (SI)(AX*1), Z28, Z1
+	VPDPBUSD.BCST (SI)(AX*2), Z28, Z2
+	VPDPBUSD.BCST (SI)(BX*1), Z28, Z3
+	VPDPBUSD.BCST (SI)(AX*4), Z28, Z4
+	VPDPBUSD.BCST (SI)(R11*1), Z28, Z5
+	VPDPBUSD.BCST (SI)(BX*2), Z28, Z6
+	VPDPBUSD.BCST (R12), Z28, Z7
+	VPDPBUSD.BCST (R12)(AX*1), Z28, Z8
+	VPDPBUSD.BCST (R12)(AX*2), Z28, Z9
+	VPDPBUSD.BCST (R12)(BX*1), Z28, Z10
+	VPDPBUSD.BCST (R12)(AX*4), Z28, Z11
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_12x1_loop
+qgemm_vnnibu_d_12x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z9, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z11, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_12x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_12x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_12x2_store
+qgemm_vnnibu_d_12x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z30, Z28, Z16 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z17 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z31, Z28, Z18 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z19 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(BX*1), Z30
+	VPDPBUSD Z30, Z28, Z20 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z21 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*4), Z31
+	VPDPBUSD Z31, Z28, Z22 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z23 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_12x2_loop
+qgemm_vnnibu_d_12x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z16, (DX)
+	VMOVDQU32 Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z18, (DX)
+	VMOVDQU32 Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z20, (DX)
+	VMOVDQU32 Z21, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z22, (DX)
+	VMOVDQU32 Z23, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_13x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_13x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_13x1_store
+qgemm_vnnibu_d_13x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	VPDPBUSD.BCST (SI)(AX*1), Z28, Z1
+	VPDPBUSD.BCST (SI)(AX*2), Z28, Z2
+	VPDPBUSD.BCST (SI)(BX*1), Z28, Z3
+	VPDPBUSD.BCST (SI)(AX*4), Z28, Z4
+	VPDPBUSD.BCST (SI)(R11*1), Z28, Z5
+	VPDPBUSD.BCST (SI)(BX*2), Z28, Z6
+	VPDPBUSD.BCST (R12), Z28, Z7
+	VPDPBUSD.BCST (R12)(AX*1), Z28, Z8
+	VPDPBUSD.BCST (R12)(AX*2), Z28, Z9
+	VPDPBUSD.BCST (R12)(BX*1), Z28, Z10
+	VPDPBUSD.BCST (R12)(AX*4), Z28, Z11
+	VPDPBUSD.BCST (R12)(R11*1), Z28, Z12
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_13x1_loop
+qgemm_vnnibu_d_13x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z9, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z11, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_13x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_13x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_13x2_store
+qgemm_vnnibu_d_13x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z30, Z28, Z16 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z17 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z31, Z28, Z18 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z19 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(BX*1), Z30
+	VPDPBUSD Z30, Z28, Z20 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z21 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*4), Z31
+	VPDPBUSD Z31, Z28, Z22 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z23 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(R11*1), Z30
+	VPDPBUSD Z30, Z28, Z24 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z25 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_13x2_loop
+qgemm_vnnibu_d_13x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z16, (DX)
+	VMOVDQU32 Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z18, (DX)
+	VMOVDQU32 Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z20, (DX)
+	VMOVDQU32 Z21, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z22, (DX)
+	VMOVDQU32 Z23, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z24, (DX)
+	VMOVDQU32 Z25, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_14x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_14x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_14x1_store
+qgemm_vnnibu_d_14x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPDPBUSD.BCST (SI), Z28, Z0
+	VPDPBUSD.BCST (SI)(AX*1), Z28, Z1
+	VPDPBUSD.BCST (SI)(AX*2), Z28, Z2
+	VPDPBUSD.BCST (SI)(BX*1), Z28, Z3
+	VPDPBUSD.BCST (SI)(AX*4), Z28, Z4
+	VPDPBUSD.BCST (SI)(R11*1), Z28, Z5
+	VPDPBUSD.BCST (SI)(BX*2), Z28, Z6
+	VPDPBUSD.BCST (R12), Z28, Z7
+	VPDPBUSD.BCST (R12)(AX*1), Z28, Z8
+	VPDPBUSD.BCST (R12)(AX*2), Z28, Z9
+	VPDPBUSD.BCST (R12)(BX*1), Z28, Z10
+	VPDPBUSD.BCST (R12)(AX*4), Z28, Z11
+	VPDPBUSD.BCST (R12)(R11*1), Z28, Z12
+	VPDPBUSD.BCST (R12)(BX*2), Z28, Z13
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_14x1_loop
+qgemm_vnnibu_d_14x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z9, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z11, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z13, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_d_14x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnnibu_d_14x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_d_14x2_store
+qgemm_vnnibu_d_14x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z30, Z28, Z16 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z17 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z31, Z28, Z18 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z19 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(BX*1), Z30
+	VPDPBUSD Z30, Z28, Z20 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z21 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(AX*4), Z31
+	VPDPBUSD Z31, Z28, Z22 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z23 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(R11*1), Z30
+	VPDPBUSD Z30, Z28, Z24 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z25 // acc += u8(B) . s8(A)
+	VPBROADCASTD (R12)(BX*2), Z31
+	VPDPBUSD Z31, Z28, Z26 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z27 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_d_14x2_loop
+qgemm_vnnibu_d_14x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z16, (DX)
+	VMOVDQU32 Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z18, (DX)
+	VMOVDQU32 Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z20, (DX)
+	VMOVDQU32 Z21, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z22, (DX)
+	VMOVDQU32 Z23, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z24, (DX)
+	VMOVDQU32 Z25, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z26, (DX)
+	VMOVDQU32 Z27, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_1x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_1x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_1x1_store
+qgemm_vnniau_d_1x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_1x1_loop
+qgemm_vnniau_d_1x1_store:
+	VMOVDQU32 Z0, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_1x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_1x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_1x2_store
+qgemm_vnniau_d_1x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_1x2_loop
+qgemm_vnniau_d_1x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_2x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_2x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_2x1_store
+qgemm_vnniau_d_2x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_2x1_loop
+qgemm_vnniau_d_2x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_2x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_2x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_2x2_store
+qgemm_vnniau_d_2x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_2x2_loop
+qgemm_vnniau_d_2x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_3x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_3x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_3x1_store
+qgemm_vnniau_d_3x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_3x1_loop
+qgemm_vnniau_d_3x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_3x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_3x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_3x2_store
+qgemm_vnniau_d_3x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_3x2_loop
+qgemm_vnniau_d_3x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_4x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_4x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_4x1_store
+qgemm_vnniau_d_4x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_4x1_loop
+qgemm_vnniau_d_4x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_4x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_4x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_4x2_store
+qgemm_vnniau_d_4x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_4x2_loop
+qgemm_vnniau_d_4x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_5x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_5x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_5x1_store
+qgemm_vnniau_d_5x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_5x1_loop
+qgemm_vnniau_d_5x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_5x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_5x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_5x2_store
+qgemm_vnniau_d_5x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z9 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_5x2_loop
+qgemm_vnniau_d_5x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_6x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_6x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_6x1_store
+qgemm_vnniau_d_6x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_6x1_loop
+qgemm_vnniau_d_6x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_6x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_6x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_6x2_store
+qgemm_vnniau_d_6x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z9 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z10 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z11 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_6x2_loop
+qgemm_vnniau_d_6x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_7x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_7x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_7x1_store
+qgemm_vnniau_d_7x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_7x1_loop
+qgemm_vnniau_d_7x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_7x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_7x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_7x2_store
+qgemm_vnniau_d_7x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z9 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z10 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z11 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z12 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z13 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_7x2_loop
+qgemm_vnniau_d_7x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_8x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_8x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_8x1_store
+qgemm_vnniau_d_8x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z7 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_8x1_loop
+qgemm_vnniau_d_8x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_8x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_8x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_8x2_store
+qgemm_vnniau_d_8x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z9 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z10 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z11 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z12 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z13 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z14 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z15 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_8x2_loop
+qgemm_vnniau_d_8x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_9x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_9x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_9x1_store
+qgemm_vnniau_d_9x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_9x1_loop
+qgemm_vnniau_d_9x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_9x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_9x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_9x2_store
+qgemm_vnniau_d_9x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z9 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z10 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z11 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z12 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z13 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z14 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z15 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z28, Z30, Z16 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z17 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_9x2_loop
+qgemm_vnniau_d_9x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z16, (DX)
+	VMOVDQU32 Z17, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_10x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_10x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_10x1_store
+qgemm_vnniau_d_10x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z28, Z31, Z9 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_10x1_loop
+qgemm_vnniau_d_10x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z9, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_10x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_10x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_10x2_store
+qgemm_vnniau_d_10x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z9 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z10 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z11 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z12 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z13 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z14 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z15 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z28, Z30, Z16 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z17 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z28, Z31, Z18 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z19 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_10x2_loop
+qgemm_vnniau_d_10x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z16, (DX)
+	VMOVDQU32 Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z18, (DX)
+	VMOVDQU32 Z19, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_11x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_11x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_11x1_store
+qgemm_vnniau_d_11x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z28, Z31, Z9 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(BX*1), Z30
+	VPDPBUSD Z28, Z30, Z10 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_11x1_loop
+qgemm_vnniau_d_11x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z9, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_11x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_11x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_11x2_store
+qgemm_vnniau_d_11x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z9 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z10 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z11 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z12 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z13 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z14 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z15 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z28, Z30, Z16 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z17 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z28, Z31, Z18 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z19 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(BX*1), Z30
+	VPDPBUSD Z28, Z30, Z20 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z21 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_11x2_loop
+qgemm_vnniau_d_11x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z16, (DX)
+	VMOVDQU32 Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z18, (DX)
+	VMOVDQU32 Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z20, (DX)
+	VMOVDQU32 Z21, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_12x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_12x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_12x1_store
+qgemm_vnniau_d_12x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z28, Z31, Z9 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(BX*1), Z30
+	VPDPBUSD Z28, Z30, Z10 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*4), Z31
+	VPDPBUSD Z28, Z31, Z11 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_12x1_loop
+qgemm_vnniau_d_12x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z9, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z11, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_12x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_12x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_12x2_store
+qgemm_vnniau_d_12x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z9 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z10 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z11 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z12 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z13 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z14 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z15 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z28, Z30, Z16 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z17 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z28, Z31, Z18 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z19 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(BX*1), Z30
+	VPDPBUSD Z28, Z30, Z20 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z21 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*4), Z31
+	VPDPBUSD Z28, Z31, Z22 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z23 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_12x2_loop
+qgemm_vnniau_d_12x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z16, (DX)
+	VMOVDQU32 Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z18, (DX)
+	VMOVDQU32 Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z20, (DX)
+	VMOVDQU32 Z21, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z22, (DX)
+	VMOVDQU32 Z23, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_13x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_13x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_13x1_store
+qgemm_vnniau_d_13x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z28, Z31, Z9 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(BX*1), Z30
+	VPDPBUSD Z28, Z30, Z10 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*4), Z31
+	VPDPBUSD Z28, Z31, Z11 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(R11*1), Z30
+	VPDPBUSD Z28, Z30, Z12 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_13x1_loop
+qgemm_vnniau_d_13x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z9, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z11, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_13x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_13x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_13x2_store
+qgemm_vnniau_d_13x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z9 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z10 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z11 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z12 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z13 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z14 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z15 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z28, Z30, Z16 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z17 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z28, Z31, Z18 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z19 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(BX*1), Z30
+	VPDPBUSD Z28, Z30, Z20 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z21 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*4), Z31
+	VPDPBUSD Z28, Z31, Z22 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z23 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(R11*1), Z30
+	VPDPBUSD Z28, Z30, Z24 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z25 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_13x2_loop
+qgemm_vnniau_d_13x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z16, (DX)
+	VMOVDQU32 Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z18, (DX)
+	VMOVDQU32 Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z20, (DX)
+	VMOVDQU32 Z21, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z22, (DX)
+	VMOVDQU32 Z23, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z24, (DX)
+	VMOVDQU32 Z25, 64(DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_14x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_14x1(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_14x1_store
+qgemm_vnniau_d_14x1_loop:
+	VMOVDQU32 (DI), Z28
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z28, Z31, Z9 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(BX*1), Z30
+	VPDPBUSD Z28, Z30, Z10 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*4), Z31
+	VPDPBUSD Z28, Z31, Z11 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(R11*1), Z30
+	VPDPBUSD Z28, Z30, Z12 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(BX*2), Z31
+	VPDPBUSD Z28, Z31, Z13 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_14x1_loop
+qgemm_vnniau_d_14x1_store:
+	VMOVDQU32 Z0, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z1, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z3, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z5, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z7, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z9, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z11, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z13, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_d_14x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+TEXT ·qgemm_vnniau_d_14x2(SB), NOSPLIT, $0-48
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), AX
+	MOVQ b+24(FP), DI
+	MOVQ t+32(FP), DX
+	MOVQ ldt+40(FP), R9
+	LEAQ (AX)(AX*2), BX // 3*lda
+	LEAQ (AX)(AX*4), R11 // 5*lda
+	LEAQ (SI)(BX*2), R12
+	ADDQ AX, R12 // row 7
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	TESTQ CX, CX
+	JZ qgemm_vnniau_d_14x2_store
+qgemm_vnniau_d_14x2_loop:
+	VMOVDQU32 (DI), Z28
+	VMOVDQU32 64(DI), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*1), Z31
+	VPDPBUSD Z28, Z31, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*2), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*1), Z31
+	VPDPBUSD Z28, Z31, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(AX*4), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z9 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(R11*1), Z31
+	VPDPBUSD Z28, Z31, Z10 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z11 // acc += u8(A) . s8(B)
+	VPBROADCASTD (SI)(BX*2), Z30
+	VPDPBUSD Z28, Z30, Z12 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z13 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12), Z31
+	VPDPBUSD Z28, Z31, Z14 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z15 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*1), Z30
+	VPDPBUSD Z28, Z30, Z16 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z17 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*2), Z31
+	VPDPBUSD Z28, Z31, Z18 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z19 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(BX*1), Z30
+	VPDPBUSD Z28, Z30, Z20 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z21 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(AX*4), Z31
+	VPDPBUSD Z28, Z31, Z22 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z23 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(R11*1), Z30
+	VPDPBUSD Z28, Z30, Z24 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z30, Z25 // acc += u8(A) . s8(B)
+	VPBROADCASTD (R12)(BX*2), Z31
+	VPDPBUSD Z28, Z31, Z26 // acc += u8(A) . s8(B)
+	VPDPBUSD Z29, Z31, Z27 // acc += u8(A) . s8(B)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_d_14x2_loop
+qgemm_vnniau_d_14x2_store:
+	VMOVDQU32 Z0, (DX)
+	VMOVDQU32 Z1, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z2, (DX)
+	VMOVDQU32 Z3, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z4, (DX)
+	VMOVDQU32 Z5, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z6, (DX)
+	VMOVDQU32 Z7, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z8, (DX)
+	VMOVDQU32 Z9, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z10, (DX)
+	VMOVDQU32 Z11, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z12, (DX)
+	VMOVDQU32 Z13, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z14, (DX)
+	VMOVDQU32 Z15, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z16, (DX)
+	VMOVDQU32 Z17, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z18, (DX)
+	VMOVDQU32 Z19, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z20, (DX)
+	VMOVDQU32 Z21, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z22, (DX)
+	VMOVDQU32 Z23, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z24, (DX)
+	VMOVDQU32 Z25, 64(DX)
+	ADDQ R9, DX
+	VMOVDQU32 Z26, (DX)
+	VMOVDQU32 Z27, 64(DX)
+	VZEROUPPER
+	RET
+
 // func qgemm_avx2_1x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 TEXT ·qgemm_avx2_1x1(SB), NOSPLIT, $0-40
 	MOVQ kg+0(FP), CX

@@ -128,6 +128,126 @@ var qgemmKernels_vnni = [2][15][3]qgemmFunc{
 	},
 }
 
+// VNNI int8 micro-kernels reading A in place, indexed [A unsigned][rows][vectors].
+var qgemmKernelsDirect_vnni = [2][15][3]qgemmDirectFunc{
+	0: {
+		1: {
+			1: qgemm_vnnibu_d_1x1,
+			2: qgemm_vnnibu_d_1x2,
+		},
+		2: {
+			1: qgemm_vnnibu_d_2x1,
+			2: qgemm_vnnibu_d_2x2,
+		},
+		3: {
+			1: qgemm_vnnibu_d_3x1,
+			2: qgemm_vnnibu_d_3x2,
+		},
+		4: {
+			1: qgemm_vnnibu_d_4x1,
+			2: qgemm_vnnibu_d_4x2,
+		},
+		5: {
+			1: qgemm_vnnibu_d_5x1,
+			2: qgemm_vnnibu_d_5x2,
+		},
+		6: {
+			1: qgemm_vnnibu_d_6x1,
+			2: qgemm_vnnibu_d_6x2,
+		},
+		7: {
+			1: qgemm_vnnibu_d_7x1,
+			2: qgemm_vnnibu_d_7x2,
+		},
+		8: {
+			1: qgemm_vnnibu_d_8x1,
+			2: qgemm_vnnibu_d_8x2,
+		},
+		9: {
+			1: qgemm_vnnibu_d_9x1,
+			2: qgemm_vnnibu_d_9x2,
+		},
+		10: {
+			1: qgemm_vnnibu_d_10x1,
+			2: qgemm_vnnibu_d_10x2,
+		},
+		11: {
+			1: qgemm_vnnibu_d_11x1,
+			2: qgemm_vnnibu_d_11x2,
+		},
+		12: {
+			1: qgemm_vnnibu_d_12x1,
+			2: qgemm_vnnibu_d_12x2,
+		},
+		13: {
+			1: qgemm_vnnibu_d_13x1,
+			2: qgemm_vnnibu_d_13x2,
+		},
+		14: {
+			1: qgemm_vnnibu_d_14x1,
+			2: qgemm_vnnibu_d_14x2,
+		},
+	},
+	1: {
+		1: {
+			1: qgemm_vnniau_d_1x1,
+			2: qgemm_vnniau_d_1x2,
+		},
+		2: {
+			1: qgemm_vnniau_d_2x1,
+			2: qgemm_vnniau_d_2x2,
+		},
+		3: {
+			1: qgemm_vnniau_d_3x1,
+			2: qgemm_vnniau_d_3x2,
+		},
+		4: {
+			1: qgemm_vnniau_d_4x1,
+			2: qgemm_vnniau_d_4x2,
+		},
+		5: {
+			1: qgemm_vnniau_d_5x1,
+			2: qgemm_vnniau_d_5x2,
+		},
+		6: {
+			1: qgemm_vnniau_d_6x1,
+			2: qgemm_vnniau_d_6x2,
+		},
+		7: {
+			1: qgemm_vnniau_d_7x1,
+			2: qgemm_vnniau_d_7x2,
+		},
+		8: {
+			1: qgemm_vnniau_d_8x1,
+			2: qgemm_vnniau_d_8x2,
+		},
+		9: {
+			1: qgemm_vnniau_d_9x1,
+			2: qgemm_vnniau_d_9x2,
+		},
+		10: {
+			1: qgemm_vnniau_d_10x1,
+			2: qgemm_vnniau_d_10x2,
+		},
+		11: {
+			1: qgemm_vnniau_d_11x1,
+			2: qgemm_vnniau_d_11x2,
+		},
+		12: {
+			1: qgemm_vnniau_d_12x1,
+			2: qgemm_vnniau_d_12x2,
+		},
+		13: {
+			1: qgemm_vnniau_d_13x1,
+			2: qgemm_vnniau_d_13x2,
+		},
+		14: {
+			1: qgemm_vnniau_d_14x1,
+			2: qgemm_vnniau_d_14x2,
+		},
+	},
+}
+
 // AVX2 int16-pair micro-kernels, indexed [rows][vectors].
 var qgemmKernels_avx2 = [7][3]qgemmFunc{
 	1: {
@@ -160,169 +280,337 @@ var qgemmKernels_avx2 = [7][3]qgemmFunc{
 func qgemm_vnniau_1x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_1x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_1x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_1x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_2x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_2x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_2x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_2x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_3x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_3x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_3x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_3x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_4x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_4x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_4x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_4x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_5x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_5x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_5x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_5x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_6x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_6x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_6x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_6x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_7x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_7x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_7x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_7x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_8x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_8x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_8x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_8x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_9x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_9x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_9x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_9x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_10x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_10x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_10x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_10x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_11x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_11x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_11x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_11x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_12x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_12x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_12x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_12x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_13x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_13x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_13x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_13x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_14x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_d_14x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnniau_14x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_d_14x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_1x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_1x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_1x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_1x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_2x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_2x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_2x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_2x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_3x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_3x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_3x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_3x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_4x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_4x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_4x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_4x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_5x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_5x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_5x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_5x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_6x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_6x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_6x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_6x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_7x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_7x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_7x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_7x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_8x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_8x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_8x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_8x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_9x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_9x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_9x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_9x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_10x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_10x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_10x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_10x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_11x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_11x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_11x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_11x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_12x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_12x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_12x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_12x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_13x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_13x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_13x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_13x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_14x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_d_14x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
 func qgemm_vnnibu_14x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_d_14x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_avx2_1x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)

@@ -235,6 +235,9 @@ func TestQGemmConformance(t *testing.T) {
 		t.Run("s8u8s8", func(t *testing.T) { qSweep[int8, uint8, int8](t, kn, rng) })
 		t.Run("u8s8u8", func(t *testing.T) { qSweep[uint8, int8, uint8](t, kn, rng) })
 		t.Run("s8s8s8", func(t *testing.T) { qSweep[int8, int8, int8](t, kn, rng) })
+		noDirectA = true // A packed even where it could be read in place
+		defer func() { noDirectA = false }()
+		t.Run("u8s8u8-packedA", func(t *testing.T) { qSweep[uint8, int8, uint8](t, kn, rng) })
 	})
 }
 

@@ -21,6 +21,13 @@ var qasmKernels = []*qkern{
 			}
 			qgemmKernels_vnni[i][rows][nv](kg, a, b, t, 32*4)
 		},
+		kernD: func(kn *qkern, au bool, rows, cols, kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32) {
+			i := 0
+			if au {
+				i = 1
+			}
+			qgemmKernelsDirect_vnni[i][rows][(cols+15)/16](kg, a, uintptr(lda), b, t, 32*4)
+		},
 		finish: qfinish_avx512,
 	},
 	{

@@ -51,3 +51,19 @@ func packTAsm(dst, src []float32, lds, k, nr int) int {
 	packT32(&dst[0], &src[0], uintptr(lds)*4, k16)
 	return k16 * 16
 }
+
+//go:noescape
+func qpackB32(dst, src *byte, ldb uintptr, kq int, flip uint32)
+
+// qpackBAsm packs the whole groups of 4 k of a full 32-column VNNI panel
+// from a row-major B and returns how many k it packed.
+func qpackBAsm(dst, src []byte, ldb, k, nr int, flip byte) int {
+	kq := k / 4
+	if noAsmPack || nr != 32 || kq == 0 {
+		return 0
+	}
+	_ = dst[kq*128-1]
+	_ = src[(4*kq-1)*ldb+31]
+	qpackB32(&dst[0], &src[0], uintptr(ldb), kq, uint32(flip)*0x01010101)
+	return 4 * kq
+}

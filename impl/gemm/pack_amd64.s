@@ -73,3 +73,49 @@ pr14_loop:
 pr14_done:
 	VZEROUPPER
 	RET
+
+// func qpackB32(dst, src *byte, ldb uintptr, kq int, flip uint32)
+// Packs kq groups of 4 rows x 32 columns of a row-major byte B into the
+// VNNI panel layout: for each group, for each column, its 4 bytes (one
+// dword per column, 128 bytes per group), each byte xored with flip.
+// AVX2 byte/word unpacks work within 128-bit lanes, so lane 0 holds columns
+// 0..15 and lane 1 columns 16..31; the stores put them back in order.
+TEXT ·qpackB32(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ldb+16(FP), DX
+	MOVQ kq+24(FP), CX
+	MOVL flip+32(FP), AX
+	VMOVD AX, X8
+	VPBROADCASTD X8, Y8           // flip byte in every byte lane
+	LEAQ (DX)(DX*2), R8           // 3*ldb
+	TESTQ CX, CX
+	JZ   qpb_done
+qpb_loop:
+	VPXOR   (SI), Y8, Y0          // row 4q
+	VPXOR   (SI)(DX*1), Y8, Y1    // row 4q+1
+	VPXOR   (SI)(DX*2), Y8, Y2    // row 4q+2
+	VPXOR   (SI)(R8*1), Y8, Y3    // row 4q+3
+	VPUNPCKLBW Y1, Y0, Y4         // (r0,r1) byte pairs, columns 0-7 | 16-23
+	VPUNPCKHBW Y1, Y0, Y5         // columns 8-15 | 24-31
+	VPUNPCKLBW Y3, Y2, Y6         // (r2,r3) pairs
+	VPUNPCKHBW Y3, Y2, Y7
+	VPUNPCKLWD Y6, Y4, Y0         // dwords (r0,r1,r2,r3): columns 0-3 | 16-19
+	VPUNPCKHWD Y6, Y4, Y1         // columns 4-7 | 20-23
+	VPUNPCKLWD Y7, Y5, Y2         // columns 8-11 | 24-27
+	VPUNPCKHWD Y7, Y5, Y3         // columns 12-15 | 28-31
+	VMOVDQU X0, (DI)
+	VMOVDQU X1, 16(DI)
+	VMOVDQU X2, 32(DI)
+	VMOVDQU X3, 48(DI)
+	VEXTRACTI128 $1, Y0, 64(DI)
+	VEXTRACTI128 $1, Y1, 80(DI)
+	VEXTRACTI128 $1, Y2, 96(DI)
+	VEXTRACTI128 $1, Y3, 112(DI)
+	LEAQ (SI)(DX*4), SI           // next 4 rows
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  qpb_loop
+qpb_done:
+	VZEROUPPER
+	RET

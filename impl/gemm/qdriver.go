@@ -452,7 +452,10 @@ func qpackB(kn *qkern, dst []byte, src []byte, ldb int, trans bool, flip byte, u
 			clear(d)
 		}
 		q0 := 0
-		if !trans {
+		if !trans && cols == nr {
+			q0 = qpackBAsm(d, src[j0+jr:], ldb, k, nr, flip) / 4
+		}
+		if !trans && q0 == 0 {
 			// Four rows of B make one group: interleave their bytes into
 			// one uint32 per column.
 			f32 := uint32(flip) * 0x01010101

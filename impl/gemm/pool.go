@@ -36,6 +36,11 @@ type workerPool struct {
 
 var pool = &workerPool{wake: make(chan struct{}, 256)}
 
+// Parallel runs f(0), ..., f(t-1), each exactly once, on the caller and the
+// GEMM helper pool, and returns when all are done. Other kernel packages
+// (sparse, convolution) use it to share the pool's warm helpers.
+func Parallel(t int, f func(i int)) { parallel(t, f) }
+
 // parallel runs f(0..t-1), each exactly once, and returns when all are done.
 func parallel(t int, f func(i int)) {
 	if t <= 1 {

@@ -2,7 +2,6 @@ package sparse
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/frugal-ml/frugal/impl/cpu"
 	"github.com/frugal-ml/frugal/impl/gemm"
@@ -126,16 +125,7 @@ func parallelRows(units int, macs float64, f func(u0, u1 int)) {
 		f(0, units)
 		return
 	}
-	var wg sync.WaitGroup
-	for i := 1; i < t; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(units*i/t, units*(i+1)/t)
-		}()
-	}
-	f(0, units/t)
-	wg.Wait()
+	gemm.Parallel(t, func(i int) { f(units*i/t, units*(i+1)/t) })
 }
 
 func checkDense(name string, rows, cols int, x []float32, ld int) {

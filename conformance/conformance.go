@@ -583,7 +583,7 @@ func ReasonClass(reason string) string {
 		op = m[1] + ": "
 	}
 	switch {
-	case strings.Contains(reason, "panic:"):
+	case strings.Contains(reason, "panic:") || strings.Contains(reason, "panicked:"):
 		return op + "panic"
 	case strings.Contains(reason, "timeout"):
 		return "timeout"

@@ -231,7 +231,14 @@ func floatsTo(to tensor.DType, vals []float64, shape []int, opt CastOptions) (*t
 				d[i] = uint64(f64ToI64(v))
 			}
 		}
+	case []string:
+		for i, v := range vals {
+			d[i] = formatFloatNumpy(v, 64)
+		}
 	default:
+		if !isInt(to) {
+			return nil, fmt.Errorf("cannot convert numbers to %s", to)
+		}
 		iv := make([]int64, len(vals))
 		for i, v := range vals {
 			iv[i] = f64ToI64(v)
@@ -272,6 +279,9 @@ func intsTo(to tensor.DType, v []int64, shape []int) (*tensor.Tensor, error) {
 	}
 	if isInt(to) || to == tensor.Bool {
 		return fromInt64(to, v, shape)
+	}
+	if !isFloat(to) && to != tensor.String {
+		return nil, fmt.Errorf("cannot convert integers to %s", to)
 	}
 	f := make([]float64, len(v))
 	conv(f, v)

@@ -424,6 +424,9 @@ func buildConvInteger(b *BuildInfo) (Kernel, error) {
 			return nil, err
 		}
 		x, w := ts[0], ts[1]
+		if x.Rank() < 3 || w.Rank() != x.Rank() {
+			return nil, fmt.Errorf("input %v and weight %v: want matching ranks >= 3", x.Shape, w.Shape)
+		}
 		xz, err := zeroPoint(in, 2)
 		if err != nil {
 			return nil, err
@@ -517,15 +520,23 @@ func buildCol2Im(b *BuildInfo) (Kernel, error) {
 		}
 		kn := tensor.NumElems(toInts(blk))
 		N, CK, L := x.Shape[0], x.Shape[1], x.Shape[2]
-		if CK%kn != 0 {
+		if kn <= 0 || CK%kn != 0 {
 			return nil, fmt.Errorf("input channels %d not divisible by block size %d", CK, kn)
 		}
 		C := CK / kn
 		im := toInts(img)
 		outs := make([]int, sp)
 		for d := 0; d < sp; d++ {
+			if im[d] <= 0 || blk[d] <= 0 || get(aStr, d, 1) <= 0 || get(aDil, d, 1) <= 0 {
+				return nil, fmt.Errorf("image_shape %v, block_shape %v, strides and dilations must be positive", img, blk)
+			}
 			ek := (int(blk[d])-1)*get(aDil, d, 1) + 1
 			outs[d] = (im[d]+get(aPads, d, 0)+get(aPads, d+sp, 0)-ek)/get(aStr, d, 1) + 1
+		}
+		for _, o := range outs {
+			if o <= 0 {
+				return nil, fmt.Errorf("image %v with block %v gives no blocks", img, blk)
+			}
 		}
 		if tensor.NumElems(outs) != L {
 			return nil, fmt.Errorf("input has %d blocks, image and block shapes give %d", L, tensor.NumElems(outs))

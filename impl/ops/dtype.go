@@ -773,6 +773,9 @@ func forEachIndex(shape []int, f func(pos int, idx []int)) {
 // float32 outputs are converted back to the dtype of the first input.
 func viaF32(k Kernel) Kernel {
 	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		if len(in) == 0 {
+			return k.Run(ctx, in)
+		}
 		x, ok := in[0].(*tensor.Tensor)
 		if !ok || x == nil || x.DType == tensor.Float32 || !isFloat(x.DType) {
 			return k.Run(ctx, in)

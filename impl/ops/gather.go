@@ -158,7 +158,7 @@ func ndIndex(dshape []int, it *tensor.Tensor, batchDims int) (offs []int, slice 
 		return nil, 0, nil, fmt.Errorf("indices must have rank >= 1")
 	}
 	k := it.Shape[ir-1]
-	if batchDims+k > len(dshape) {
+	if batchDims < 0 || batchDims >= ir || batchDims+k > len(dshape) {
 		return nil, 0, nil, fmt.Errorf("index depth %d with batch_dims %d exceeds data rank %d", k, batchDims, len(dshape))
 	}
 	for i := 0; i < batchDims; i++ {

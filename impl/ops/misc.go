@@ -618,6 +618,9 @@ func buildTensorScatter(b *BuildInfo) (Kernel, error) {
 		} else {
 			wi = make([]int64, B)
 		}
+		if len(wi) != B || upd.Shape[0] != B {
+			return nil, fmt.Errorf("write_indices %v and update %v do not match batch %d", wi, upd.Shape, B)
+		}
 		S := past.Shape[ax]
 		pst := past.Strides()
 		pos := make([]int, upd.Len())

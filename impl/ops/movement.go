@@ -955,6 +955,14 @@ func buildReverseSequence(b *BuildInfo) (Kernel, error) {
 			return nil, fmt.Errorf("sequence_lens has %d entries for batch %d", len(lens), x.Shape[bax])
 		}
 		st := x.Strides()
+		if bax == tax {
+			return nil, fmt.Errorf("batch_axis and time_axis are both %d", bax)
+		}
+		for _, l := range lens {
+			if l < 0 || l > int64(x.Shape[tax]) {
+				return nil, fmt.Errorf("sequence length %d out of range [0, %d]", l, x.Shape[tax])
+			}
+		}
 		idx := make([]int, x.Len())
 		forEachIndex(x.Shape, func(p int, ix []int) {
 			t := ix[tax]
@@ -996,6 +1004,9 @@ func buildCenterCropPad(b *BuildInfo) (Kernel, error) {
 		}
 		target := append([]int{}, x.Shape...)
 		for i, a := range axes {
+			if shape[i] < 0 {
+				return nil, fmt.Errorf("shape %v has a negative dimension", shape)
+			}
 			ax, err := normAxis(a, r)
 			if err != nil {
 				return nil, err

@@ -195,6 +195,9 @@ func Resize(x *tensor.Tensor, roi, scales []float64, sizes []int64, o resizeOpts
 			return nil, fmt.Errorf("sizes %v do not match %d axes", sizes, na)
 		}
 		for i, ax := range axes {
+			if sizes[i] < 0 {
+				return nil, fmt.Errorf("sizes %v must not be negative", sizes)
+			}
 			scale[ax] = float64(sizes[i]) / float64(x.Shape[ax])
 			outSize[ax] = int(sizes[i])
 		}

@@ -173,8 +173,11 @@ func buildRNN(op string, b *BuildInfo) (Kernel, error) {
 		}
 		I := x.Shape[2]
 		H := int(hidden)
-		if H <= 0 {
+		if H <= 0 && w.Rank() == 3 {
 			H = w.Shape[1] / gates
+		}
+		if H <= 0 {
+			return nil, fmt.Errorf("hidden_size is unknown (W %v)", w.Shape)
 		}
 		if !tensor.SameShape(w.Shape, []int{ndir, gates * H, I}) || !tensor.SameShape(r.Shape, []int{ndir, gates * H, H}) {
 			return nil, fmt.Errorf("W %v / R %v do not fit %d directions, %d gates of %d for input %d", w.Shape, r.Shape, ndir, gates, H, I)

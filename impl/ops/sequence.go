@@ -303,6 +303,9 @@ func buildSplitToSequence(b *BuildInfo) (Kernel, error) {
 			}
 			sum := 0
 			for _, s := range v {
+				if s < 0 {
+					return nil, fmt.Errorf("split %v has a negative size", v)
+				}
 				sizes = append(sizes, int(s))
 				sum += int(s)
 			}

@@ -88,7 +88,7 @@ func buildRotary(b *BuildInfo) (Kernel, error) {
 			rd = D
 		}
 		half := rd / 2
-		if ts[1].Shape[ts[1].Rank()-1] != half {
+		if ts[1].Rank() == 0 || ts[2].Rank() == 0 || rd > D || ts[1].Shape[ts[1].Rank()-1] != half || ts[2].Len() != ts[1].Len() {
 			return nil, fmt.Errorf("cos_cache %v does not have %d columns", ts[1].Shape, half)
 		}
 		var pv []int64

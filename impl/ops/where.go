@@ -113,7 +113,10 @@ func buildClip(b *BuildInfo) (Kernel, error) {
 				if t.DType != x.DType {
 					return nil, fmt.Errorf("Clip: bound dtype %s differs from input %s", t.DType, x.DType)
 				}
-				f, _ := ToFloat64(t)
+				f, err := ToFloat64(t)
+				if err != nil {
+					return nil, fmt.Errorf("Clip: bound %d: %w", k, err)
+				}
 				var iv int64
 				var uv uint64
 				if isInt(t.DType) {

@@ -359,7 +359,7 @@ func (s *Session) run(ctx context.Context, inputs map[string]ops.Value, position
 				in = append(in, vals[sl])
 			}
 		}
-		out, err := st.kernel.Run(kctx, in)
+		out, err := runKernel(st, kctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", st.node.Describe(), err)
 		}
@@ -443,4 +443,15 @@ func checkInput(vi graph.ValueInfo, v ops.Value) error {
 		}
 	}
 	return nil
+}
+
+// runKernel runs one step, turning a kernel panic into an error naming the
+// node, so a bad model or input never takes the process down.
+func runKernel(st *step, ctx *ops.Ctx, in []ops.Value) (out []ops.Value, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("kernel %s panicked: %v", st.impl.Name, p)
+		}
+	}()
+	return st.kernel.Run(ctx, in)
 }

@@ -23,6 +23,9 @@ func init() {
 			return nil, nil
 		}), nil
 	}})
+	ops.Register(ops.Impl{Op: "PanicBuild", Domain: testDomain, Build: func(b *ops.BuildInfo) (ops.Kernel, error) {
+		panic("build exploded")
+	}})
 	ops.Register(ops.Impl{Op: "Sleep", Domain: testDomain, Build: func(b *ops.BuildInfo) (ops.Kernel, error) {
 		return ops.KernelFunc(func(ctx *ops.Ctx, in []ops.Value) ([]ops.Value, error) {
 			select {
@@ -70,6 +73,7 @@ func TestRunnerOutcomes(t *testing.T) {
 	writeTest(t, root, "node", "test_relu_dtype", "Relu", "", x, tensor.MustFromSlice([]float64{0, 2, 0}, 3))
 	writeTest(t, root, "node", "test_missing_op", "NoSuchOp", "", x, x)
 	writeTest(t, root, "node", "test_panic", "Panic", testDomain, x, x)
+	writeTest(t, root, "node", "test_panic_build", "PanicBuild", testDomain, x, x)
 	writeTest(t, root, "simple", "test_sleep", "Sleep", testDomain, x, x)
 	s, err := RunSuite(root, Options{Timeout: 200 * time.Millisecond})
 	if err != nil {
@@ -103,7 +107,7 @@ func TestRunnerOutcomes(t *testing.T) {
 			t.Errorf("%s: %s %q, want failure containing %q", name, r.Status, r.Reason, want)
 		}
 	}
-	if s.Line() != "1 passed, 5 failed, 0 skipped" {
+	if s.Line() != "1 passed, 6 failed, 0 skipped" {
 		t.Errorf("summary %q", s.Line())
 	}
 	if p, f, _ := s.Count("simple/"); p != 0 || f != 1 {

@@ -88,7 +88,7 @@ func TestRunnerOutcomes(t *testing.T) {
 		"node/test_relu_wrong": "1 of 3 elements differ",
 		"node/test_relu_dtype": "dtype float32, want float64",
 		"node/test_missing_op": "is not implemented",
-		"node/test_panic":      "panic: runtime error: index out of range",
+		"node/test_panic":      "panicked: runtime error: index out of range",
 		"simple/test_sleep":    "timeout",
 	}
 	for name, want := range expect {

@@ -84,12 +84,13 @@ func TestRunnerOutcomes(t *testing.T) {
 		got[r.Name] = r
 	}
 	expect := map[string]string{
-		"node/test_relu_ok":    "",
-		"node/test_relu_wrong": "1 of 3 elements differ",
-		"node/test_relu_dtype": "dtype float32, want float64",
-		"node/test_missing_op": "is not implemented",
-		"node/test_panic":      "panicked: runtime error: index out of range",
-		"simple/test_sleep":    "timeout",
+		"node/test_relu_ok":     "",
+		"node/test_relu_wrong":  "1 of 3 elements differ",
+		"node/test_relu_dtype":  "dtype float32, want float64",
+		"node/test_missing_op":  "is not implemented",
+		"node/test_panic":       "panicked: runtime error: index out of range",
+		"node/test_panic_build": "panic: build exploded",
+		"simple/test_sleep":     "timeout",
 	}
 	for name, want := range expect {
 		r, ok := got[name]

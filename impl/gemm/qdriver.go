@@ -175,6 +175,9 @@ func (j *qjob) workerCols(m0, m1, n0, n1, pbCol0 int, ws *qworkspace) {
 		if j.perRow {
 			f.flags |= qScaleRow
 		}
+		if j.lo < 0 {
+			f.flags |= qSigned
+		}
 	}
 	for jc := n0; jc < n1; jc += ncBlk {
 		ncur := min(ncBlk, n1-jc)

@@ -81,7 +81,43 @@ const (
 	qColAdd   = 8
 	qRequant  = 16
 	qScaleRow = 32
+	qSigned   = 64 // int8 output (AVX2 finisher)
 )
+
+// qfinishSplit runs an assembly finisher on the columns it handles (a
+// multiple of vec) and the Go finisher on the rest.
+func qfinishSplit(f *qfin, vec int, asm func(*qfin)) {
+	c := f.cols / vec * vec
+	if c > 0 && f.rows > 0 {
+		g := *f
+		g.cols = c
+		asm(&g)
+	}
+	if c == f.cols {
+		return
+	}
+	g := *f
+	g.cols = f.cols - c
+	osize := uintptr(4)
+	if f.flags&qRequant != 0 {
+		osize = 1
+	}
+	g.out = unsafe.Add(f.out, uintptr(c)*osize)
+	g.tile = (*int32)(unsafe.Add(unsafe.Pointer(f.tile), c*4))
+	if f.flags&qCorr1 != 0 {
+		g.c1 = (*int32)(unsafe.Add(unsafe.Pointer(f.c1), c*4))
+	}
+	if f.flags&qCorr2 != 0 {
+		g.c2 = (*int32)(unsafe.Add(unsafe.Pointer(f.c2), c*4))
+	}
+	if f.flags&qColAdd != 0 {
+		g.colAdd = (*int32)(unsafe.Add(unsafe.Pointer(f.colAdd), c*4))
+	}
+	if f.flags&qRequant != 0 && f.flags&qScaleRow == 0 {
+		g.scale = (*float64)(unsafe.Add(unsafe.Pointer(f.scale), c*8))
+	}
+	qfinishGo(&g)
+}
 
 // qgemmFunc is the assembly int8 micro-kernel signature: kg groups of k,
 // packed panels a and b, the int32 tile t with rows ldt bytes apart.

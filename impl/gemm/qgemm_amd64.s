@@ -8260,3 +8260,117 @@ qfin_bytes:
 qfin_done:
 	VZEROUPPER
 	RET
+
+// func qfinish_avx2(f *qfin)
+TEXT ·qfinish_avx2(SB), NOSPLIT, $0-8
+	MOVQ f+0(FP), AX
+	MOVQ 0(AX), R8 // flags
+	MOVQ 16(AX), R9 // c1
+	MOVQ 32(AX), R10 // c2
+	MOVQ 48(AX), R11 // colAdd
+	MOVQ 56(AX), R12 // scale
+	MOVQ 112(AX), R13 // cols (multiple of 8)
+	MOVQ 120(AX), SI // tile row
+	MOVQ 88(AX), DI // output row
+	VBROADCASTSD 64(AX), Y14 // zero point
+	VBROADCASTSD 72(AX), Y15 // lo
+	VBROADCASTSD 80(AX), Y9 // hi
+	XORQ BX, BX
+qf2_row:
+	CMPQ BX, 104(AX)
+	JGE qf2_done
+	TESTQ $1, R8
+	JZ qf2_r2
+	MOVQ 8(AX), DX
+	VPBROADCASTD (DX)(BX*4), Y10
+qf2_r2:
+	TESTQ $2, R8
+	JZ qf2_ra
+	MOVQ 24(AX), DX
+	VPBROADCASTD (DX)(BX*4), Y11
+qf2_ra:
+	TESTQ $4, R8
+	JZ qf2_rs
+	MOVQ 40(AX), DX
+	VPBROADCASTD (DX)(BX*4), Y12
+qf2_rs:
+	TESTQ $32, R8
+	JZ qf2_cols
+	VBROADCASTSD (R12)(BX*8), Y13 // scale[i]
+qf2_cols:
+	XORQ CX, CX
+qf2_col:
+	CMPQ CX, R13
+	JGE qf2_next
+	VMOVDQU (SI)(CX*4), Y0
+	TESTQ $1, R8
+	JZ qf2_c2
+	VPMULLD (R9)(CX*4), Y10, Y1
+	VPADDD Y1, Y0, Y0
+qf2_c2:
+	TESTQ $2, R8
+	JZ qf2_radd
+	VPMULLD (R10)(CX*4), Y11, Y1
+	VPADDD Y1, Y0, Y0
+qf2_radd:
+	TESTQ $4, R8
+	JZ qf2_cadd
+	VPADDD Y12, Y0, Y0
+qf2_cadd:
+	TESTQ $8, R8
+	JZ qf2_out
+	VPADDD (R11)(CX*4), Y0, Y0
+qf2_out:
+	TESTQ $16, R8
+	JNZ qf2_rq
+	VMOVDQU Y0, (DI)(CX*4)
+	JMP qf2_step
+qf2_rq:
+	VCVTDQ2PD X0, Y2 // lanes 0..3
+	VEXTRACTI128 $1, Y0, X3
+	VCVTDQ2PD X3, Y3 // lanes 4..7
+	TESTQ $32, R8
+	JZ qf2_colscale
+	VMULPD Y13, Y2, Y2
+	VMULPD Y13, Y3, Y3
+	JMP qf2_round
+qf2_colscale:
+	VMULPD (R12)(CX*8), Y2, Y2
+	VMULPD 32(R12)(CX*8), Y3, Y3
+qf2_round:
+	VROUNDPD $8, Y2, Y2 // round half to even
+	VROUNDPD $8, Y3, Y3
+	VADDPD Y14, Y2, Y2
+	VADDPD Y14, Y3, Y3
+	VMAXPD Y15, Y2, Y2
+	VMAXPD Y15, Y3, Y3
+	VMINPD Y9, Y2, Y2
+	VMINPD Y9, Y3, Y3
+	VCVTPD2DQY Y2, X2
+	VCVTPD2DQY Y3, X3
+	VPACKSSDW X3, X2, X2 // 8 x int16, exact
+	TESTQ $64, R8
+	JNZ qf2_s8
+	VPACKUSWB X2, X2, X2 // 8 x uint8, exact
+	JMP qf2_st
+qf2_s8:
+	VPACKSSWB X2, X2, X2 // 8 x int8, exact
+qf2_st:
+	MOVQ X2, (DI)(CX*1)
+qf2_step:
+	ADDQ $8, CX
+	JMP qf2_col
+qf2_next:
+	MOVQ 128(AX), DX
+	LEAQ (SI)(DX*4), SI
+	MOVQ 96(AX), DX
+	TESTQ $16, R8
+	JNZ qf2_bytes
+	SHLQ $2, DX
+qf2_bytes:
+	ADDQ DX, DI
+	INCQ BX
+	JMP qf2_row
+qf2_done:
+	VZEROUPPER
+	RET

@@ -650,3 +650,6 @@ func qgemm_avx2_6x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qfinish_avx512(f *qfin)
+
+//go:noescape
+func qfinish_avx2(f *qfin)

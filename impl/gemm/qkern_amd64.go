@@ -36,6 +36,6 @@ var qasmKernels = []*qkern{
 		kern: func(kn *qkern, au bool, rows, cols, kg int, a, b unsafe.Pointer, t *int32) {
 			qgemmKernels_avx2[rows][(cols+7)/8](kg, a, b, t, 16*4)
 		},
-		finish: qfinishGo,
+		finish: func(f *qfin) { qfinishSplit(f, 8, qfinish_avx2) },
 	},
 }

@@ -30,7 +30,7 @@ type CastOptions struct {
 
 func init() {
 	Register(Impl{Op: "Cast", DTypes: castTypes, Build: func(b *BuildInfo) (Kernel, error) {
-		to, err := b.Node.Int("to", -1)
+		to, err := castTarget(b.Node)
 		if err != nil {
 			return nil, err
 		}
@@ -449,4 +449,31 @@ func castFromString(x *tensor.Tensor, to tensor.DType, opt CastOptions) (*tensor
 		v[i] = f
 	}
 	return floatsTo(to, v, x.Shape, opt)
+}
+
+// castTarget reads Cast's `to`, an int (opset 6+) or, in Cast-1, the
+// TensorProto.DataType name as a string ("FLOAT", "INT64", ...).
+func castTarget(n *graph.Node) (int64, error) {
+	if a, ok := n.Attrs["to"]; ok && a.Type == graph.AttrString {
+		for dt := tensor.DType(1); dt <= Int2; dt++ {
+			if onnxTypeName(dt) == strings.ToUpper(a.S) {
+				return int64(dt), nil
+			}
+		}
+		return 0, fmt.Errorf("Cast: unknown type name %q", a.S)
+	}
+	return n.Int("to", -1)
+}
+
+// onnxTypeName is the TensorProto.DataType enum name of dt.
+func onnxTypeName(dt tensor.DType) string {
+	switch dt {
+	case tensor.Float32:
+		return "FLOAT"
+	case tensor.Float64:
+		return "DOUBLE"
+	case tensor.Float16:
+		return "FLOAT16"
+	}
+	return strings.ToUpper(dtypeName(dt))
 }

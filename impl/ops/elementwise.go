@@ -215,7 +215,7 @@ func init() {
 			dts = append(dts, tensor.Bool)
 		}
 		Register(Impl{Op: op, Name: "ref", DTypes: dts, Build: func(b *BuildInfo) (Kernel, error) {
-			return binaryKernel(bo), nil
+			return legacyBroadcast(b, binaryKernel(bo))
 		}})
 		if op != "Add" && op != "Sub" && op != "Mul" && op != "Div" {
 			graph.RegisterShape("", op, broadcastShape)
@@ -325,7 +325,7 @@ func init() {
 	}
 	// Pow: the exponent may have another dtype; the result has the base's.
 	Register(Impl{Op: "Pow", DTypes: numericTypes, Build: func(b *BuildInfo) (Kernel, error) {
-		return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		return legacyBroadcast(b, KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
 			ts, err := MustTensors(in, 2)
 			if err != nil {
 				return nil, err
@@ -335,7 +335,7 @@ func init() {
 				return nil, err
 			}
 			return []Value{out}, nil
-		}), nil
+		}))
 	}})
 	graph.RegisterShape("", "Pow", broadcastShape)
 	// Comparisons.
@@ -349,7 +349,7 @@ func init() {
 	for op, c := range cmps {
 		c := c
 		Register(Impl{Op: op, DTypes: append(append([]tensor.DType{}, numericTypes...), tensor.Bool, tensor.String), Build: func(b *BuildInfo) (Kernel, error) {
-			return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+			return legacyBroadcast(b, KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
 				ts, err := MustTensors(in, 2)
 				if err != nil {
 					return nil, err
@@ -359,7 +359,7 @@ func init() {
 					return nil, err
 				}
 				return []Value{out}, nil
-			}), nil
+			}))
 		}})
 		graph.RegisterShape("", op, func(n *graph.Node, in []graph.Type, c []*tensor.Tensor, v int64) ([]graph.Type, error) {
 			t, err := broadcastShape(n, in, c, v)
@@ -658,4 +658,49 @@ func preluKernel(legacy bool, bo binaryOp) Kernel {
 		}
 		return []Value{out}, nil
 	})
+}
+
+// legacyBroadcast implements the opset < 7 broadcasting of binary ops: with
+// broadcast=1, B's shape matches a contiguous run of A's dimensions starting
+// at axis (default: the trailing ones), and is reshaped to A's rank.
+func legacyBroadcast(b *BuildInfo, k Kernel) (Kernel, error) {
+	if b.Opset <= 0 || b.Opset >= 7 {
+		return k, nil
+	}
+	bc, err := b.Node.Int("broadcast", 0)
+	if err != nil {
+		return nil, err
+	}
+	axis, err := b.Node.Int("axis", -1)
+	if err != nil {
+		return nil, err
+	}
+	if bc == 0 || !b.Node.Has("axis") {
+		return k, nil
+	}
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		ts, err := MustTensors(in, 2)
+		if err != nil {
+			return nil, err
+		}
+		a, bt := ts[0], ts[1]
+		ax := int(axis)
+		if ax < 0 {
+			ax += a.Rank()
+		}
+		if ax < 0 || ax+bt.Rank() > a.Rank() {
+			return nil, fmt.Errorf("legacy broadcast of %v at axis %d into %v", bt.Shape, axis, a.Shape)
+		}
+		shape := make([]int, a.Rank())
+		for i := range shape {
+			shape[i] = 1
+		}
+		copy(shape[ax:], bt.Shape)
+		r, err := bt.Reshaped(shape...)
+		if err != nil {
+			return nil, err
+		}
+		args := append([]Value{a, r}, in[2:]...)
+		return k.Run(ctx, args)
+	}), nil
 }

@@ -104,3 +104,16 @@ func TestWhereClip(t *testing.T) {
 	ci := run1(t, mk("Clip", 3, 1), 13, i64s(sh(3), -9, 0, 9), i64s(nil, -3), i64s(nil, 3))
 	expect(t, "Clip int", ci, sh(3), []float64{-3, 0, 3}, 0)
 }
+
+func TestLegacyBroadcastAndOldAttributes(t *testing.T) {
+	a := iota32(2, 3)
+	b := f32s(sh(2), 10, 20)
+	got := run1(t, mk("Add", 2, 1, graph.AttrI("broadcast", 1), graph.AttrI("axis", 0)), 6, a, b)
+	expect(t, "Add-6 axis broadcast", got, sh(2, 3), []float64{10, 11, 12, 23, 24, 25}, 0)
+	c := run1(t, mk("Concat", 2, 1), 1, a, iota32(2, 1))
+	expect(t, "Concat-1 default axis", c, sh(2, 4), []float64{0, 1, 2, 0, 3, 4, 5, 1}, 0)
+	cs := run1(t, mk("Cast", 1, 1, graph.AttrS("to", "INT64")), 1, f32s(sh(1), 2.7))
+	if cs.DType != tensor.Int64 || cs.I64()[0] != 2 {
+		t.Errorf("Cast-1 string to: %v", cs)
+	}
+}

@@ -330,7 +330,11 @@ func Concat(ts []*tensor.Tensor, axis int64) (*tensor.Tensor, error) {
 }
 
 func buildConcat(b *BuildInfo) (Kernel, error) {
-	axis, err := b.Node.Int("axis", 0)
+	def := int64(0)
+	if b.Opset > 0 && b.Opset < 4 {
+		def = 1 // Concat-1 defaulted to axis 1
+	}
+	axis, err := b.Node.Int("axis", def)
 	if err != nil {
 		return nil, err
 	}

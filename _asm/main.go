@@ -21,6 +21,7 @@ func generate() (map[string][]byte, error) {
 	genSgemm(out)
 	genQGemm(out)
 	genSparse(out)
+	genSparse256(out)
 	genPack(out)
 	for name, b := range out {
 		if strings.HasSuffix(name, ".go") {

@@ -75,10 +75,10 @@ func (c *CSR) MatMul(n int, x []float32, ldx int, y []float32, ldy int, ep gemm.
 		}
 		c.cache.Store(&slabCache{})
 	}
-	if useAsm() && n > 0 && c.Rows > 0 && useSlabs(len(c.Val), c.Rows, c.Cols) {
+	if k := asmISA(); k != nil && n > 0 && c.Rows > 0 && useSlabs(len(c.Val), c.Rows, c.Cols) {
 		checkDense("X", c.Cols, n, x, ldx)
 		checkDense("Y", c.Rows, n, y, ldy)
-		c.matMulSlabs(n, x, ldx, y, ldy, ep)
+		c.matMulSlabs(k, n, x, ldx, y, ldy, ep)
 		return
 	}
 	c.bsr().matMul(n, x, ldx, y, ldy, ep)
@@ -206,14 +206,17 @@ func (b *BSR) matMul(n int, x []float32, ldx int, y []float32, ldy int, ep gemm.
 	full := b.Rows / b.R // block rows the kernels may write whole
 	nbr := (b.Rows + b.R - 1) / b.R
 	macs := float64(len(b.Val)) * float64(n)
-	asm := useAsm() && b.Cols > 0
+	k := asmISA()
+	if b.Cols == 0 {
+		k = nil
+	}
 	parallelRows(nbr, macs, func(br0, br1 int) {
 		split := br0 // block rows [br0, split) go to the assembly kernels
-		if asm {
+		if k != nil {
 			split = max(br0, min(br1, full))
 		}
 		if br0 < split {
-			b.runAsm(br0, split, n, x, ldx, y, ldy, &e)
+			b.runAsm(k, br0, split, n, x, ldx, y, ldy, &e)
 		}
 		if split < br1 {
 			b.runGo(split, br1, n, x, ldx, y, ldy, &e)
@@ -221,10 +224,10 @@ func (b *BSR) matMul(n int, x []float32, ldx int, y []float32, ldy int, ep gemm.
 	})
 }
 
-// runAsm runs block rows [br0, br1) (all full) through the AVX-512 kernels,
-// one column chunk of X at a time.
-func (b *BSR) runAsm(br0, br1, n int, x []float32, ldx int, y []float32, ldy int, e *epi) {
-	chunk := maxNV(b.R) * 16
+// runAsm runs block rows [br0, br1) (all full) through the assembly
+// kernels, one column chunk of X at a time.
+func (b *BSR) runAsm(k *isa, br0, br1, n int, x []float32, ldx int, y []float32, ldy int, e *epi) {
+	chunk := k.maxNV(b.R) * k.vec
 	var s sargs
 	s.rowPtr = &b.RowPtr[br0]
 	if len(b.ColIdx) > 0 {
@@ -235,10 +238,7 @@ func (b *BSR) runAsm(br0, br1, n int, x []float32, ldx int, y []float32, ldy int
 	s.flags, s.beta, s.lo, s.hi = e.flags(), e.beta, e.lo, e.hi
 	first := int(b.RowPtr[br0]) * b.R * b.C
 	for j0 := 0; j0 < n; j0 += chunk {
-		w := min(chunk, n-j0)
-		nv := (w + 15) / 16
-		rem := w - (nv-1)*16
-		s.mask = 1<<uint(rem) - 1
+		nv, edge := k.chunk(&s, min(chunk, n-j0))
 		if first < len(b.Val) {
 			s.val = &b.Val[first]
 		} else {
@@ -252,7 +252,7 @@ func (b *BSR) runAsm(br0, br1, n int, x []float32, ldx int, y []float32, ldy int
 		if e.colBias != nil {
 			s.colBias = &e.colBias[j0]
 		}
-		bsrKernel(b.R, nv, b.C == 1, rem != 16)(&s)
+		k.bsr(b.R, nv, b.C == 1, edge)(&s)
 	}
 }
 

@@ -3,7 +3,6 @@ package sparse
 import (
 	"fmt"
 
-	"github.com/frugal-ml/frugal/impl/cpu"
 	"github.com/frugal-ml/frugal/impl/gemm"
 )
 
@@ -30,6 +29,31 @@ type sargs struct {
 	meta    *uint8   // 128
 	groups  int      // 136
 	skip    int      // 144: 2:4 groups per row outside the slab
+	maskv   [8]int32 // 152: AVX2 lane mask of the last vector (-1 = on)
+}
+
+// isa is one set of assembly kernels.
+type isa struct {
+	name  string
+	vec   int             // floats per vector
+	maxNV func(r int) int // widest column chunk (vectors) for block height r
+	bsr   func(r, nv int, c1, edge bool) func(*sargs)
+	nm24  func(nv int, edge bool) func(*sargs)
+}
+
+// chunk prepares the masks for a column chunk of w floats and returns the
+// vector count and whether the last vector is partial.
+func (k *isa) chunk(a *sargs, w int) (nv int, edge bool) {
+	nv = (w + k.vec - 1) / k.vec
+	rem := w - (nv-1)*k.vec
+	a.mask = 1<<uint(rem) - 1
+	for i := range a.maskv {
+		a.maskv[i] = 0
+		if i < rem {
+			a.maskv[i] = -1
+		}
+	}
+	return nv, rem != k.vec
 }
 
 const (
@@ -107,9 +131,6 @@ func (e *epi) apply(acc, y float32, i, j int) float32 {
 	}
 	return acc
 }
-
-// useAsm reports whether the AVX-512 kernels run at the current level.
-func useAsm() bool { return haveAsm && cpu.Current() >= cpu.AVX512 }
 
 // Work per goroutine (multiply-adds) below which a product stays on the
 // caller's goroutine.

@@ -134,28 +134,29 @@ func (s *NM24) MatMul(n int, x []float32, ldx int, y []float32, ldy int, ep gemm
 	}
 	e := resolve(&ep, s.Rows, n)
 	macs := float64(len(s.Val)) * float64(n)
-	asm := useAsm() && s.Groups > 0
+	k := asmISA()
+	if s.Groups == 0 {
+		k = nil
+	}
 	parallelRows(s.Rows, macs, func(r0, r1 int) {
-		if asm && s.Cols > slabK {
-			s.runAsmSlabs(r0, r1, n, x, ldx, y, ldy, &e)
-		} else if asm {
-			s.runAsm(r0, r1, n, x, ldx, y, ldy, &e)
+		if k != nil && s.Cols > slabK {
+			s.runAsmSlabs(k, r0, r1, n, x, ldx, y, ldy, &e)
+		} else if k != nil {
+			s.runAsm(k, r0, r1, n, x, ldx, y, ldy, &e)
 		} else {
 			s.runGo(r0, r1, n, x, ldx, y, ldy, &e)
 		}
 	})
 }
 
-func (s *NM24) runAsm(r0, r1, n int, x []float32, ldx int, y []float32, ldy int, e *epi) {
+func (s *NM24) runAsm(k *isa, r0, r1, n int, x []float32, ldx int, y []float32, ldy int, e *epi) {
+	chunk := k.maxNV(1) * k.vec
 	var a sargs
 	a.nbr, a.groups = r1-r0, s.Groups
 	a.ldx, a.ldy, a.ldxC = uintptr(ldx)*4, uintptr(ldy)*4, uintptr(4*ldx)*4
 	a.flags, a.beta, a.lo, a.hi = e.flags(), e.beta, e.lo, e.hi
-	for j0 := 0; j0 < n; j0 += 64 {
-		w := min(64, n-j0)
-		nv := (w + 15) / 16
-		rem := w - (nv-1)*16
-		a.mask = 1<<uint(rem) - 1
+	for j0 := 0; j0 < n; j0 += chunk {
+		nv, edge := k.chunk(&a, min(chunk, n-j0))
 		a.meta = &s.Meta[r0*s.Groups]
 		a.val = &s.Val[r0*s.Groups*2]
 		a.x = &x[j0]
@@ -166,7 +167,7 @@ func (s *NM24) runAsm(r0, r1, n int, x []float32, ldx int, y []float32, ldy int,
 		if e.colBias != nil {
 			a.colBias = &e.colBias[j0]
 		}
-		nm24Kernel(nv, rem != 16)(&a)
+		k.nm24(nv, edge)(&a)
 	}
 }
 

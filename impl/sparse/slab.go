@@ -77,16 +77,14 @@ func slabFlags(a *sargs, e *epi, s, ns int) {
 }
 
 // runSlabs runs rows [r0, r1) of a slabbed CSR through the R = 1 kernels.
-func (c *CSR) runSlabs(slabs []csrSlab, r0, r1, n int, x []float32, ldx int, y []float32, ldy int, e *epi) {
+func (c *CSR) runSlabs(k *isa, slabs []csrSlab, r0, r1, n int, x []float32, ldx int, y []float32, ldy int, e *epi) {
+	chunk := k.maxNV(1) * k.vec
 	var a sargs
 	a.nbr, a.c = r1-r0, 1
 	a.ldx, a.ldy, a.ldxC = uintptr(ldx)*4, uintptr(ldy)*4, uintptr(ldx)*4
 	a.lo, a.hi = e.lo, e.hi
-	for j0 := 0; j0 < n; j0 += 64 {
-		w := min(64, n-j0)
-		nv := (w + 15) / 16
-		rem := w - (nv-1)*16
-		a.mask = 1<<uint(rem) - 1
+	for j0 := 0; j0 < n; j0 += chunk {
+		nv, edge := k.chunk(&a, min(chunk, n-j0))
 		a.x = &x[j0]
 		a.y = &y[r0*ldy+j0]
 		a.rowBias, a.colBias = nil, nil
@@ -96,7 +94,7 @@ func (c *CSR) runSlabs(slabs []csrSlab, r0, r1, n int, x []float32, ldx int, y [
 		if e.colBias != nil {
 			a.colBias = &e.colBias[j0]
 		}
-		k := bsrKernel(1, nv, true, rem != 16)
+		kern := k.bsr(1, nv, true, edge)
 		for s := range slabs {
 			sl := &slabs[s]
 			a.rowPtr = &sl.rowPtr[r0]
@@ -108,33 +106,31 @@ func (c *CSR) runSlabs(slabs []csrSlab, r0, r1, n int, x []float32, ldx int, y [
 				a.val = &sl.val[f]
 			}
 			slabFlags(&a, e, s, len(slabs))
-			k(&a)
+			kern(&a)
 		}
 	}
 }
 
 // matMulSlabs is CSR.MatMul through K slabs (assembly only).
-func (c *CSR) matMulSlabs(n int, x []float32, ldx int, y []float32, ldy int, ep gemm.Epilogue) {
+func (c *CSR) matMulSlabs(k *isa, n int, x []float32, ldx int, y []float32, ldy int, ep gemm.Epilogue) {
 	e := resolve(&ep, c.Rows, n)
 	slabs := c.slabs()
 	parallelRows(c.Rows, float64(len(c.Val))*float64(n), func(r0, r1 int) {
-		c.runSlabs(slabs, r0, r1, n, x, ldx, y, ldy, &e)
+		c.runSlabs(k, slabs, r0, r1, n, x, ldx, y, ldy, &e)
 	})
 }
 
 // runAsmSlabs runs rows [r0, r1) of a 2:4 matrix in slabs of slabK/4 groups.
-func (s *NM24) runAsmSlabs(r0, r1, n int, x []float32, ldx int, y []float32, ldy int, e *epi) {
+func (s *NM24) runAsmSlabs(k *isa, r0, r1, n int, x []float32, ldx int, y []float32, ldy int, e *epi) {
+	chunk := k.maxNV(1) * k.vec
 	gs := slabK / 4
 	ns := (s.Groups + gs - 1) / gs
 	var a sargs
 	a.nbr = r1 - r0
 	a.ldx, a.ldy, a.ldxC = uintptr(ldx)*4, uintptr(ldy)*4, uintptr(4*ldx)*4
 	a.lo, a.hi = e.lo, e.hi
-	for j0 := 0; j0 < n; j0 += 64 {
-		w := min(64, n-j0)
-		nv := (w + 15) / 16
-		rem := w - (nv-1)*16
-		a.mask = 1<<uint(rem) - 1
+	for j0 := 0; j0 < n; j0 += chunk {
+		nv, edge := k.chunk(&a, min(chunk, n-j0))
 		a.y = &y[r0*ldy+j0]
 		a.rowBias, a.colBias = nil, nil
 		if e.rowBias != nil {
@@ -143,7 +139,7 @@ func (s *NM24) runAsmSlabs(r0, r1, n int, x []float32, ldx int, y []float32, ldy
 		if e.colBias != nil {
 			a.colBias = &e.colBias[j0]
 		}
-		k := nm24Kernel(nv, rem != 16)
+		kern := k.nm24(nv, edge)
 		for sl := 0; sl < ns; sl++ {
 			g0 := sl * gs
 			g1 := min(s.Groups, g0+gs)
@@ -152,7 +148,7 @@ func (s *NM24) runAsmSlabs(r0, r1, n int, x []float32, ldx int, y []float32, ldy
 			a.val = &s.Val[(r0*s.Groups+g0)*2]
 			a.x = &x[4*g0*ldx+j0]
 			slabFlags(&a, e, sl, ns)
-			k(&a)
+			kern(&a)
 		}
 	}
 }

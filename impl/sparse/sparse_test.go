@@ -23,7 +23,7 @@ func TestSargsLayout(t *testing.T) {
 		{"flags", unsafe.Offsetof(s.flags), 72}, {"beta", unsafe.Offsetof(s.beta), 80}, {"lo", unsafe.Offsetof(s.lo), 84},
 		{"hi", unsafe.Offsetof(s.hi), 88}, {"rowBias", unsafe.Offsetof(s.rowBias), 96}, {"colBias", unsafe.Offsetof(s.colBias), 104},
 		{"mask", unsafe.Offsetof(s.mask), 112}, {"ldxC", unsafe.Offsetof(s.ldxC), 120}, {"meta", unsafe.Offsetof(s.meta), 128},
-		{"groups", unsafe.Offsetof(s.groups), 136}, {"skip", unsafe.Offsetof(s.skip), 144},
+		{"groups", unsafe.Offsetof(s.groups), 136}, {"skip", unsafe.Offsetof(s.skip), 144}, {"maskv", unsafe.Offsetof(s.maskv), 152},
 	} {
 		if c.got != c.want {
 			t.Errorf("sargs.%s at %d, assembly expects %d", c.name, c.got, c.want)

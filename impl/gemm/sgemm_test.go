@@ -196,3 +196,48 @@ func TestCheckPanics(t *testing.T) {
 		SgemmEp(false, false, 2, 3, 3, 1, a, 3, make([]float32, 9), 3, make([]float32, 6), 3, Epilogue{RowBias: []float32{1}})
 	})
 }
+
+// TestConcurrentPacked shares one PackedB between goroutines that each run
+// multi-threaded GEMMs at once (the pool is busy: spawned helpers take over).
+func TestConcurrentPacked(t *testing.T) {
+	oldMin := minMACsPerThread
+	defer func() { minMACsPerThread = oldMin; SetThreads(0) }()
+	minMACsPerThread = 1000
+	SetThreads(2)
+	m, n, k := 70, 90, 60
+	a := make([]float32, m*k)
+	b := make([]float32, k*n)
+	for i := range a {
+		a[i] = float32(i%11) - 5
+	}
+	for i := range b {
+		b[i] = float32(i%7) - 3
+	}
+	want := make([]float32, m*n)
+	SgemmRef(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+	pb := PackB(false, k, n, b, n)
+	errs := make(chan string, 8)
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			c := make([]float32, m*n)
+			for it := 0; it < 50; it++ {
+				SgemmPacked(m, a, k, pb, c, n, Epilogue{})
+				for i := range want {
+					if c[i] != want[i] {
+						errs <- fmt.Sprintf("element %d = %v, want %v", i, c[i], want[i])
+						break
+					}
+				}
+			}
+			done <- true
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}

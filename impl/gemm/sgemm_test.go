@@ -241,3 +241,8 @@ func TestConcurrentPacked(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+func TestGemmtestOnRef(t *testing.T) {
+	gemmtest.TestSgemm(t, SgemmRef)
+	gemmtest.TestSgemm(t, Sgemm)
+}

@@ -317,3 +317,16 @@ func Plain(f SgemmFunc) SgemmEpFunc {
 		f(transA, transB, m, n, k, alpha, a, lda, b, ldb, ep.Beta, c, ldc)
 	}
 }
+
+// TestSgemm is the conformance suite for any implementation of the Sgemm
+// signature (for instance ref.Sgemm or autograd's GEMM hook):
+//
+//	func TestMyGemm(t *testing.T) { gemmtest.TestSgemm(t, mypkg.Sgemm) }
+//
+// It sweeps sizes around common register tiles (4, 8, 14, 16, 32) and depth
+// blocks, all transposes and the alpha/beta cases, with guards around every
+// buffer.
+func TestSgemm(t *testing.T, f SgemmFunc) {
+	Sweep(t, "Sgemm", Plain(f), 14, 32, 64, false)
+	Sweep(t, "Sgemm", Plain(f), 4, 8, 17, false)
+}

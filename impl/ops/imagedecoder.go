@@ -3,6 +3,7 @@ package ops
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -15,11 +16,11 @@ import (
 	"github.com/frugal-ml/frugal/tensor"
 )
 
-// ImageDecoder decodes PNG, JPEG and GIF (Go's standard library), plus
+// ImageDecoder decodes baseline JPEG bit-exactly with libjpeg (jpeg.go),
+// PNG, GIF and progressive JPEG through Go's standard library, plus
 // uncompressed BMP, binary/ASCII PNM and uncompressed 8-bit TIFF with small
 // decoders here, into [H, W, 3] RGB/BGR or [H, W, 1] grayscale (PIL's
-// ITU-R 601 luma). WebP and JPEG 2000 are not supported. JPEG pixels may
-// differ by a unit from libjpeg's, whose chroma upsampling differs.
+// ITU-R 601 luma). WebP and JPEG 2000 are not supported.
 
 func init() {
 	Register(Impl{Op: "ImageDecoder", DTypes: []tensor.DType{tensor.Uint8}, Build: buildImageDecoder})
@@ -82,6 +83,15 @@ func decodeImage(b []byte) ([]uint8, int, int, error) {
 		return nil, 0, 0, fmt.Errorf("WebP images are not supported")
 	case len(b) >= 12 && (bytes.HasPrefix(b, []byte{0, 0, 0, 12, 'j', 'P'}) || bytes.HasPrefix(b, []byte{0xff, 0x4f, 0xff, 0x51})):
 		return nil, 0, 0, fmt.Errorf("JPEG 2000 images are not supported")
+	}
+	if len(b) >= 2 && b[0] == 0xff && b[1] == 0xd8 {
+		rgb, w, h, err := decodeBaselineJPEG(b)
+		if err == nil {
+			return rgb, w, h, nil
+		}
+		if !errors.Is(err, errNotBaseline) {
+			return nil, 0, 0, err
+		}
 	}
 	img, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {

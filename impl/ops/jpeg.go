@@ -548,4 +548,3 @@ func idctIslow(coef *[64]int32, q *[64]int32, ws *[64]int32, out []uint8, stride
 		o[4] = idctRange(descale(tmp13-t0, s))
 	}
 }
-

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/frugal-ml/frugal/graph"
@@ -144,5 +145,48 @@ func TestGradientExpansion(t *testing.T) {
 	// db sums over the broadcast: a0 + a1.
 	if db := out["db"].(*tensor.Tensor); !tensor.SameShape(db.Shape, []int{1}) || db.F32()[0] != 3 {
 		t.Errorf("db = %v", db)
+	}
+}
+
+// One session serves many goroutines at once (run with -race): subgraph
+// sessions are built lazily under a lock and kernels keep no run state.
+func TestConcurrentRuns(t *testing.T) {
+	body := graph.New("body")
+	body.Inputs = []graph.ValueInfo{graph.TensorInfo("i", tensor.Int64), graph.TensorInfo("cin", tensor.Bool), graph.TensorInfo("acc", tensor.Float32)}
+	body.AddNode("Identity", []string{"cin"}, []string{"cout"})
+	body.AddNode("Add", []string{"acc", "step"}, []string{"acc2"})
+	body.Outputs = []graph.ValueInfo{{Name: "cout"}, {Name: "acc2"}}
+	g := graph.New("loop")
+	g.Inputs = []graph.ValueInfo{graph.TensorInfo("m", tensor.Int64), graph.TensorInfo("step", tensor.Float32)}
+	g.AddInitializer("c0", tensor.Scalar(true))
+	g.AddInitializer("a0", scalarF(0))
+	g.AddNode("Loop", []string{"m", "c0", "a0"}, []string{"final"}, graph.AttrG("body", body))
+	g.AddNode("Softmax", []string{"final"}, []string{"sm"}, graph.AttrI("axis", 0))
+	g.Outputs = []graph.ValueInfo{{Name: "final"}, {Name: "sm"}}
+	s, err := NewSession(model(g), Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for w := 0; w < 8; w++ {
+		go func(w int) {
+			for k := 0; k < 20; k++ {
+				out, err := s.Run(context.Background(), map[string]ops.Value{"m": tensor.Scalar(int64(w + 1)), "step": scalarF(float32(k))})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if got := f32(out["final"])[0]; got != float32((w+1)*k) {
+					errs <- fmt.Errorf("worker %d run %d: %v", w, k, got)
+					return
+				}
+			}
+			errs <- nil
+		}(w)
+	}
+	for w := 0; w < 8; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

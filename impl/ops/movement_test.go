@@ -116,3 +116,10 @@ func TestDepthSpaceTriluReverse(t *testing.T) {
 	cc := run1(t, mk("CenterCropPad", 2, 1), 21, iota32(3, 3), i64s(sh(2), 1, 5))
 	expect(t, "CenterCropPad", cc, sh(1, 5), []float64{0, 3, 4, 5, 0}, 0)
 }
+
+func TestReshapeAttributeForm(t *testing.T) {
+	r := run1(t, mk("Reshape", 1, 1, graph.IntsAttr("shape", 3, -1)), 4, iota32(2, 3))
+	if !tensor.SameShape(r.Shape, []int{3, 2}) {
+		t.Fatalf("Reshape-4 shape %v", r.Shape)
+	}
+}

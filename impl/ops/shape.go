@@ -39,7 +39,27 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		attrShape, err := b.Node.Ints("shape", nil)
+		if err != nil {
+			return nil, err
+		}
 		return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+			if len(in) < 2 && attrShape != nil {
+				// Reshape-1..4 took the target shape as an attribute.
+				x, err := Tensor(in, 0)
+				if err != nil || x == nil {
+					return nil, fmt.Errorf("Reshape needs an input")
+				}
+				shape, err := graph.ResolveReshape(x.Shape, attrShape, false)
+				if err != nil {
+					return nil, err
+				}
+				out, err := x.Reshaped(shape...)
+				if err != nil {
+					return nil, err
+				}
+				return []Value{out}, nil
+			}
 			ts, err := MustTensors(in, 2)
 			if err != nil {
 				return nil, err

@@ -17,7 +17,10 @@ type Pass struct {
 
 // Default is the ordered list the runtime applies.
 var Default = []Pass{
+	{"fold-constants", FoldConstants},
 	{"fuse-qdq", FuseQDQ},
+	{"fold-conv-bn", FoldConvBN},
+	{"fuse-activation", FuseActivation},
 	{"dead-nodes", DeadNodes},
 }
 

@@ -93,7 +93,12 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 	if !opts.NoOptimize {
 		g = g.Clone()
 		var err error
-		if passLog, err = passes.Apply(g, passes.Default); err != nil {
+		list := passes.Default
+		if opts.KeepAll {
+			// Every intermediate value must stay observable.
+			list = passes.Preserving(list)
+		}
+		if passLog, err = passes.Apply(g, list); err != nil {
 			return nil, err
 		}
 		if err := g.Validate(nil); err != nil {

@@ -12,11 +12,12 @@ package train
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
+	goruntime "runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/frugal-ml/frugal/graph"
+	"github.com/frugal-ml/frugal/impl/gemm"
 	"github.com/frugal-ml/frugal/tensor"
 	"github.com/frugal-ml/frugal/train/autograd"
 	"github.com/frugal-ml/frugal/train/loss"
@@ -211,6 +212,20 @@ func (t *Trainer) Step(x []float32, y []int) (lossSum float64, correct int, err 
 	if nr > b {
 		nr = b
 	}
+	if nr > 1 {
+		// The replicas already use the cores: GEMMs inside them run serially
+		// (nested splitting only adds hand-offs). impl/gemm has only a
+		// process-wide budget, so it is lowered for the step and restored.
+		prev := gemm.Threads()
+		gemm.SetThreads(1)
+		defer func() {
+			if prev == goruntime.GOMAXPROCS(0) {
+				gemm.SetThreads(0)
+			} else {
+				gemm.SetThreads(prev)
+			}
+		}()
+	}
 	t.stepCtr.Store(int64(t.step))
 	lscale := t.scaler.scale
 	scale := lscale / float32(b)
@@ -358,4 +373,4 @@ func toIDs(buf []int64, x []float32) ([]int64, error) {
 	return buf, nil
 }
 
-func defaultThreads() int { return runtime.GOMAXPROCS(0) }
+func defaultThreads() int { return goruntime.GOMAXPROCS(0) }

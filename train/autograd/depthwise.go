@@ -5,7 +5,10 @@ package autograd
 // Per tap it runs an axpy over the valid span of each output row, which
 // beats im2col + a 1-row GEMM per channel by a wide margin.
 
-func (k *convK) depthwise() bool { return k.g.Cin == k.g.Group }
+// depthwise selects the direct kernel: one input channel per group, and
+// more than one group (a single-channel input, e.g. a first layer on
+// grey images, is a dense convolution better served by im2col + GEMM).
+func (k *convK) depthwise() bool { return k.g.Group > 1 && k.g.Cin == k.g.Group }
 
 func (k *convK) dwForward(x, w, bias, out []float32) {
 	g, p := k.g, k.g.P

@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"math"
 	"testing"
 
 	"github.com/frugal-ml/frugal/graph"
@@ -224,4 +225,34 @@ func TestAttentionBlockGrad(t *testing.T) {
 	y := attention(b, "x", bt, tt, d, heads)
 	b.output(y)
 	b.check(t, CheckOptions{Eps: 1e-3, ATol: 2e-3})
+}
+
+// An op with only a VJP registered runs its forward on the inference kernel
+// of impl/ops.
+func TestRegisterVJPUsesRuntimeForward(t *testing.T) {
+	RegisterVJP("Softsign", func(n *graph.Node, in, out, gout, gin []*tensor.Tensor) error {
+		if gin[0] == nil {
+			return nil
+		}
+		x, dy, dx := in[0].F32(), gout[0].F32(), gin[0].F32()
+		for i, v := range x {
+			a := 1 + float32(math.Abs(float64(v)))
+			dx[i] += dy[i] / (a * a)
+		}
+		return nil
+	})
+	b := newGB(1)
+	b.input("x", b.distinct(tensor.New(tensor.Float32, 3, 7), 0.05))
+	b.param("w", b.randT(7, 4))
+	b.node("MatMul", []string{"x", "w"}, "h")
+	b.node("Softsign", []string{"h"}, "y")
+	b.output("y")
+	p, err := Compile(b.model(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.steps[1].k.(*rtKernel); !ok {
+		t.Fatalf("Softsign runs on %T, want the runtime kernel", p.steps[1].k)
+	}
+	b.check(t, CheckOptions{Eps: 1e-3})
 }

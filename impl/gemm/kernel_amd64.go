@@ -10,7 +10,7 @@ var asmKernels = []*fkern{
 		level: cpu.AVX512, name: "avx512-14x32", mr: 14, nr: 32, vec: 16,
 		// Deep kc: fewer passes over C; the B micro-panel (kc x 32) then
 		// streams from L2, which the measurements here favour.
-		kc: 512, mc: 14 * 20, nc: 512,
+		kc: 512, mc: 14 * 10, nc: 512,
 		tile:  tileAsm(pad15(&sgemmKernels_avx512)),
 		tileD: tileAsmDirect(pad15d(&sgemmKernelsDirect_avx512)),
 	},

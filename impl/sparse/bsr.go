@@ -18,6 +18,8 @@ type BSR struct {
 	RowPtr     []int32
 	ColIdx     []int32
 	Val        []float32
+
+	checked atomic.Bool // validated by the first MatMul; must not change afterwards
 }
 
 // CSR is an M x K matrix in compressed sparse row form: row i holds the
@@ -190,8 +192,11 @@ func (b *BSR) validate() error {
 
 // MatMul computes Y = epilogue(W x X) for X K x n (ldx) and Y M x n (ldy).
 func (b *BSR) MatMul(n int, x []float32, ldx int, y []float32, ldy int, ep gemm.Epilogue) {
-	if err := b.validate(); err != nil {
-		panic(err)
+	if !b.checked.Load() {
+		if err := b.validate(); err != nil {
+			panic(err)
+		}
+		b.checked.Store(true)
 	}
 	b.matMul(n, x, ldx, y, ldy, ep)
 }

@@ -2,6 +2,7 @@ package sparse
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/frugal-ml/frugal/impl/gemm"
 )
@@ -17,6 +18,8 @@ type NM24 struct {
 	Groups     int // ceil(Cols / 4)
 	Val        []float32
 	Meta       []uint8
+
+	checked atomic.Bool // validated by the first MatMul; must not change afterwards
 }
 
 // NewNM24 compresses a dense M x K matrix that satisfies 2:4 sparsity; it
@@ -124,8 +127,11 @@ func (s *NM24) validate() error {
 
 // MatMul computes Y = epilogue(W x X) for X K x n (ldx) and Y M x n (ldy).
 func (s *NM24) MatMul(n int, x []float32, ldx int, y []float32, ldy int, ep gemm.Epilogue) {
-	if err := s.validate(); err != nil {
-		panic(err)
+	if !s.checked.Load() {
+		if err := s.validate(); err != nil {
+			panic(err)
+		}
+		s.checked.Store(true)
 	}
 	checkDense("X", s.Cols, n, x, ldx)
 	checkDense("Y", s.Rows, n, y, ldy)
@@ -139,7 +145,7 @@ func (s *NM24) MatMul(n int, x []float32, ldx int, y []float32, ldy int, ep gemm
 		k = nil
 	}
 	parallelRows(s.Rows, macs, func(r0, r1 int) {
-		if k != nil && s.Cols > slabK {
+		if k != nil && s.Cols > slabK24 {
 			s.runAsmSlabs(k, r0, r1, n, x, ldx, y, ldy, &e)
 		} else if k != nil {
 			s.runAsm(k, r0, r1, n, x, ldx, y, ldy, &e)

@@ -14,6 +14,7 @@ import "github.com/frugal-ml/frugal/impl/gemm"
 var (
 	slabK      = 32
 	minPerSlab = 10.0
+	slabK24    = 16 // 2:4 slabs (4 groups): measured best here
 )
 
 type csrSlab struct {
@@ -120,10 +121,10 @@ func (c *CSR) matMulSlabs(k *isa, n int, x []float32, ldx int, y []float32, ldy 
 	})
 }
 
-// runAsmSlabs runs rows [r0, r1) of a 2:4 matrix in slabs of slabK/4 groups.
+// runAsmSlabs runs rows [r0, r1) of a 2:4 matrix in slabs of slabK24/4 groups.
 func (s *NM24) runAsmSlabs(k *isa, r0, r1, n int, x []float32, ldx int, y []float32, ldy int, e *epi) {
 	chunk := k.maxNV(1) * k.vec
-	gs := slabK / 4
+	gs := slabK24 / 4
 	ns := (s.Groups + gs - 1) / gs
 	var a sargs
 	a.nbr = r1 - r0

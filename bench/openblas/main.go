@@ -71,7 +71,9 @@ func main() {
 			b[i] = float32(i%13)/6 - 1
 		}
 		fr := func() { gemm.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c1, n) }
-		ob := func() { C.sgemm(C.int(m), C.int(n), C.int(k), (*C.float)(&a[0]), (*C.float)(&b[0]), (*C.float)(&c2[0])) }
+		ob := func() {
+			C.sgemm(C.int(m), C.int(n), C.int(k), (*C.float)(&a[0]), (*C.float)(&b[0]), (*C.float)(&c2[0]))
+		}
 		fr()
 		ob()
 		var maxDiff, maxRef float64

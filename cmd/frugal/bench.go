@@ -104,3 +104,4 @@ func peakRSS() int64 {
 }
 
 func init() { benchCommands = append(benchCommands, newBenchTrainCmd) }
+func init() { benchCommands = append(benchCommands, newBenchGemmCmd) }

@@ -1,7 +1,8 @@
 package ops
 
-import "github.com/frugal-ml/frugal/impl/ref"
+import "github.com/frugal-ml/frugal/impl/gemm"
 
-// sgemm is the FP32 GEMM every dense op calls. It starts as the reference
-// kernel; the fast blocked SIMD GEMM replaces it when linked in.
-var sgemm = ref.Sgemm
+// sgemm is the FP32 GEMM every dense op calls: the blocked SIMD GEMM of
+// impl/gemm (AVX-512 / AVX2 micro-kernels, pure-Go fallback under the
+// purego tag or FRUGAL_NOASM=1). impl/ref.Sgemm is its oracle.
+var sgemm = gemm.Sgemm

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	goruntime "runtime"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -68,6 +69,9 @@ func Analyze(m *graph.Model, opt Options) (*Report, error) {
 	}
 	if opt.Runs <= 0 {
 		opt.Runs = 30
+	}
+	if opt.Threads <= 0 {
+		opt.Threads = goruntime.GOMAXPROCS(0)
 	}
 	r := &Report{Model: opt.Name, Threads: opt.Threads}
 	for _, t := range m.Graph.Initializers {

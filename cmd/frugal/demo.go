@@ -107,7 +107,7 @@ writes DIR/report.json.`,
 			return nil
 		},
 	}
-	f.register(cmd, 2)
+	f.register(cmd, 3)
 	cmd.Flags().StringVar(&outDir, "out", "frugal-demo", "output directory")
 	cmd.Flags().IntVar(&calib, "calib", 2048, "calibration samples for int8 quantization")
 	return cmd

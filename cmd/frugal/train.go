@@ -20,7 +20,7 @@ func init() { addCommand(newTrainCmd) }
 
 // trainFlags are shared by train and demo.
 type trainFlags struct {
-	model, data, out, logPath, optimizer, schedule string
+	model, data, out, logPath, optimizer, schedule, precision string
 	epochs, batch, threads                         int
 	lr, weightDecay, momentum                      float64
 	seed                                           uint64
@@ -37,6 +37,7 @@ func (f *trainFlags) register(cmd *cobra.Command, defEpochs int) {
 	cmd.Flags().StringVar(&f.optimizer, "optimizer", "adamw", "adamw or sgd")
 	cmd.Flags().StringVar(&f.schedule, "schedule", "cosine", "learning-rate schedule: constant, step, cosine")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 1, "seed for initialisation and shuffling")
+	cmd.Flags().StringVar(&f.precision, "precision", "fp32", "number formats per tensor role: fp32, bf16, fp16, fp8, or role=format[:rne|:sr],... (see train/README.md)")
 }
 
 func newTrainCmd() *cobra.Command {
@@ -132,7 +133,11 @@ func fitModel(cmd *cobra.Command, m *graph.Model, trainSet, testSet *data.Datase
 	default:
 		return nil, fmt.Errorf("unknown --schedule %q (constant, step, cosine)", f.schedule)
 	}
-	cfg := train.Config{Epochs: f.epochs, BatchSize: f.batch, Seed: f.seed, Threads: f.threads,
+	prec, err := train.ParsePrecision(f.precision)
+	if err != nil {
+		return nil, fmt.Errorf("--precision: %w", err)
+	}
+	cfg := train.Config{Precision: prec, Epochs: f.epochs, BatchSize: f.batch, Seed: f.seed, Threads: f.threads,
 		Optimizer: optim.Config{Kind: f.optimizer, LR: float32(f.lr), WeightDecay: float32(f.weightDecay), Momentum: float32(f.momentum)},
 		Schedule:  sched}
 	out := cmd.ErrOrStderr()

@@ -21,9 +21,9 @@ func init() { addCommand(newTrainCmd) }
 // trainFlags are shared by train and demo.
 type trainFlags struct {
 	model, data, out, logPath, optimizer, schedule, precision string
-	epochs, batch, threads                         int
-	lr, weightDecay, momentum                      float64
-	seed                                           uint64
+	epochs, batch, threads                                    int
+	lr, weightDecay, momentum                                 float64
+	seed                                                      uint64
 }
 
 func (f *trainFlags) register(cmd *cobra.Command, defEpochs int) {

@@ -256,3 +256,98 @@ func TestQLinearConvMatchesFloat(t *testing.T) {
 		t.Fatalf("%d of %d elements off by one (float rounding ties should be rare)", off, y.Len())
 	}
 }
+
+// The int8 GEMM path (constant weights) must equal the reference kernel
+// exactly, for conv (with groups, padding, stride) and QGemm, all output kinds.
+func TestQFastMatchesRef(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	u8 := func(shape ...int) *tensor.Tensor {
+		x := tensor.New(tensor.Uint8, shape...)
+		for i := range x.U8() {
+			x.U8()[i] = uint8(r.IntN(256))
+		}
+		return x
+	}
+	i8 := func(shape ...int) *tensor.Tensor {
+		x := tensor.New(tensor.Int8, shape...)
+		for i := range x.I8() {
+			x.I8()[i] = int8(r.IntN(255) - 127)
+		}
+		return x
+	}
+	type tc struct {
+		gemm                  bool
+		x, w                  *tensor.Tensor
+		attrs                 []*graph.Attr
+		floatOut, relu, noBia bool
+	}
+	cases := []tc{
+		{x: u8(2, 4, 7, 6), w: i8(6, 2, 3, 3), attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1), graph.AttrI("group", 2), graph.IntsAttr("strides", 2, 1)}},
+		{x: u8(1, 3, 5, 5), w: i8(4, 3, 1, 1), relu: true},
+		{x: u8(1, 1, 9, 9), w: i8(5, 1, 5, 5), floatOut: true, attrs: []*graph.Attr{graph.IntsAttr("pads", 2, 2, 2, 2)}},
+		{gemm: true, x: u8(3, 37), w: i8(11, 37), relu: true},
+		{gemm: true, x: u8(5, 16), w: i8(7, 16), floatOut: true, noBia: true},
+	}
+	for ci, c := range cases {
+		cout := c.w.Shape[0]
+		sw := make([]float32, cout)
+		bias := tensor.New(tensor.Int32, cout)
+		for i := range sw {
+			sw[i] = 0.001 + 0.01*r.Float32()
+			bias.I32()[i] = int32(r.IntN(2000) - 1000)
+		}
+		in := []Value{c.x, tensor.Scalar(float32(0.03)), tensor.Scalar(uint8(120)), c.w, tensor.MustFromSlice(sw, cout), tensor.Scalar(int8(0)),
+			tensor.Scalar(float32(0.4)), tensor.Scalar(uint8(90)), bias}
+		op, dom := "QLinearConv", ""
+		if c.gemm {
+			op, dom = "QGemm", FrugalDomain
+		}
+		n := node(op, 9, c.attrs...)
+		n.Domain = dom
+		if c.relu {
+			n.SetAttr(graph.AttrS("activation", "Relu"))
+		}
+		if c.floatOut {
+			n.Inputs[6], n.Inputs[7] = "", ""
+			in[6], in[7] = nil, nil
+		}
+		if c.noBia {
+			n.Inputs[8] = ""
+			in[8] = nil
+		}
+		outs := map[string]*tensor.Tensor{}
+		for _, impl := range []string{"int8-ref", "int8-gemm"} {
+			info := &BuildInfo{Node: n, Opset: 13, Const: make([]*tensor.Tensor, 9), InTypes: make([]graph.Type, 9)}
+			for i, v := range in {
+				if tt, ok := v.(*tensor.Tensor); ok && i != 0 {
+					info.Const[i] = tt
+				}
+			}
+			if impl == "int8-ref" {
+				Disabled["int8-gemm"] = true
+			}
+			k, im, err := Build(info)
+			delete(Disabled, "int8-gemm")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if im.Name != impl {
+				t.Fatalf("case %d: selected %s, want %s", ci, im.Name, impl)
+			}
+			y, err := k.Run(&Ctx{Threads: 2}, in)
+			if err != nil {
+				t.Fatalf("case %d %s: %v", ci, impl, err)
+			}
+			outs[impl] = y[0].(*tensor.Tensor)
+		}
+		a, b := outs["int8-ref"], outs["int8-gemm"]
+		if a.DType != b.DType || !tensor.SameShape(a.Shape, b.Shape) {
+			t.Fatalf("case %d: %s%v vs %s%v", ci, a.DType, a.Shape, b.DType, b.Shape)
+		}
+		for i := 0; i < a.Len(); i++ {
+			if a.Float64At(i) != b.Float64At(i) {
+				t.Fatalf("case %d element %d: ref %g, gemm %g", ci, i, a.Float64At(i), b.Float64At(i))
+			}
+		}
+	}
+}

@@ -1,0 +1,240 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/frugal-ml/frugal/impl/gemm"
+	"github.com/frugal-ml/frugal/impl/ref"
+	"github.com/frugal-ml/frugal/tensor"
+)
+
+// Fast int8 layers: QLinearConv and ai.frugal:QGemm with constant weights
+// run on impl/gemm's int8 GEMM (VNNI / AVX2 / pure Go), weights prepacked
+// once with their zero point. Convolution is im2col over the raw 8-bit
+// activations (padding with the input zero point, i.e. real zero) times the
+// packed weights, requantized per output channel in the GEMM epilogue. The
+// int32-accumulating reference kernels in qlinear.go are their oracle.
+
+func init() {
+	constW := func(b *BuildInfo) bool {
+		if len(b.Const) < 4 || b.Const[3] == nil {
+			return false
+		}
+		if w := b.Const[3]; w.DType != tensor.Int8 && w.DType != tensor.Uint8 {
+			return false
+		}
+		// Scalar weight zero point (per-channel zero points take the reference path).
+		if b.Node.Input(5) != "" && (len(b.Const) < 6 || b.Const[5] == nil || b.Const[5].Len() != 1) {
+			return false
+		}
+		return b.Node.Input(2) == "" || (len(b.Const) > 2 && b.Const[2] != nil)
+	}
+	Register(Impl{Op: "QLinearConv", Name: "int8-gemm", Priority: 10, DTypes: []tensor.DType{tensor.Uint8, tensor.Int8},
+		Match: constW, Build: func(b *BuildInfo) (Kernel, error) { return buildQFast(b, false) }})
+	Register(Impl{Op: "QGemm", Domain: FrugalDomain, Name: "int8-gemm", Priority: 10, DTypes: []tensor.DType{tensor.Uint8, tensor.Int8},
+		Match: constW, Build: func(b *BuildInfo) (Kernel, error) { return buildQFast(b, true) }})
+}
+
+func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
+	refK, err := buildQConv(b, isGemm)
+	if err != nil {
+		return nil, err
+	}
+	n := b.Node
+	act, err := n.String("activation", "")
+	if err != nil {
+		return nil, err
+	}
+	w := b.Const[3]
+	var zw []int32
+	if len(b.Const) > 5 && b.Const[5] != nil {
+		zw = []int32{scalarInt(b.Const[5])}
+	}
+	var zxConst int32
+	if len(b.Const) > 2 && b.Const[2] != nil {
+		zxConst = scalarInt(b.Const[2])
+	}
+	cout := w.Shape[0]
+	var packedB *gemm.PackedQB // QGemm: W [N,K] as B^T
+	var packedA []*gemm.PackedQA
+	if !isGemm {
+		// Pack each group's weights [Cout/g, Cin/g*KH*KW] once, read-only
+		// afterwards, so concurrent runs share them safely.
+		grp, err := n.Int("group", 1)
+		if err != nil {
+			return nil, err
+		}
+		if w.Rank() < 3 || grp <= 0 || cout%int(grp) != 0 {
+			return nil, fmt.Errorf("QLinearConv weight %v with group %d", w.Shape, grp)
+		}
+		opg, kk := cout/int(grp), tensor.NumElems(w.Shape[1:])
+		for gi := 0; gi < int(grp); gi++ {
+			if w.DType == tensor.Int8 {
+				packedA = append(packedA, gemm.PackQA(false, opg, kk, w.I8()[gi*opg*kk:(gi+1)*opg*kk], kk, zw))
+			} else {
+				packedA = append(packedA, gemm.PackQA(false, opg, kk, w.U8()[gi*opg*kk:(gi+1)*opg*kk], kk, zw))
+			}
+		}
+	}
+	if isGemm {
+		if w.Rank() != 2 {
+			return nil, fmt.Errorf("QGemm weight %v must be [N,K]", w.Shape)
+		}
+		k := w.Shape[1]
+		if w.DType == tensor.Int8 {
+			packedB = gemm.PackQB(true, k, cout, w.I8(), k, zw)
+		} else {
+			packedB = gemm.PackQB(true, k, cout, w.U8(), k, zw)
+		}
+	}
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		ts, err := MustTensors(in, 4)
+		if err != nil {
+			return nil, err
+		}
+		x, sx, swT := ts[0], ts[1], in[4]
+		if ts[3] != w || (x.DType != tensor.Uint8 && x.DType != tensor.Int8) || sx.DType != tensor.Float32 || sx.Len() != 1 {
+			return refK.Run(ctx, in)
+		}
+		sw, _ := swT.(*tensor.Tensor)
+		if sw == nil || sw.DType != tensor.Float32 {
+			return refK.Run(ctx, in)
+		}
+		ys, _ := Tensor(in, 6)
+		yzp, _ := Tensor(in, 7)
+		bias, _ := Tensor(in, 8)
+		rq, err := newRequant(sx.F32()[0], sw.F32(), ys, yzp, cout, act)
+		if err != nil {
+			return nil, err
+		}
+		var bv []int32
+		if bias != nil {
+			if bias.DType != tensor.Int32 || bias.Len() != cout {
+				return nil, fmt.Errorf("bias must be int32[%d], got %s%v", cout, bias.DType, bias.Shape)
+			}
+			bv = bias.I32()
+		}
+		zx := []int32{zxConst}
+		scale := rq.mult
+		if isGemm {
+			if x.Rank() != 2 || x.Shape[1] != w.Shape[1] {
+				return nil, fmt.Errorf("QGemm: x %v and w %v must be [M,K] and [N,K]", x.Shape, w.Shape)
+			}
+			m, k := x.Shape[0], x.Shape[1]
+			out := tensor.New(rq.dt, m, cout)
+			ep := gemm.QEpilogue{Bias: bv, Scale: scale, ZeroPoint: rq.zy, Relu: rq.relu}
+			if err := qgemmB(x, m, k, zx, packedB, out, cout, ep, rq); err != nil {
+				return nil, err
+			}
+			return []Value{out}, nil
+		}
+		g, err := ResolveConv2D(n, x.Shape, w.Shape)
+		if err != nil {
+			return nil, err
+		}
+		cpg, opg := g.Cin/g.Group, g.Cout/g.Group
+		kk := cpg * g.P.KH * g.P.KW
+		if len(packedA) != g.Group {
+			return refK.Run(ctx, in)
+		}
+		out := tensor.New(rq.dt, g.OutShape(x.Rank())...)
+		ohw := g.OH * g.OW
+		plane := g.H * g.W
+		for bi := 0; bi < g.N; bi++ {
+			for gi := 0; gi < g.Group; gi++ {
+				lo := (bi*g.Cin + gi*cpg) * plane
+				var ep gemm.QEpilogue
+				ep.PerRow = true
+				ep.ZeroPoint, ep.Relu = rq.zy, rq.relu
+				if bv != nil {
+					ep.Bias = bv[gi*opg : (gi+1)*opg]
+				}
+				ep.Scale = scale[gi*opg : (gi+1)*opg]
+				off := (bi*g.Cout + gi*opg) * ohw
+				if x.DType == tensor.Uint8 {
+					col := im2col8(x.U8()[lo:lo+cpg*plane], cpg, g.H, g.W, g.P, uint8(zxConst), kk*ohw)
+					convOut(packedA[gi], opg, ohw, col, zx, out, off, ep, rq, gi*opg)
+				} else {
+					col := im2col8(x.I8()[lo:lo+cpg*plane], cpg, g.H, g.W, g.P, int8(zxConst), kk*ohw)
+					convOut(packedA[gi], opg, ohw, col, zx, out, off, ep, rq, gi*opg)
+				}
+			}
+		}
+		return []Value{out}, nil
+	}), nil
+}
+
+func qgemmB(x *tensor.Tensor, m, k int, zx []int32, pb *gemm.PackedQB, out *tensor.Tensor, n int, ep gemm.QEpilogue, rq *requant) error {
+	switch o := out.Data.(type) {
+	case []uint8:
+		qgemmBT(x, m, k, zx, pb, o, n, ep)
+	case []int8:
+		qgemmBT(x, m, k, zx, pb, o, n, ep)
+	case []float32:
+		acc := make([]int32, m*n)
+		ep.Scale, ep.Relu, ep.ZeroPoint = nil, false, 0
+		qgemmBT(x, m, k, zx, pb, acc, n, ep)
+		for i := 0; i < m; i++ {
+			for c := 0; c < n; c++ {
+				rq.apply(c, acc[i*n+c:i*n+c+1], o, i*n+c)
+			}
+		}
+	}
+	return nil
+}
+
+func qgemmBT[TC gemm.QOut](x *tensor.Tensor, m, k int, zx []int32, pb *gemm.PackedQB, c []TC, n int, ep gemm.QEpilogue) {
+	if x.DType == tensor.Uint8 {
+		gemm.QGemmPackedB(m, x.U8(), k, zx, pb, c, n, ep)
+	} else {
+		gemm.QGemmPackedB(m, x.I8(), k, zx, pb, c, n, ep)
+	}
+}
+
+func convOut[TB gemm.Int8](pa *gemm.PackedQA, rows, ohw int, col []TB, zx []int32, out *tensor.Tensor, off int, ep gemm.QEpilogue, rq *requant, c0 int) {
+	switch o := out.Data.(type) {
+	case []uint8:
+		gemm.QGemmPackedA(pa, ohw, col, ohw, zx, o[off:off+rows*ohw], ohw, ep)
+	case []int8:
+		gemm.QGemmPackedA(pa, ohw, col, ohw, zx, o[off:off+rows*ohw], ohw, ep)
+	case []float32:
+		acc := make([]int32, rows*ohw)
+		ep.Scale, ep.Relu, ep.ZeroPoint = nil, false, 0
+		gemm.QGemmPackedA(pa, ohw, col, ohw, zx, acc, ohw, ep)
+		for r := 0; r < rows; r++ {
+			rq.apply(c0+r, acc[r*ohw:(r+1)*ohw], o, off+r*ohw)
+		}
+	}
+}
+
+// im2col8 unrolls raw 8-bit activations, padding with the zero point so the
+// padded cells are real zeros after the GEMM subtracts it.
+func im2col8[T uint8 | int8](x []T, c, h, w int, p ref.Conv2D, pad T, size int) []T {
+	oh, ow := p.Out(h, w)
+	ohw := oh * ow
+	col := make([]T, size)
+	row := 0
+	for ci := 0; ci < c; ci++ {
+		xc := x[ci*h*w : (ci+1)*h*w]
+		for ky := 0; ky < p.KH; ky++ {
+			for kx := 0; kx < p.KW; kx++ {
+				dst := col[row*ohw : (row+1)*ohw]
+				row++
+				i := 0
+				for oy := 0; oy < oh; oy++ {
+					iy := oy*p.SH - p.PT + ky*p.DH
+					for ox := 0; ox < ow; ox++ {
+						ix := ox*p.SW - p.PL + kx*p.DW
+						if iy >= 0 && iy < h && ix >= 0 && ix < w {
+							dst[i] = xc[iy*w+ix]
+						} else {
+							dst[i] = pad
+						}
+						i++
+					}
+				}
+			}
+		}
+	}
+	return col
+}

@@ -411,16 +411,16 @@ func buildQLinearMatMul(b *BuildInfo) (Kernel, error) {
 		if !ok {
 			return nil, fmt.Errorf("y_zero_point dtype %s unsupported", zy.DType)
 		}
-		syv := sy.F32()[0]
+		syv := float32(sy.Float64At(0))
 		yz := float64(scalarInt(zy))
 		for bt := 0; bt < nbat; bt++ {
 			ao, bo := ia[bt]*m*k, ib[bt]*k*nn
 			for i := 0; i < m; i++ {
 				zai := int32(za.Float64At(min(i, za.Len()-1)))
-				sai := sa.F32()[min(i, sa.Len()-1)]
+				sai := float32(sa.Float64At(min(i, sa.Len()-1)))
 				for j := 0; j < nn; j++ {
 					zbj := int32(zb.Float64At(min(j, zb.Len()-1)))
-					sbj := sb.F32()[min(j, sb.Len()-1)]
+					sbj := float32(sb.Float64At(min(j, sb.Len()-1)))
 					var s int32
 					for p := 0; p < k; p++ {
 						s += (av[ao+i*k+p] - zai) * (bv[bo+p*nn+j] - zbj)

@@ -146,6 +146,10 @@ func ConvForward(threads int, x, w, bias []float32, g ConvGeom, out []float32) {
 	cpg, opg := g.Cin/g.Group, g.Cout/g.Group
 	kk := cpg * g.P.KH * g.P.KW
 	ohw := g.OH * g.OW
+	if cpg == 1 && opg == 1 && g.Group > 1 {
+		depthwise(threads, x, w, bias, g, out)
+		return
+	}
 	pointwise := g.P.KH == 1 && g.P.KW == 1 && g.P.SH == 1 && g.P.SW == 1 && g.P.PT+g.P.PL+g.P.PB+g.P.PR == 0
 	Parallel(threads, g.N, func(lo, hi int) {
 		var col []float32
@@ -204,4 +208,62 @@ func convGeneric(ctx *Ctx, n *graph.Node, x, w, bias *tensor.Tensor, act Activat
 		out = fromF32(out, dt)
 	}
 	return []Value{out}, nil
+}
+
+// depthwise is the direct kernel for one-filter-per-channel convolution
+// (group == Cin == Cout, as in MobileNet): im2col + GEMM would run one GEMM
+// with a single output row per channel, so a direct sliding window wins.
+// Interior rows skip bounds checks; borders take the checked path.
+func depthwise(threads int, x, w, bias []float32, g ConvGeom, out []float32) {
+	p := g.P
+	plane, oplane := g.H*g.W, g.OH*g.OW
+	Parallel(threads, g.N*g.Cout, func(lo, hi int) {
+		for nc := lo; nc < hi; nc++ {
+			c := nc % g.Cout
+			xs := x[nc*plane : (nc+1)*plane]
+			os := out[nc*oplane : (nc+1)*oplane]
+			ws := w[c*p.KH*p.KW : (c+1)*p.KH*p.KW]
+			var b float32
+			if bias != nil {
+				b = bias[c]
+			}
+			for i := range os {
+				os[i] = b
+			}
+			for ky := 0; ky < p.KH; ky++ {
+				for kx := 0; kx < p.KW; kx++ {
+					wv := ws[ky*p.KW+kx]
+					for oy := 0; oy < g.OH; oy++ {
+						iy := oy*p.SH - p.PT + ky*p.DH
+						if iy < 0 || iy >= g.H {
+							continue
+						}
+						xr := xs[iy*g.W : (iy+1)*g.W]
+						or := os[oy*g.OW : (oy+1)*g.OW]
+						ix := -p.PL + kx*p.DW
+						// first and last output columns whose input is inside
+						ox0 := 0
+						for ox0 < g.OW && ix+ox0*p.SW < 0 {
+							ox0++
+						}
+						ox1 := g.OW
+						for ox1 > ox0 && ix+(ox1-1)*p.SW >= g.W {
+							ox1--
+						}
+						if p.SW == 1 {
+							xo := xr[ix+ox0 : ix+ox1]
+							oo := or[ox0:ox1]
+							for i, v := range xo {
+								oo[i] += wv * v
+							}
+							continue
+						}
+						for ox := ox0; ox < ox1; ox++ {
+							or[ox] += wv * xr[ix+ox*p.SW]
+						}
+					}
+				}
+			}
+		}
+	})
 }

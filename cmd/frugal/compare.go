@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/frugal-ml/frugal/conformance"
 	"github.com/frugal-ml/frugal/onnx"
 	"github.com/frugal-ml/frugal/tensor"
 	"github.com/spf13/cobra"
@@ -39,33 +40,25 @@ func newCompareCmd() *cobra.Command {
 	return cmd
 }
 
-// compareTensors checks shapes, dtypes and values, returning the largest
-// absolute and relative differences.
+// compareTensors checks shapes, dtypes and values with the conformance
+// suite's rule, returning the largest absolute and relative differences.
 func compareTensors(got, want *tensor.Tensor, rtol, atol float64) (float64, float64, error) {
-	if got.DType != want.DType {
-		return 0, 0, fmt.Errorf("dtype %s, want %s", got.DType, want.DType)
-	}
-	if !tensor.SameShape(got.Shape, want.Shape) {
-		return 0, 0, fmt.Errorf("shape %v, want %v", got.Shape, want.Shape)
-	}
 	var maxAbs, maxRel float64
-	bad := -1
-	for i := 0; i < got.Len(); i++ {
-		g, w := got.Float64At(i), want.Float64At(i)
-		if math.IsNaN(g) && math.IsNaN(w) {
-			continue
-		}
-		d := math.Abs(g - w)
-		maxAbs = math.Max(maxAbs, d)
-		if w != 0 {
-			maxRel = math.Max(maxRel, d/math.Abs(w))
-		}
-		if !(d <= atol+rtol*math.Abs(w)) && bad < 0 {
-			bad = i
+	if got.DType == want.DType && tensor.SameShape(got.Shape, want.Shape) {
+		for i := 0; i < got.Len(); i++ {
+			g, w := got.Float64At(i), want.Float64At(i)
+			if math.IsNaN(g) && math.IsNaN(w) {
+				continue
+			}
+			d := math.Abs(g - w)
+			maxAbs = math.Max(maxAbs, d)
+			if w != 0 {
+				maxRel = math.Max(maxRel, d/math.Abs(w))
+			}
 		}
 	}
-	if bad >= 0 {
-		return maxAbs, maxRel, fmt.Errorf("element %d: got %g, want %g (max abs diff %.3g, max rel diff %.3g)", bad, got.Float64At(bad), want.Float64At(bad), maxAbs, maxRel)
+	if err := conformance.CompareTensors(got, want, rtol, atol); err != nil {
+		return maxAbs, maxRel, fmt.Errorf("%w (max abs diff %.3g, max rel diff %.3g)", err, maxAbs, maxRel)
 	}
 	return maxAbs, maxRel, nil
 }

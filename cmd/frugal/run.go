@@ -9,6 +9,7 @@ import (
 	"github.com/frugal-ml/frugal/impl/runtime"
 	"github.com/frugal-ml/frugal/onnx"
 	"github.com/frugal-ml/frugal/tensor"
+	"github.com/frugal-ml/frugal/train/checkpoint"
 	"github.com/spf13/cobra"
 )
 
@@ -90,25 +91,4 @@ OUTDIR/output_0.pb, output_1.pb, ... (one per graph output).`,
 
 // writeFileAtomic writes via a temporary file, fsync and rename so a crash
 // never leaves a half-written file under the final name.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+func writeFileAtomic(path string, b []byte) error { return checkpoint.WriteFileAtomic(path, b) }

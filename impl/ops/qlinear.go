@@ -303,7 +303,7 @@ func buildQConv(b *BuildInfo, isGemm bool) (Kernel, error) {
 				img := &tensor.Tensor{DType: x.DType, Data: sliceRange(x.Data, bi*g.Cin*plane, (bi+1)*g.Cin*plane)}
 				intVals(img, xz, xv)
 				for gi := 0; gi < g.Group; gi++ {
-					Im2ColInt(xv[gi*cpg*plane:(gi+1)*cpg*plane], cpg, g.H, g.W, g.P, col)
+					ref.Im2ColPad(xv[gi*cpg*plane:(gi+1)*cpg*plane], cpg, g.H, g.W, g.P, 0, col)
 					for o := 0; o < opg; o++ {
 						co := gi*opg + o
 						for i := range acc {
@@ -341,36 +341,6 @@ func sliceRange(d any, lo, hi int) any {
 		return s[lo:hi]
 	}
 	return nil
-}
-
-// Im2ColInt is ref.Im2Col over zero-point-shifted integers (padding is 0,
-// i.e. the real value zero).
-func Im2ColInt(x []int32, c, h, w int, p ref.Conv2D, col []int32) {
-	oh, ow := p.Out(h, w)
-	ohw := oh * ow
-	row := 0
-	for ci := 0; ci < c; ci++ {
-		xc := x[ci*h*w : (ci+1)*h*w]
-		for ky := 0; ky < p.KH; ky++ {
-			for kx := 0; kx < p.KW; kx++ {
-				dst := col[row*ohw : (row+1)*ohw]
-				row++
-				i := 0
-				for oy := 0; oy < oh; oy++ {
-					iy := oy*p.SH - p.PT + ky*p.DH
-					for ox := 0; ox < ow; ox++ {
-						ix := ox*p.SW - p.PL + kx*p.DW
-						if iy >= 0 && iy < h && ix >= 0 && ix < w {
-							dst[i] = xc[iy*w+ix]
-						} else {
-							dst[i] = 0
-						}
-						i++
-					}
-				}
-			}
-		}
-	}
 }
 
 func buildQLinearMatMul(b *BuildInfo) (Kernel, error) {

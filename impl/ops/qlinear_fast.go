@@ -152,10 +152,12 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 				ep.Scale = scale[gi*opg : (gi+1)*opg]
 				off := (bi*g.Cout + gi*opg) * ohw
 				if x.DType == tensor.Uint8 {
-					col := im2col8(x.U8()[lo:lo+cpg*plane], cpg, g.H, g.W, g.P, uint8(zxConst), kk*ohw)
+					col := make([]uint8, kk*ohw)
+					ref.Im2ColPad(x.U8()[lo:lo+cpg*plane], cpg, g.H, g.W, g.P, uint8(zxConst), col)
 					convOut(packedA[gi], opg, ohw, col, zx, out, off, ep, rq, gi*opg)
 				} else {
-					col := im2col8(x.I8()[lo:lo+cpg*plane], cpg, g.H, g.W, g.P, int8(zxConst), kk*ohw)
+					col := make([]int8, kk*ohw)
+					ref.Im2ColPad(x.I8()[lo:lo+cpg*plane], cpg, g.H, g.W, g.P, int8(zxConst), col)
 					convOut(packedA[gi], opg, ohw, col, zx, out, off, ep, rq, gi*opg)
 				}
 			}
@@ -205,36 +207,4 @@ func convOut[TB gemm.Int8](pa *gemm.PackedQA, rows, ohw int, col []TB, zx []int3
 			rq.apply(c0+r, acc[r*ohw:(r+1)*ohw], o, off+r*ohw)
 		}
 	}
-}
-
-// im2col8 unrolls raw 8-bit activations, padding with the zero point so the
-// padded cells are real zeros after the GEMM subtracts it.
-func im2col8[T uint8 | int8](x []T, c, h, w int, p ref.Conv2D, pad T, size int) []T {
-	oh, ow := p.Out(h, w)
-	ohw := oh * ow
-	col := make([]T, size)
-	row := 0
-	for ci := 0; ci < c; ci++ {
-		xc := x[ci*h*w : (ci+1)*h*w]
-		for ky := 0; ky < p.KH; ky++ {
-			for kx := 0; kx < p.KW; kx++ {
-				dst := col[row*ohw : (row+1)*ohw]
-				row++
-				i := 0
-				for oy := 0; oy < oh; oy++ {
-					iy := oy*p.SH - p.PT + ky*p.DH
-					for ox := 0; ox < ow; ox++ {
-						ix := ox*p.SW - p.PL + kx*p.DW
-						if iy >= 0 && iy < h && ix >= 0 && ix < w {
-							dst[i] = xc[iy*w+ix]
-						} else {
-							dst[i] = pad
-						}
-						i++
-					}
-				}
-			}
-		}
-	}
-	return col
 }

@@ -15,7 +15,11 @@ func (p Conv2D) Out(h, w int) (int, int) {
 
 // Im2Col unrolls one image x[c][h][w] into col[c*KH*KW][oh*ow] so that a
 // convolution becomes W[Cout][c*KH*KW] x col. Padding reads as zero.
-func Im2Col(x []float32, c, h, w int, p Conv2D, col []float32) {
+func Im2Col(x []float32, c, h, w int, p Conv2D, col []float32) { Im2ColPad(x, c, h, w, p, 0, col) }
+
+// Im2ColPad is Im2Col for any element type with an explicit padding value
+// (int8 kernels pad raw codes with the input zero point, i.e. real zero).
+func Im2ColPad[T any](x []T, c, h, w int, p Conv2D, pad T, col []T) {
 	oh, ow := p.Out(h, w)
 	ohw := oh * ow
 	row := 0
@@ -30,7 +34,7 @@ func Im2Col(x []float32, c, h, w int, p Conv2D, col []float32) {
 					iy := oy*p.SH - p.PT + ky*p.DH
 					if iy < 0 || iy >= h {
 						for ox := 0; ox < ow; ox++ {
-							dst[i] = 0
+							dst[i] = pad
 							i++
 						}
 						continue
@@ -46,7 +50,7 @@ func Im2Col(x []float32, c, h, w int, p Conv2D, col []float32) {
 						if ix >= 0 && ix < w {
 							dst[i] = xr[ix]
 						} else {
-							dst[i] = 0
+							dst[i] = pad
 						}
 						ix += p.SW
 						i++

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/frugal-ml/frugal/arith/intq"
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/tensor"
 )
@@ -280,20 +281,9 @@ func withOpset(in []graph.OpsetImport, v int64) []graph.OpsetImport {
 }
 
 // asymmetricU8 picks scale and zero point so [min(lo,0), max(hi,0)] maps onto
-// 0..255 and real zero is exactly representable.
+// 0..255 and real zero is exactly representable (arith/intq's rule).
 func asymmetricU8(lo, hi float32) (float32, uint8) {
-	if lo > 0 {
-		lo = 0
-	}
-	if hi < 0 {
-		hi = 0
-	}
-	if hi == lo {
-		return 1, 0
-	}
-	scale := (hi - lo) / 255
-	zp := math.RoundToEven(float64(-lo / scale))
-	zp = math.Max(0, math.Min(255, zp))
+	scale, zp := intq.ChooseParams(lo, hi, 8, false)
 	return scale, uint8(zp)
 }
 

@@ -161,6 +161,10 @@ type PackedA struct {
 func (p *PackedA) M() int { return p.m }
 func (p *PackedA) K() int { return p.k }
 
+// Nr is the column width of the micro-kernel the operand was packed for:
+// callers that feed B in column chunks keep chunks a multiple of it.
+func (p *PackedA) Nr() int { return p.kn.nr }
+
 // PackA packs op(A) (m x k) for SgemmPackedA.
 func PackA(transA bool, m, k int, a []float32, lda int) *PackedA {
 	checkMat("A", transA, m, k, a, lda)
@@ -176,13 +180,20 @@ func PackA(transA bool, m, k int, a []float32, lda int) *PackedA {
 // SgemmPackedA computes C = epilogue(A x B) with A prepacked by PackA and B
 // k x n row-major (ldb).
 func SgemmPackedA(pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
+	SgemmPackedAThreads(0, pa, n, b, ldb, c, ldc, ep)
+}
+
+// SgemmPackedAThreads is SgemmPackedA using at most threads goroutines
+// (0 means Threads()). Callers that already split work across goroutines,
+// such as a convolution running one column chunk per thread, pass 1.
+func SgemmPackedAThreads(threads int, pa *PackedA, n int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
 	checkMat("B", false, pa.k, n, b, ldb)
 	checkMat("C", false, pa.m, n, c, ldc)
 	j := job{
 		kn: pa.kn, m: pa.m, n: n, k: pa.k, alpha: 1,
 		a: operand{pa: pa},
 		b: operand{data: b, ld: ldb},
-		c: c, ldc: ldc,
+		c: c, ldc: ldc, threads: threads,
 	}
 	j.setEpilogue(&ep)
 	j.run()

@@ -28,6 +28,7 @@ type job struct {
 	rowBias, colBias []float32
 	clamp            bool
 	lo, hi           float32
+	threads          int  // goroutine cap for this call; 0 means Threads()
 	directB          bool // kernels read the raw row-major B in place
 	// Optional packers replacing packA/packB (bf16 operands); k, kc and
 	// offsets are then in the packer's units (bf16 pairs).
@@ -73,8 +74,12 @@ func (j *job) run() {
 	kn := j.kn
 	macs := float64(j.m) * float64(j.n) * float64(j.k)
 	t := 1
-	if macs >= 2*minMACsPerThread { // Threads reads GOMAXPROCS, which locks
-		t = min(Threads(), int(macs/minMACsPerThread))
+	if j.threads != 1 && macs >= 2*minMACsPerThread { // Threads reads GOMAXPROCS, which locks
+		tmax := j.threads
+		if tmax <= 0 {
+			tmax = Threads()
+		}
+		t = min(tmax, int(macs/minMACsPerThread))
 	}
 	mPanels := (j.m + kn.mr - 1) / kn.mr
 	nPanels := (j.n + kn.nr - 1) / kn.nr

@@ -106,6 +106,24 @@ func buildConv(b *BuildInfo) (Kernel, error) {
 		return nil, err
 	}
 	n := b.Node
+	// Constant float32 weights are packed for the GEMM once, here.
+	var packed *convWeights
+	var packedFor []int
+	if len(b.Const) > 1 && b.Const[1] != nil && b.Const[1].DType == tensor.Float32 && (b.Const[1].Rank() == 3 || b.Const[1].Rank() == 4) {
+		w := b.Const[1]
+		group, err := n.Int("group", 1)
+		if err != nil {
+			return nil, err
+		}
+		kk := 1
+		for _, d := range w.Shape[1:] {
+			kk *= d
+		}
+		if group >= 1 && w.Shape[0]%int(group) == 0 && !(w.Shape[1] == 1 && w.Shape[0] == int(group) && group > 1) {
+			packed = packConvWeights(w.F32(), w.Shape[0], int(group), kk)
+			packedFor = w.Shape
+		}
+	}
 	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
 		ts, err := MustTensors(in, 2)
 		if err != nil {
@@ -134,51 +152,28 @@ func buildConv(b *BuildInfo) (Kernel, error) {
 			bv = bias.F32()
 		}
 		out := tensor.New(tensor.Float32, g.OutShape(x.Rank())...)
-		ConvForward(ctx.Threads, x.F32(), w.F32(), bv, g, out.F32())
-		act.Apply(out.F32())
+		if packed != nil && w == b.Const[1] && tensor.SameShape(w.Shape, packedFor) {
+			convGemm(ctx.Threads, x.F32(), packed, bv, g, act, out.F32())
+		} else {
+			ConvForward(ctx.Threads, x.F32(), w.F32(), bv, g, act, out.F32())
+		}
 		return []Value{out}, nil
 	}), nil
 }
 
-// ConvForward computes out = conv(x, w) + bias via im2col and GEMM, one
-// image and group at a time, images spread over threads.
-func ConvForward(threads int, x, w, bias []float32, g ConvGeom, out []float32) {
+// ConvForward computes out = act(conv(x, w) + bias) for float32 NCHW data:
+// the direct kernel for depthwise convolution, else im2col + GEMM with the
+// weights packed for this call (constant weights are packed once instead,
+// when the node is built).
+func ConvForward(threads int, x, w, bias []float32, g ConvGeom, act Activation, out []float32) {
 	cpg, opg := g.Cin/g.Group, g.Cout/g.Group
-	kk := cpg * g.P.KH * g.P.KW
-	ohw := g.OH * g.OW
 	if cpg == 1 && opg == 1 && g.Group > 1 {
 		depthwise(threads, x, w, bias, g, out)
+		act.Apply(out)
 		return
 	}
-	pointwise := g.P.KH == 1 && g.P.KW == 1 && g.P.SH == 1 && g.P.SW == 1 && g.P.PT+g.P.PL+g.P.PB+g.P.PR == 0
-	Parallel(threads, g.N, func(lo, hi int) {
-		var col []float32
-		if !pointwise {
-			col = make([]float32, kk*ohw)
-		}
-		for b := lo; b < hi; b++ {
-			for gi := 0; gi < g.Group; gi++ {
-				xg := x[(b*g.Cin+gi*cpg)*g.H*g.W : (b*g.Cin+(gi+1)*cpg)*g.H*g.W]
-				src := xg
-				if !pointwise {
-					ref.Im2Col(xg, cpg, g.H, g.W, g.P, col)
-					src = col
-				}
-				og := out[(b*g.Cout+gi*opg)*ohw : (b*g.Cout+(gi+1)*opg)*ohw]
-				wg := w[gi*opg*kk : (gi+1)*opg*kk]
-				sgemm(false, false, opg, ohw, kk, 1, wg, kk, src, ohw, 0, og, ohw)
-				if bias != nil {
-					for o := 0; o < opg; o++ {
-						bv := bias[gi*opg+o]
-						row := og[o*ohw : (o+1)*ohw]
-						for i := range row {
-							row[i] += bv
-						}
-					}
-				}
-			}
-		}
-	})
+	kk := cpg * g.P.KH * g.P.KW
+	convGemm(threads, x, packConvWeights(w, g.Cout, g.Group, kk), bias, g, act, out)
 }
 
 // convGeneric runs Conv of any rank; float32 and float64 compute natively,

@@ -1,0 +1,185 @@
+package ops
+
+import (
+	"sync"
+
+	"github.com/frugal-ml/frugal/impl/gemm"
+	"github.com/frugal-ml/frugal/impl/ref"
+)
+
+// The float32 convolution driver: out = act(W ⊛ x + bias) as a GEMM
+// W[Cout, Cin/G·KH·KW] x im2col(x)[Cin/G·KH·KW, OH·OW] per image and group,
+// with the weights packed once (gemm.PackA) when the model loads and the
+// bias and activation fused into the GEMM's store (gemm.Epilogue).
+//
+// At batch 1 the work is split across threads by output columns: each
+// goroutine expands a chunk of columns (sized so the chunk stays in L2) and
+// multiplies it at once, so im2col runs in parallel, in cache, and never
+// materialises the whole column matrix. Narrow outputs (late, small feature
+// maps) instead expand everything once and let the GEMM split rows.
+
+// convWeights are a Conv node's weights packed for the GEMM, one operand
+// per group.
+type convWeights struct {
+	groups []*gemm.PackedA
+}
+
+// packConvWeights packs w (Cout x Cin/G x KH x KW) per group.
+func packConvWeights(w []float32, cout, group, kk int) *convWeights {
+	opg := cout / group
+	cw := &convWeights{groups: make([]*gemm.PackedA, group)}
+	for gi := range cw.groups {
+		cw.groups[gi] = gemm.PackA(false, opg, kk, w[gi*opg*kk:(gi+1)*opg*kk], kk)
+	}
+	return cw
+}
+
+// epilogue turns a fused activation into the GEMM's store clamp.
+func (a Activation) epilogue(bias []float32) gemm.Epilogue {
+	ep := gemm.Epilogue{RowBias: bias}
+	switch a.Kind {
+	case "Relu":
+		ep.Act = gemm.ActRelu
+	case "Clip":
+		ep.Act, ep.Min, ep.Max = gemm.ActClip, a.Min, a.Max
+	}
+	return ep
+}
+
+// colTarget is the number of floats one column chunk of im2col may hold
+// (512 KiB: half of this machine's 1 MiB L2, leaving room for the packed A panel
+// and the output tile).
+var colTarget = 128 << 10
+
+var colPool sync.Pool
+
+func getCols(n int) *[]float32 {
+	if p, ok := colPool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+// convGemm runs a float32 NCHW convolution (any group count) on packed
+// weights. out must hold N x Cout x OH x OW values; it is fully written.
+func convGemm(threads int, x []float32, cw *convWeights, bias []float32, g ConvGeom, act Activation, out []float32) {
+	cpg, opg := g.Cin/g.Group, g.Cout/g.Group
+	kk := cpg * g.P.KH * g.P.KW
+	ohw, hw := g.OH*g.OW, g.H*g.W
+	pointwise := g.P.KH == 1 && g.P.KW == 1 && g.P.SH == 1 && g.P.SW == 1 && g.P.PT+g.P.PL+g.P.PB+g.P.PR == 0
+	threads = max(threads, 1)
+	for b := 0; b < g.N; b++ {
+		for gi := 0; gi < g.Group; gi++ {
+			pa := cw.groups[gi]
+			xg := x[(b*g.Cin+gi*cpg)*hw : (b*g.Cin+(gi+1)*cpg)*hw]
+			og := out[(b*g.Cout+gi*opg)*ohw : (b*g.Cout+(gi+1)*opg)*ohw]
+			var bg []float32
+			if bias != nil {
+				bg = bias[gi*opg : (gi+1)*opg]
+			}
+			ep := act.epilogue(bg)
+			if pointwise {
+				gemm.SgemmPackedAThreads(threads, pa, ohw, xg, ohw, og, ohw, ep)
+				continue
+			}
+			nr := pa.Nr()
+			chunk := max(nr, colTarget/max(kk, 1)/nr*nr)
+			if threads > 1 && ohw >= 2*threads*nr {
+				// Column chunks, each expanded and multiplied by one goroutine.
+				chunk = min(chunk, (ohw+threads*nr-1)/(threads*nr)*nr)
+				if chunk > g.OW {
+					// Whole output rows: im2col then copies full rows, not
+					// pieces of two.
+					chunk = chunk / g.OW * g.OW
+				}
+				nch := (ohw + chunk - 1) / chunk
+				t := min(threads, nch)
+				gemm.Parallel(t, func(i int) {
+					buf := getCols(kk * chunk)
+					for c := i * nch / t; c < (i+1)*nch/t; c++ {
+						j0 := c * chunk
+						j1 := min(ohw, j0+chunk)
+						col := (*buf)[:kk*(j1-j0)]
+						im2colCols(xg, cpg, g.H, g.W, g.P, g.OW, j0, j1, col)
+						gemm.SgemmPackedAThreads(1, pa, j1-j0, col, j1-j0, og[j0:], ohw, ep)
+					}
+					colPool.Put(buf)
+				})
+				continue
+			}
+			// Few columns: expand all at once (rows split across threads)
+			// and let the GEMM parallelise over output channels.
+			buf := getCols(kk * ohw)
+			col := *buf
+			rowsPer := g.P.KH * g.P.KW
+			t := min(threads, cpg)
+			if kk*ohw < 1<<14 {
+				t = 1
+			}
+			gemm.Parallel(t, func(i int) {
+				c0, c1 := i*cpg/t, (i+1)*cpg/t
+				im2colChannels(xg, c0, c1, g.H, g.W, g.P, col[c0*rowsPer*ohw:c1*rowsPer*ohw])
+			})
+			gemm.SgemmPackedAThreads(threads, pa, ohw, col, ohw, og, ohw, ep)
+			colPool.Put(buf)
+		}
+	}
+}
+
+// im2colChannels expands input channels [c0, c1) of one image (x holds all
+// channels, h x w each) into full-width rows.
+func im2colChannels(x []float32, c0, c1, h, w int, p ref.Conv2D, col []float32) {
+	ref.Im2Col(x[c0*h*w:c1*h*w], c1-c0, h, w, p, col)
+}
+
+// im2colCols writes columns [j0, j1) of im2col(x) (c channels of h x w) as
+// a row-major (c·KH·KW) x (j1-j0) matrix. Column j is output pixel
+// (j / ow, j % ow). Stride-1 rows are copied in runs; padding is zeroed.
+func im2colCols(x []float32, c, h, w int, p ref.Conv2D, ow, j0, j1 int, col []float32) {
+	n := j1 - j0
+	row := 0
+	for ci := 0; ci < c; ci++ {
+		xc := x[ci*h*w : (ci+1)*h*w]
+		for ky := 0; ky < p.KH; ky++ {
+			for kx := 0; kx < p.KW; kx++ {
+				dst := col[row*n : (row+1)*n]
+				row++
+				i := 0
+				for j := j0; j < j1; {
+					oy, ox0 := j/ow, j%ow
+					seg := min(j1-j, ow-ox0) // output pixels left in this output row
+					d := dst[i : i+seg]
+					i += seg
+					j += seg
+					iy := oy*p.SH - p.PT + ky*p.DH
+					if iy < 0 || iy >= h {
+						clear(d)
+						continue
+					}
+					xr := xc[iy*w : (iy+1)*w]
+					ix := ox0*p.SW - p.PL + kx*p.DW
+					if p.SW == 1 {
+						// Output k reads input ix+k: zero the parts left of
+						// column 0 and right of column w-1, copy the middle.
+						lo := min(seg, max(0, -ix))
+						hi := max(lo, min(seg, w-ix))
+						clear(d[:lo])
+						copy(d[lo:hi], xr[ix+lo:ix+hi])
+						clear(d[hi:])
+						continue
+					}
+					for k := range d {
+						if ix >= 0 && ix < w {
+							d[k] = xr[ix]
+						} else {
+							d[k] = 0
+						}
+						ix += p.SW
+					}
+				}
+			}
+		}
+	}
+}

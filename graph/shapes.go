@@ -37,6 +37,7 @@ func init() {
 		RegisterShape("", op, binary)
 	}
 	RegisterShape("", "Conv", convShape)
+	RegisterShape("ai.frugal", "FusedConv", fusedConvShape)
 	RegisterShape("", "MaxPool", poolShape)
 	RegisterShape("", "AveragePool", poolShape)
 	RegisterShape("", "GlobalAveragePool", globalPoolShape)
@@ -248,6 +249,27 @@ func convShape(n *Node, in []Type, c []*tensor.Tensor, _ int64) ([]Type, error) 
 	}
 	out.Shape, out.HasShape = ConcreteShape(shape...), true
 	return []Type{out}, nil
+}
+
+// fusedConvShape types frugal's FusedConv (X, W, B, Z): Conv of the first
+// three inputs plus Z, broadcast like Add (impl/passes fuse-conv-add).
+func fusedConvShape(n *Node, in []Type, c []*tensor.Tensor, opset int64) ([]Type, error) {
+	if len(in) < 4 {
+		return nil, fmt.Errorf("FusedConv needs X, W, B and Z inputs")
+	}
+	out, err := convShape(n, in[:3], c, opset)
+	if err != nil || !out[0].HasShape {
+		return out, err
+	}
+	if !in[3].HasShape {
+		return []Type{{DType: out[0].DType}}, nil
+	}
+	sh, err := broadcastSym(out[0].Shape, in[3].Shape)
+	if err != nil {
+		return nil, err
+	}
+	out[0].Shape = sh
+	return out, nil
 }
 
 func poolShape(n *Node, in []Type, c []*tensor.Tensor, _ int64) ([]Type, error) {

@@ -12,6 +12,10 @@ func init() {
 	Register(Impl{Op: "Conv", Name: "im2col-gemm", DTypes: floatTypes,
 		Match: floatMatch,
 		Build: buildConv})
+	// FusedConv(X, W, B, Z) = act(Conv(X, W, B) + Z), made by the
+	// fuse-conv-add pass from residual joins.
+	Register(Impl{Op: "FusedConv", Domain: FrugalDomain, Name: "im2col-gemm-sum", DTypes: []tensor.DType{tensor.Float32},
+		Build: buildConv})
 }
 
 // ConvGeom is a resolved 1-D or 2-D convolution: shapes plus window.
@@ -152,8 +156,44 @@ func buildConv(b *BuildInfo) (Kernel, error) {
 			bv = bias.F32()
 		}
 		out := tensor.New(tensor.Float32, g.OutShape(x.Rank())...)
+		z, err := Tensor(in, 3) // FusedConv's addend
+		if err != nil {
+			return nil, err
+		}
+		if z != nil && (z.DType != tensor.Float32 || !tensor.SameShape(z.Shape, out.Shape)) {
+			// Broadcasting addend: convolve, then add and clamp apart.
+			if z.DType != tensor.Float32 {
+				return nil, fmt.Errorf("FusedConv: addend is %s, want float32", z.DType)
+			}
+			if packed != nil && w == b.Const[1] && tensor.SameShape(w.Shape, packedFor) {
+				convGemm(ctx.Threads, x.F32(), packed, bv, g, Activation{}, false, out.F32())
+			} else {
+				ConvForward(ctx.Threads, x.F32(), w.F32(), bv, g, Activation{}, out.F32())
+			}
+			sum, shape, err := tensor.Binary(out.F32(), out.Shape, z.F32(), z.Shape, func(a, b float32) float32 { return a + b })
+			if err != nil {
+				return nil, fmt.Errorf("FusedConv: adding %v to the convolution's %v: %w", z.Shape, out.Shape, err)
+			}
+			act.Apply(sum)
+			return []Value{tensor.MustFromSlice(sum, shape...)}, nil
+		}
+		residual := z != nil
+		if residual {
+			copy(out.F32(), z.F32())
+		}
 		if packed != nil && w == b.Const[1] && tensor.SameShape(w.Shape, packedFor) {
-			convGemm(ctx.Threads, x.F32(), packed, bv, g, act, out.F32())
+			convGemm(ctx.Threads, x.F32(), packed, bv, g, act, residual, out.F32())
+		} else if residual && !isDepthwise(g) {
+			kk := g.Cin / g.Group * g.P.KH * g.P.KW
+			convGemm(ctx.Threads, x.F32(), packConvWeights(w.F32(), g.Cout, g.Group, kk), bv, g, act, true, out.F32())
+		} else if residual {
+			dw := make([]float32, out.Len())
+			depthwise(ctx.Threads, x.F32(), w.F32(), bv, g, dw)
+			o := out.F32()
+			for i, v := range dw {
+				o[i] += v
+			}
+			act.Apply(o)
 		} else {
 			ConvForward(ctx.Threads, x.F32(), w.F32(), bv, g, act, out.F32())
 		}
@@ -166,15 +206,17 @@ func buildConv(b *BuildInfo) (Kernel, error) {
 // weights packed for this call (constant weights are packed once instead,
 // when the node is built).
 func ConvForward(threads int, x, w, bias []float32, g ConvGeom, act Activation, out []float32) {
-	cpg, opg := g.Cin/g.Group, g.Cout/g.Group
-	if cpg == 1 && opg == 1 && g.Group > 1 {
+	if isDepthwise(g) {
 		depthwise(threads, x, w, bias, g, out)
 		act.Apply(out)
 		return
 	}
-	kk := cpg * g.P.KH * g.P.KW
-	convGemm(threads, x, packConvWeights(w, g.Cout, g.Group, kk), bias, g, act, out)
+	kk := g.Cin / g.Group * g.P.KH * g.P.KW
+	convGemm(threads, x, packConvWeights(w, g.Cout, g.Group, kk), bias, g, act, false, out)
 }
+
+// isDepthwise reports one filter per channel (group == Cin == Cout).
+func isDepthwise(g ConvGeom) bool { return g.Cin == g.Group && g.Cout == g.Group && g.Group > 1 }
 
 // convGeneric runs Conv of any rank; float32 and float64 compute natively,
 // other floats through float32.

@@ -51,6 +51,10 @@ func (a Activation) epilogue(bias []float32) gemm.Epilogue {
 // and the output tile).
 var colTarget = 128 << 10
 
+// convChunking overrides the driver's choice between column chunks and one
+// whole expansion (benchmarks measure both): 0 auto, 1 chunks, 2 whole.
+var convChunking = 0
+
 var colPool sync.Pool
 
 func getCols(n int) *[]float32 {
@@ -64,7 +68,9 @@ func getCols(n int) *[]float32 {
 
 // convGemm runs a float32 NCHW convolution (any group count) on packed
 // weights. out must hold N x Cout x OH x OW values; it is fully written.
-func convGemm(threads int, x []float32, cw *convWeights, bias []float32, g ConvGeom, act Activation, out []float32) {
+// With residual set, out already holds an addend of the same shape, and
+// the result is act(conv + bias + addend) (the GEMM store reads C, Beta 1).
+func convGemm(threads int, x []float32, cw *convWeights, bias []float32, g ConvGeom, act Activation, residual bool, out []float32) {
 	cpg, opg := g.Cin/g.Group, g.Cout/g.Group
 	kk := cpg * g.P.KH * g.P.KW
 	ohw, hw := g.OH*g.OW, g.H*g.W
@@ -80,13 +86,20 @@ func convGemm(threads int, x []float32, cw *convWeights, bias []float32, g ConvG
 				bg = bias[gi*opg : (gi+1)*opg]
 			}
 			ep := act.epilogue(bg)
+			if residual {
+				ep.Beta = 1
+			}
 			if pointwise {
 				gemm.SgemmPackedAThreads(threads, pa, ohw, xg, ohw, og, ohw, ep)
 				continue
 			}
 			nr := pa.Nr()
 			chunk := max(nr, colTarget/max(kk, 1)/nr*nr)
-			if threads > 1 && ohw >= 2*threads*nr {
+			chunked := threads > 1 && ohw >= 2*threads*nr
+			if convChunking != 0 {
+				chunked = convChunking == 1 && threads > 1
+			}
+			if chunked {
 				// Column chunks, each expanded and multiplied by one goroutine.
 				chunk = min(chunk, (ohw+threads*nr-1)/(threads*nr)*nr)
 				if chunk > g.OW {

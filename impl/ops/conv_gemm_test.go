@@ -82,7 +82,7 @@ func TestConvGemmSweep(t *testing.T) {
 				}
 				out := buf[:outLen]
 				if packedOnce {
-					convGemm(threads, x, packConvWeights(w, c.cout, c.group, kk), bias, g, act, out)
+					convGemm(threads, x, packConvWeights(w, c.cout, c.group, kk), bias, g, act, false, out)
 				} else {
 					ConvForward(threads, x, w, bias, g, act, out)
 				}
@@ -131,6 +131,8 @@ func BenchmarkConv3x3(b *testing.B) {
 		{"128x28x28", 128, 128, 28, 3, 1},
 		{"256x14x14", 256, 256, 14, 3, 1},
 		{"512x7x7", 512, 512, 7, 3, 1},
+		{"256x14x14s2", 128, 256, 28, 3, 2},
+		{"1x1-256x14x14", 1024, 256, 14, 1, 1},
 		{"stem3x224", 3, 64, 224, 7, 2},
 	} {
 		b.Run(c.name, func(b *testing.B) {
@@ -145,12 +147,16 @@ func BenchmarkConv3x3(b *testing.B) {
 			bias := randVec(r, c.cout)
 			out := make([]float32, c.cout*g.OH*g.OW)
 			flops := float64(2 * c.cout * kk * g.OH * g.OW)
-			b.Run("packed-chunked", func(b *testing.B) {
-				for range b.N {
-					convGemm(2, x, cw, bias, g, Activation{Kind: "Relu"}, out)
-				}
-				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+			for mode, name := range []string{"packed-auto", "packed-chunked", "packed-whole"} {
+				b.Run(name, func(b *testing.B) {
+					defer func(v int) { convChunking = v }(convChunking)
+					convChunking = mode
+					for range b.N {
+						convGemm(2, x, cw, bias, g, Activation{Kind: "Relu"}, false, out)
+					}
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 			// The previous driver: whole im2col on one goroutine, then a
 			// threaded SGEMM that packs the weights on every call.
 			w := randVec(r, c.cout*kk)
@@ -180,7 +186,7 @@ func BenchmarkColTarget(b *testing.B) {
 		b.Run(fmt.Sprint(ct), func(b *testing.B) {
 			colTarget = ct
 			for range b.N {
-				convGemm(2, x, cw, nil, g, Activation{}, out)
+				convGemm(2, x, cw, nil, g, Activation{}, false, out)
 			}
 		})
 	}

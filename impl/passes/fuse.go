@@ -106,7 +106,7 @@ func foldConvBNOnce(g *graph.Graph) (int, error) {
 }
 
 // FuseActivation folds a Relu, or a Clip with constant bounds, into the
-// float32 Conv or Gemm producing its input (the kernels apply it as an
+// float32 Conv, Gemm or ai.frugal:FusedConv producing its input (the kernels apply it as an
 // epilogue, see ops.ActivationFromNode).
 func FuseActivation(g *graph.Graph) (int, error) {
 	prod := g.Producers()
@@ -121,7 +121,8 @@ func FuseActivation(g *graph.Graph) (int, error) {
 			continue
 		}
 		p := prod[act.Inputs[0]]
-		if p == nil || (p.OpType != "Conv" && p.OpType != "Gemm") || !defaultDomain(p) || len(p.Outputs) != 1 || p.Has("activation") {
+		fusedConv := p != nil && p.OpType == "FusedConv" && p.Domain == "ai.frugal"
+		if p == nil || (!fusedConv && ((p.OpType != "Conv" && p.OpType != "Gemm") || !defaultDomain(p))) || len(p.Outputs) != 1 || p.Has("activation") {
 			continue
 		}
 		if len(cons[p.Outputs[0]]) != 1 || g.IsGraphOutput(p.Outputs[0]) {
@@ -221,7 +222,7 @@ func uniqueName(g *graph.Graph, base string) string {
 // mergesValues names the passes that merge nodes so that intermediate
 // values (a Conv output before its BatchNormalization or activation) no
 // longer exist.
-var mergesValues = map[string]bool{"fold-conv-bn": true, "fuse-activation": true}
+var mergesValues = map[string]bool{"fold-conv-bn": true, "fuse-conv-add": true, "fuse-activation": true}
 
 // Preserving returns list without the passes that hide intermediate
 // values, for sessions that must expose every value (runtime KeepAll).

@@ -180,11 +180,11 @@ func TestFoldConstants(t *testing.T) {
 
 func TestPreserving(t *testing.T) {
 	for _, p := range Preserving(Default) {
-		if p.Name == "fuse-activation" || p.Name == "fold-conv-bn" {
+		if mergesValues[p.Name] {
 			t.Fatalf("Preserving kept %s", p.Name)
 		}
 	}
-	if len(Preserving(Default)) != len(Default)-2 {
+	if len(Preserving(Default)) != len(Default)-len(mergesValues) {
 		t.Fatal("Preserving dropped other passes")
 	}
 }

@@ -20,6 +20,7 @@ var Default = []Pass{
 	{"fold-constants", FoldConstants},
 	{"fuse-qdq", FuseQDQ},
 	{"fold-conv-bn", FoldConvBN},
+	{"fuse-conv-add", FuseConvAdd},
 	{"fuse-activation", FuseActivation},
 	{"dead-nodes", DeadNodes},
 }

@@ -1,0 +1,44 @@
+package ops
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/frugal-ml/frugal/impl/ref"
+)
+
+// TestMaxPoolPlaneMatchesRef sweeps windows, strides, pads, dilations and
+// NaN inputs against the reference MaxPool.
+func TestMaxPoolPlaneMatchesRef(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for it := 0; it < 2000; it++ {
+		h, w := 1+r.IntN(20), 1+r.IntN(20)
+		p := ref.Conv2D{KH: 1 + r.IntN(4), KW: 1 + r.IntN(4), SH: 1 + r.IntN(3), SW: 1 + r.IntN(3), DH: 1 + r.IntN(2), DW: 1 + r.IntN(2)}
+		p.PT, p.PB, p.PL, p.PR = r.IntN(p.KH), r.IntN(p.KH), r.IntN(p.KW), r.IntN(p.KW)
+		oh, ow := p.Out(h, w)
+		if oh <= 0 || ow <= 0 {
+			continue
+		}
+		x := make([]float32, h*w)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+			if r.IntN(50) == 0 {
+				x[i] = float32(math.NaN())
+			}
+		}
+		want := make([]float32, oh*ow)
+		ref.MaxPool2D(x, h, w, p, oh, ow, want, nil)
+		got := make([]float32, oh*ow+1)
+		got[oh*ow] = 42
+		maxPoolPlane(x, h, w, p, oh, ow, got[:oh*ow], make([]float32, w))
+		if got[oh*ow] != 42 {
+			t.Fatal("wrote past the output")
+		}
+		for i := range want {
+			if got[i] != want[i] && !(got[i] != got[i] && want[i] != want[i]) {
+				t.Fatalf("h %d w %d %+v: out[%d] = %g, want %g", h, w, p, i, got[i], want[i])
+			}
+		}
+	}
+}

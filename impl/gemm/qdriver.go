@@ -11,6 +11,7 @@ import (
 type qjob struct {
 	kn      *qkern
 	m, n, k int
+	threads int // goroutine cap for this call; 0 means Threads()
 	au      bool // A is the unsigned side
 	a       []byte
 	lda     int
@@ -43,8 +44,12 @@ func (j *qjob) run() {
 	macs := float64(j.m) * float64(j.n) * float64(max(j.k, 1))
 	// int8 runs ~4x the FP32 rate: require 4x the work per goroutine.
 	t := 1
-	if macs >= 8*minMACsPerThread {
-		t = min(Threads(), int(macs/(4*minMACsPerThread)))
+	if j.threads != 1 && macs >= 8*minMACsPerThread {
+		tmax := j.threads
+		if tmax <= 0 {
+			tmax = Threads()
+		}
+		t = min(tmax, int(macs/(4*minMACsPerThread)))
 	}
 	mPanels := (j.m + kn.mr - 1) / kn.mr
 	nPanels := (j.n + kn.nr - 1) / kn.nr

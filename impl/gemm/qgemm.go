@@ -393,6 +393,9 @@ func (p *PackedQB) N() int { return p.n }
 func (p *PackedQA) M() int { return p.m }
 func (p *PackedQA) K() int { return p.k }
 
+// Nr is the column width of the micro-kernel the operand was packed for.
+func (p *PackedQA) Nr() int { return p.kn.nr }
+
 // QGemm computes the int8 GEMM of A (m x k, row-major, lda) and B (k x n,
 // ldb) with zero points za (nil, 1 or m values) and zb (nil, 1 or n values)
 // into C (int32, or requantized uint8/int8) with the epilogue ep.
@@ -426,9 +429,15 @@ func QGemmPackedB[TA Int8, TC QOut](m int, a []TA, lda int, za []int32, pb *Pack
 
 // QGemmPackedA is QGemm with A prepacked by PackQA.
 func QGemmPackedA[TB Int8, TC QOut](pa *PackedQA, n int, b []TB, ldb int, zb []int32, c []TC, ldc int, ep QEpilogue) {
+	QGemmPackedAThreads(0, pa, n, b, ldb, zb, c, ldc, ep)
+}
+
+// QGemmPackedAThreads is QGemmPackedA on at most threads goroutines (0
+// means Threads()); callers that split the columns themselves pass 1.
+func QGemmPackedAThreads[TB Int8, TC QOut](threads int, pa *PackedQA, n int, b []TB, ldb int, zb []int32, c []TC, ldc int, ep QEpilogue) {
 	checkQMat("B", false, pa.k, n, len(b), ldb)
 	checkQMat("C", false, pa.m, n, len(c), ldc)
-	j := &qjob{kn: pa.kn, m: pa.m, n: n, k: pa.k, pa: pa, au: pa.unsign}
+	j := &qjob{kn: pa.kn, m: pa.m, n: n, k: pa.k, pa: pa, au: pa.unsign, threads: threads}
 	fb, sb := flipFor(isSigned[TB](), !j.au)
 	j.b, j.ldb, j.flipB, j.zb = bytesOf(b), ldb, fb, mapZero(zb, sb, n, "zb")
 	j.za = pa.za

@@ -74,13 +74,10 @@ func (a Activation) Apply(x []float32) {
 	case "Relu":
 		ReluF32(x, x)
 	case "Clip":
+		lo, hi := a.Min, a.Max
 		for i, v := range x {
-			if v < a.Min {
-				v = a.Min
-			} else if v > a.Max {
-				v = a.Max
-			}
-			x[i] = v
+			// Branch-free (MAXSS/MINSS); Go's min and max keep NaN.
+			x[i] = min(max(v, lo), hi)
 		}
 	}
 }

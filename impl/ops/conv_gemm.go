@@ -151,6 +151,12 @@ func im2colChannels(x []float32, c0, c1, h, w int, p ref.Conv2D, col []float32) 
 // a row-major (c·KH·KW) x (j1-j0) matrix. Column j is output pixel
 // (j / ow, j % ow). Stride-1 rows are copied in runs; padding is zeroed.
 func im2colCols(x []float32, c, h, w int, p ref.Conv2D, ow, j0, j1 int, col []float32) {
+	im2colColsPad(x, c, h, w, p, ow, j0, j1, 0, col)
+}
+
+// im2colColsPad is im2colCols for any element type with an explicit
+// padding value (int8 kernels pad with the input zero point).
+func im2colColsPad[T any](x []T, c, h, w int, p ref.Conv2D, ow, j0, j1 int, pad T, col []T) {
 	n := j1 - j0
 	row := 0
 	for ci := 0; ci < c; ci++ {
@@ -168,31 +174,37 @@ func im2colCols(x []float32, c, h, w int, p ref.Conv2D, ow, j0, j1 int, col []fl
 					j += seg
 					iy := oy*p.SH - p.PT + ky*p.DH
 					if iy < 0 || iy >= h {
-						clear(d)
+						fill(d, pad)
 						continue
 					}
 					xr := xc[iy*w : (iy+1)*w]
 					ix := ox0*p.SW - p.PL + kx*p.DW
 					if p.SW == 1 {
-						// Output k reads input ix+k: zero the parts left of
+						// Output k reads input ix+k: pad the parts left of
 						// column 0 and right of column w-1, copy the middle.
 						lo := min(seg, max(0, -ix))
 						hi := max(lo, min(seg, w-ix))
-						clear(d[:lo])
+						fill(d[:lo], pad)
 						copy(d[lo:hi], xr[ix+lo:ix+hi])
-						clear(d[hi:])
+						fill(d[hi:], pad)
 						continue
 					}
 					for k := range d {
 						if ix >= 0 && ix < w {
 							d[k] = xr[ix]
 						} else {
-							d[k] = 0
+							d[k] = pad
 						}
 						ix += p.SW
 					}
 				}
 			}
 		}
+	}
+}
+
+func fill[T any](d []T, v T) {
+	for i := range d {
+		d[i] = v
 	}
 }

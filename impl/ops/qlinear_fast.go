@@ -152,13 +152,9 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 				ep.Scale = scale[gi*opg : (gi+1)*opg]
 				off := (bi*g.Cout + gi*opg) * ohw
 				if x.DType == tensor.Uint8 {
-					col := make([]uint8, kk*ohw)
-					ref.Im2ColPad(x.U8()[lo:lo+cpg*plane], cpg, g.H, g.W, g.P, uint8(zxConst), col)
-					convOut(packedA[gi], opg, ohw, col, zx, out, off, ep, rq, gi*opg)
+					qconvGroup(ctx.Threads, packedA[gi], x.U8()[lo:lo+cpg*plane], uint8(zxConst), g, cpg, opg, kk, zx, out, off, ep, rq, gi*opg)
 				} else {
-					col := make([]int8, kk*ohw)
-					ref.Im2ColPad(x.I8()[lo:lo+cpg*plane], cpg, g.H, g.W, g.P, int8(zxConst), col)
-					convOut(packedA[gi], opg, ohw, col, zx, out, off, ep, rq, gi*opg)
+					qconvGroup(ctx.Threads, packedA[gi], x.I8()[lo:lo+cpg*plane], int8(zxConst), g, cpg, opg, kk, zx, out, off, ep, rq, gi*opg)
 				}
 			}
 		}
@@ -191,6 +187,49 @@ func qgemmBT[TC gemm.QOut](x *tensor.Tensor, m, k int, zx []int32, pb *gemm.Pack
 	} else {
 		gemm.QGemmPackedB(m, x.I8(), k, zx, pb, c, n, ep)
 	}
+}
+
+// qconvGroup convolves one image and group: 8-bit outputs at batch 1 go
+// in L2-sized column chunks, one goroutine each expanding and multiplying
+// its own (as convGemm does for float32); other cases expand everything
+// and let the GEMM thread itself.
+func qconvGroup[TB gemm.Int8](threads int, pa *gemm.PackedQA, xg []TB, zx0 TB, g ConvGeom, cpg, opg, kk int, zx []int32, out *tensor.Tensor, off int, ep gemm.QEpilogue, rq *requant, c0 int) {
+	ohw := g.OH * g.OW
+	nr := pa.Nr()
+	pointwise := g.P.KH == 1 && g.P.KW == 1 && g.P.SH == 1 && g.P.SW == 1 && g.P.PT+g.P.PL+g.P.PB+g.P.PR == 0
+	if pointwise {
+		convOut(pa, opg, ohw, xg, zx, out, off, ep, rq, c0)
+		return
+	}
+	_, isFloat := out.Data.([]float32)
+	if threads > 1 && ohw >= 2*threads*nr && !isFloat {
+		chunk := max(nr, 4*colTarget/max(kk, 1)/nr*nr)
+		chunk = min(chunk, (ohw+threads*nr-1)/(threads*nr)*nr)
+		if chunk > g.OW {
+			chunk = chunk / g.OW * g.OW
+		}
+		nch := (ohw + chunk - 1) / chunk
+		t := min(threads, nch)
+		gemm.Parallel(t, func(i int) {
+			col := make([]TB, kk*chunk)
+			for c := i * nch / t; c < (i+1)*nch/t; c++ {
+				j0 := c * chunk
+				j1 := min(ohw, j0+chunk)
+				cc := col[:kk*(j1-j0)]
+				im2colColsPad(xg, cpg, g.H, g.W, g.P, g.OW, j0, j1, zx0, cc)
+				switch o := out.Data.(type) {
+				case []uint8:
+					gemm.QGemmPackedAThreads(1, pa, j1-j0, cc, j1-j0, zx, o[off+j0:], ohw, ep)
+				case []int8:
+					gemm.QGemmPackedAThreads(1, pa, j1-j0, cc, j1-j0, zx, o[off+j0:], ohw, ep)
+				}
+			}
+		})
+		return
+	}
+	col := make([]TB, kk*ohw)
+	ref.Im2ColPad(xg, cpg, g.H, g.W, g.P, zx0, col)
+	convOut(pa, opg, ohw, col, zx, out, off, ep, rq, c0)
 }
 
 func convOut[TB gemm.Int8](pa *gemm.PackedQA, rows, ohw int, col []TB, zx []int32, out *tensor.Tensor, off int, ep gemm.QEpilogue, rq *requant, c0 int) {

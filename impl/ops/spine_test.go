@@ -285,6 +285,10 @@ func TestQFastMatchesRef(t *testing.T) {
 		{x: u8(2, 4, 7, 6), w: i8(6, 2, 3, 3), attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1), graph.AttrI("group", 2), graph.IntsAttr("strides", 2, 1)}},
 		{x: u8(1, 3, 5, 5), w: i8(4, 3, 1, 1), relu: true},
 		{x: u8(1, 1, 9, 9), w: i8(5, 1, 5, 5), floatOut: true, attrs: []*graph.Attr{graph.IntsAttr("pads", 2, 2, 2, 2)}},
+		// Wide outputs take the per-thread column-chunk path.
+		{x: u8(1, 8, 20, 23), w: i8(16, 8, 3, 3), relu: true, attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1)}},
+		{x: u8(1, 6, 33, 31), w: i8(10, 3, 3, 3), attrs: []*graph.Attr{graph.IntsAttr("pads", 0, 1, 2, 1), graph.AttrI("group", 2), graph.IntsAttr("strides", 2, 1)}},
+		{x: u8(2, 64, 30, 30), w: i8(20, 64, 3, 3), attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1)}},
 		{gemm: true, x: u8(3, 37), w: i8(11, 37), relu: true},
 		{gemm: true, x: u8(5, 16), w: i8(7, 16), floatOut: true, noBia: true},
 	}

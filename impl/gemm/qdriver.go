@@ -11,7 +11,7 @@ import (
 type qjob struct {
 	kn      *qkern
 	m, n, k int
-	threads int // goroutine cap for this call; 0 means Threads()
+	threads int  // goroutine cap for this call; 0 means Threads()
 	au      bool // A is the unsigned side
 	a       []byte
 	lda     int

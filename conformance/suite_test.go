@@ -11,7 +11,7 @@ import (
 // Pass floors per suite. Raise them as coverage grows so that a regression
 // fails CI; a suite with no floor must pass completely.
 var passFloor = map[string]int{
-	"node": 1780, // of 1802
+	"node": 1792, // of 1802
 }
 
 // TestONNXBackendSuite runs the ONNX backend test data named by

@@ -4,16 +4,63 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/tensor"
 )
 
-// QuantizeLinear / DequantizeLinear: the affine integer encoding
-// q = saturate(round_half_even(x / scale) + zero_point), x = (q - zp) * scale,
-// per tensor (scalar scale), per axis (1-D scale along `axis`) or per block
-// (opset 21 block_size along `axis`).
+// QuantizeLinear / DequantizeLinear (opsets 10-25): the linear encoding
+// y = saturate(round_half_even(x / scale) + zero_point) and its inverse
+// x = (y - zero_point) * scale, per tensor (scalar scale), per axis (1-D
+// scale along `axis`) or per block (opset 21 block_size along `axis`).
+//
+// Quantized types: int8/uint8, int16/uint16, int4/uint4, int2/uint2 (clamped
+// to their range), the four float8 formats and float4e2m1 (rounded to
+// nearest even; `saturate` (opset 19+, default 1) clamps out-of-range float8
+// values to the largest finite value, otherwise they become Inf or NaN as in
+// Cast; float4e2m1 has neither and always saturates). Zero points of the
+// float types enter the formula as values; a zero one is not added, so -0
+// keeps its sign as Cast keeps it (ONNX's reference implementation ignores
+// float8 zero points altogether, which agrees whenever they are zero, the
+// usual case). int32 is accepted both ways (DequantizeLinear reads it per
+// the spec; QuantizeLinear writing it is an extension kept from earlier
+// versions).
+//
+// Precision. QuantizeLinear divides in the `precision` attribute's type
+// (opset 23+) or, without it, in the type of y_scale, as the operator spec
+// says; x and y_scale are first rounded to that type. An int32 or float8e8m0
+// scale cannot hold a quotient: they divide in float32. DequantizeLinear
+// multiplies in its output type (`output_dtype`, opset 23+, else the type of
+// x_scale): (x - zero_point) and x_scale are rounded to it and the product
+// is rounded once.
 
 func init() {
-	Register(Impl{Op: "QuantizeLinear", Name: "ref", DTypes: []tensor.DType{tensor.Float32},
+	Register(Impl{Op: "QuantizeLinear", Name: "ref",
+		DTypes: []tensor.DType{tensor.Float32, tensor.Float16, tensor.BFloat16, tensor.Int32},
+		Build: func(b *BuildInfo) (Kernel, error) {
+			opt, err := quantizeOptions(b.Node)
+			if err != nil {
+				return nil, err
+			}
+			return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+				ts, err := MustTensors(in, 2)
+				if err != nil {
+					return nil, err
+				}
+				zp, err := Tensor(in, 2)
+				if err != nil {
+					return nil, err
+				}
+				out, err := QuantizeLinearOpts(ts[0], ts[1], zp, opt)
+				if err != nil {
+					return nil, err
+				}
+				return []Value{out}, nil
+			}), nil
+		}})
+	Register(Impl{Op: "DequantizeLinear", Name: "ref",
+		DTypes: []tensor.DType{tensor.Int8, tensor.Uint8, tensor.Int16, tensor.Uint16, tensor.Int32,
+			tensor.Int4, tensor.Uint4, Int2, Uint2, tensor.Float8E4M3FN, tensor.Float8E4M3FNUZ,
+			tensor.Float8E5M2, tensor.Float8E5M2FNUZ, tensor.Float4E2M1},
 		Build: func(b *BuildInfo) (Kernel, error) {
 			axis, err := b.Node.Int("axis", 1)
 			if err != nil {
@@ -27,37 +74,11 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
-				ts, err := MustTensors(in, 2)
-				if err != nil {
-					return nil, err
-				}
-				zp, err := Tensor(in, 2)
-				if err != nil {
-					return nil, err
-				}
-				dt := tensor.Uint8
-				if zp != nil {
-					dt = zp.DType
-				} else if outDT != 0 {
-					dt = tensor.DType(outDT)
-				}
-				out, err := QuantizeLinear(ts[0], ts[1], zp, dt, int(axis), int(block))
-				if err != nil {
-					return nil, err
-				}
-				return []Value{out}, nil
-			}), nil
-		}})
-	Register(Impl{Op: "DequantizeLinear", Name: "ref", DTypes: []tensor.DType{tensor.Int8, tensor.Uint8, tensor.Int16, tensor.Uint16, tensor.Int32},
-		Build: func(b *BuildInfo) (Kernel, error) {
-			axis, err := b.Node.Int("axis", 1)
-			if err != nil {
+			if err := checkDTypeAttr("output_dtype", outDT); err != nil {
 				return nil, err
 			}
-			block, err := b.Node.Int("block_size", 0)
-			if err != nil {
-				return nil, err
+			if block < 0 {
+				return nil, fmt.Errorf("DequantizeLinear: block_size %d must not be negative", block)
 			}
 			return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
 				ts, err := MustTensors(in, 2)
@@ -68,13 +89,70 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
-				out, err := DequantizeLinear(ts[0], ts[1], zp, int(axis), int(block))
+				out, err := DequantizeLinearTo(ts[0], ts[1], zp, int(axis), int(block), tensor.DType(outDT))
 				if err != nil {
 					return nil, err
 				}
 				return []Value{out}, nil
 			}), nil
 		}})
+	// Supersedes graph's DequantizeLinear shape function, which predates
+	// output_dtype (opset 23): downstream kernels select on this dtype.
+	graph.RegisterShape("", "DequantizeLinear", func(n *graph.Node, in []graph.Type, _ []*tensor.Tensor, _ int64) ([]graph.Type, error) {
+		if len(in) == 0 {
+			return nil, nil
+		}
+		out := in[0]
+		out.DType = tensor.Float32
+		if len(in) > 1 && in[1].DType != tensor.Undefined {
+			out.DType = in[1].DType
+		}
+		if dt, err := n.Int("output_dtype", 0); err != nil {
+			return nil, err
+		} else if dt != 0 {
+			out.DType = tensor.DType(dt)
+		}
+		return []graph.Type{out}, nil
+	})
+}
+
+// QuantizeOptions are QuantizeLinear's attributes.
+type QuantizeOptions struct {
+	Axis      int          // quantization axis for per-axis and blocked scales (default 1)
+	Block     int          // block_size; 0 = per tensor or per axis
+	OutDType  tensor.DType // output_dtype; Undefined = from the zero point, else uint8
+	Saturate  bool         // float8 outputs: clamp out-of-range values (default true)
+	Precision tensor.DType // type of the division; Undefined = the type of y_scale
+}
+
+func quantizeOptions(n *graph.Node) (QuantizeOptions, error) {
+	names := []string{"axis", "block_size", "output_dtype", "saturate", "precision"}
+	defs := []int64{1, 0, 0, 1, 0}
+	v := make([]int64, len(names))
+	for i, name := range names {
+		var err error
+		if v[i], err = n.Int(name, defs[i]); err != nil {
+			return QuantizeOptions{}, err
+		}
+	}
+	if v[1] < 0 {
+		return QuantizeOptions{}, fmt.Errorf("QuantizeLinear: block_size %d must not be negative", v[1])
+	}
+	if err := checkDTypeAttr("output_dtype", v[2]); err != nil {
+		return QuantizeOptions{}, err
+	}
+	if err := checkDTypeAttr("precision", v[4]); err != nil {
+		return QuantizeOptions{}, err
+	}
+	return QuantizeOptions{Axis: int(v[0]), Block: int(v[1]), OutDType: tensor.DType(v[2]), Saturate: v[3] != 0, Precision: tensor.DType(v[4])}, nil
+}
+
+// checkDTypeAttr rejects a dtype attribute outside TensorProto's numbering.
+func checkDTypeAttr(name string, v int64) error {
+	if v < 0 || v > 255 {
+		return fmt.Errorf("%s %d is not a TensorProto data type", name, v)
+	}
+	return nil
 }
 
 // IntRange returns the representable range of an integer dtype.
@@ -94,8 +172,21 @@ func IntRange(dt tensor.DType) (lo, hi int64, ok bool) {
 		return -8, 7, true
 	case tensor.Uint4:
 		return 0, 15, true
+	case Int2:
+		return -2, 1, true
+	case Uint2:
+		return 0, 3, true
 	}
 	return 0, 0, false
+}
+
+// quantFloatOut reports the float formats QuantizeLinear can produce.
+func quantFloatOut(dt tensor.DType) (floatFormat, bool) {
+	switch dt {
+	case tensor.Float8E4M3FN, tensor.Float8E4M3FNUZ, tensor.Float8E5M2, tensor.Float8E5M2FNUZ, tensor.Float4E2M1:
+		return formatOf(dt)
+	}
+	return floatFormat{}, false
 }
 
 // scaleIndex maps each element index of x to the index of its scale: 0 for
@@ -156,47 +247,177 @@ func (s scaleIndex) at(i int) int {
 	return a
 }
 
-// QuantizeLinear quantizes float32 x to dtype dt.
+// fmtBF16 is bfloat16 as a floatFormat, for rounding float64 values to it
+// in one step.
+var fmtBF16 = floatFormat{8, 7, 127, styleIEEE}
+
+// roundTo rounds v to the nearest value of the float dtype dt (ties to
+// even; float64 and other dtypes leave v as is).
+func roundTo(dt tensor.DType, v float64) float64 {
+	switch dt {
+	case tensor.Float32:
+		return float64(float32(v))
+	case tensor.Float16:
+		return fmtF16.decode(fmtF16.encode(v, false))
+	case tensor.BFloat16:
+		return fmtBF16.decode(fmtBF16.encode(v, false))
+	}
+	return v
+}
+
+// elemReader returns a function reading element i of t as float64 (narrow
+// floats decoded exactly, through a table for the 8-bit formats).
+func elemReader(t *tensor.Tensor) (func(i int) float64, error) {
+	switch d := t.Data.(type) {
+	case []float32:
+		return func(i int) float64 { return float64(d[i]) }, nil
+	case []float64:
+		return func(i int) float64 { return d[i] }, nil
+	case []int8:
+		return func(i int) float64 { return float64(d[i]) }, nil
+	case []int16:
+		return func(i int) float64 { return float64(d[i]) }, nil
+	case []int32:
+		return func(i int) float64 { return float64(d[i]) }, nil
+	case []int64:
+		return func(i int) float64 { return float64(d[i]) }, nil
+	case []uint32:
+		return func(i int) float64 { return float64(d[i]) }, nil
+	case []uint16:
+		switch t.DType {
+		case tensor.Float16:
+			return func(i int) float64 { return float64(tensor.HalfToFloat32(d[i])) }, nil
+		case tensor.BFloat16:
+			return func(i int) float64 { return float64(BF16ToF32(d[i])) }, nil
+		}
+		return func(i int) float64 { return float64(d[i]) }, nil
+	case []uint8:
+		if f, ok := formatOf(t.DType); ok {
+			var lut [256]float64
+			for c := range lut {
+				lut[c] = f.decode(uint32(c))
+			}
+			return func(i int) float64 { return lut[d[i]] }, nil
+		}
+		return func(i int) float64 { return float64(d[i]) }, nil
+	}
+	return nil, fmt.Errorf("dtype %s has no numeric value", dtypeName(t.DType))
+}
+
+// QuantizeLinear quantizes x to dtype dt with the default attributes
+// (saturate, division in the type of scale).
 func QuantizeLinear(x, scale, zp *tensor.Tensor, dt tensor.DType, axis, block int) (*tensor.Tensor, error) {
-	if x.DType != tensor.Float32 {
-		return nil, fmt.Errorf("QuantizeLinear: input dtype %s, want float32", x.DType)
+	if zp != nil && zp.DType != dt {
+		return nil, fmt.Errorf("QuantizeLinear: zero point dtype %s differs from output %s", dtypeName(zp.DType), dtypeName(dt))
 	}
-	if scale.DType != tensor.Float32 {
-		return nil, fmt.Errorf("QuantizeLinear: scale dtype %s, want float32", scale.DType)
+	return QuantizeLinearOpts(x, scale, zp, QuantizeOptions{Axis: axis, Block: block, OutDType: dt, Saturate: true})
+}
+
+// QuantizeLinearOpts is QuantizeLinear with every attribute of opset 25.
+func QuantizeLinearOpts(x, scale, zp *tensor.Tensor, o QuantizeOptions) (*tensor.Tensor, error) {
+	dt := o.OutDType
+	if zp != nil {
+		if dt != tensor.Undefined && dt != zp.DType {
+			return nil, fmt.Errorf("QuantizeLinear: output_dtype %s does not match the zero point's %s", dtypeName(dt), dtypeName(zp.DType))
+		}
+		dt = zp.DType
 	}
-	lo, hi, ok := IntRange(dt)
-	if !ok {
-		return nil, fmt.Errorf("QuantizeLinear: output dtype %s is not supported here", dt)
+	if dt == tensor.Undefined {
+		dt = tensor.Uint8
 	}
-	si, err := newScaleIndex(x, scale, axis, block)
+	lo, hi, isIntOut := IntRange(dt)
+	ff, isFloatOut := quantFloatOut(dt)
+	if !isIntOut && !isFloatOut {
+		return nil, fmt.Errorf("QuantizeLinear: output dtype %s is not a quantized type", dtypeName(dt))
+	}
+	switch x.DType {
+	case tensor.Float32, tensor.Float16, tensor.BFloat16, tensor.Int32:
+	default:
+		return nil, fmt.Errorf("QuantizeLinear: input dtype %s, want float32, float16, bfloat16 or int32", dtypeName(x.DType))
+	}
+	prec := o.Precision
+	if prec == tensor.Undefined {
+		prec = scale.DType
+		switch prec {
+		case tensor.Float32, tensor.Float16, tensor.BFloat16:
+		case tensor.Int32, Float8E8M0:
+			prec = tensor.Float32
+		default:
+			return nil, fmt.Errorf("QuantizeLinear: scale dtype %s, want float32, float16, bfloat16, int32 or float8e8m0", dtypeName(scale.DType))
+		}
+	}
+	switch prec {
+	case tensor.Float32, tensor.Float16, tensor.BFloat16, tensor.Float64:
+	default:
+		return nil, fmt.Errorf("QuantizeLinear: precision %s is not a float type", dtypeName(prec))
+	}
+	si, err := newScaleIndex(x, scale, o.Axis, o.Block)
 	if err != nil {
 		return nil, fmt.Errorf("QuantizeLinear: %w", err)
 	}
 	if zp != nil && zp.Len() != scale.Len() {
 		return nil, fmt.Errorf("QuantizeLinear: zero point has %d elements, scale %d", zp.Len(), scale.Len())
 	}
-	sd := scale.F32()
-	out := tensor.New(dt, x.Shape...)
-	xd := x.F32()
-	for i, v := range xd {
+	sv, err := ToFloat64(scale)
+	if err != nil {
+		return nil, fmt.Errorf("QuantizeLinear: scale: %w", err)
+	}
+	for k, s := range sv {
+		sv[k] = roundTo(prec, s)
+	}
+	var zv []float64
+	if zp != nil {
+		if zv, err = ToFloat64(zp); err != nil {
+			return nil, fmt.Errorf("QuantizeLinear: zero point: %w", err)
+		}
+	}
+	out := newTensor(dt, x.Shape...)
+	n := x.Len()
+
+	// quotient returns x[i] / scale[k] rounded to the precision type.
+	var quotient func(i, k int) float64
+	if xd, ok := x.Data.([]float32); ok && prec == tensor.Float32 && scale.DType == tensor.Float32 {
+		sd := scale.F32()
+		quotient = func(i, k int) float64 { return float64(xd[i] / sd[k]) }
+	} else {
+		rx, err := elemReader(x)
+		if err != nil {
+			return nil, fmt.Errorf("QuantizeLinear: %w", err)
+		}
+		quotient = func(i, k int) float64 { return roundTo(prec, roundTo(prec, rx(i))/sv[k]) }
+	}
+
+	if isIntOut {
+		for i := 0; i < n; i++ {
+			k := si.at(i)
+			var z float64
+			if zv != nil {
+				z = zv[k]
+			}
+			q := math.RoundToEven(quotient(i, k)) + z
+			var qi int64
+			switch {
+			case math.IsNaN(q):
+				qi = int64(z) // undefined in ONNX; the zero point is the least surprising code
+			case q > float64(hi):
+				qi = hi
+			case q < float64(lo):
+				qi = lo
+			default:
+				qi = int64(q)
+			}
+			setInt(out, i, qi)
+		}
+		return out, nil
+	}
+	od := out.Data.([]uint8)
+	for i := 0; i < n; i++ {
 		k := si.at(i)
-		var z int64
-		if zp != nil {
-			z = int64(zp.Float64At(k))
+		q := quotient(i, k)
+		if zv != nil && zv[k] != 0 {
+			q += zv[k] // a zero zero point is skipped so -0 keeps its sign
 		}
-		q := math.RoundToEven(float64(v/sd[k])) + float64(z)
-		var qi int64
-		switch {
-		case math.IsNaN(q):
-			qi = z
-		case q > float64(hi):
-			qi = hi
-		case q < float64(lo):
-			qi = lo
-		default:
-			qi = int64(q)
-		}
-		setInt(out, i, qi)
+		od[i] = uint8(ff.encode(q, o.Saturate))
 	}
 	return out, nil
 }
@@ -216,13 +437,30 @@ func setInt(t *tensor.Tensor, i int, v int64) {
 	}
 }
 
-// DequantizeLinear maps integers back to float32.
+// DequantizeLinear maps quantized values back to the dtype of scale.
 func DequantizeLinear(x, scale, zp *tensor.Tensor, axis, block int) (*tensor.Tensor, error) {
-	if _, _, ok := IntRange(x.DType); !ok {
-		return nil, fmt.Errorf("DequantizeLinear: input dtype %s is not supported here", x.DType)
+	return DequantizeLinearTo(x, scale, zp, axis, block, tensor.Undefined)
+}
+
+// DequantizeLinearTo maps quantized values to dtype outDT (Undefined: the
+// dtype of scale), multiplying in that dtype.
+func DequantizeLinearTo(x, scale, zp *tensor.Tensor, axis, block int, outDT tensor.DType) (*tensor.Tensor, error) {
+	_, _, isInt := IntRange(x.DType)
+	if _, isFloat := quantFloatOut(x.DType); !isInt && !isFloat {
+		return nil, fmt.Errorf("DequantizeLinear: input dtype %s is not a quantized type", dtypeName(x.DType))
 	}
-	if scale.DType != tensor.Float32 {
-		return nil, fmt.Errorf("DequantizeLinear: scale dtype %s, want float32", scale.DType)
+	switch scale.DType {
+	case tensor.Float32, tensor.Float16, tensor.BFloat16, Float8E8M0:
+	default:
+		return nil, fmt.Errorf("DequantizeLinear: scale dtype %s, want float32, float16, bfloat16 or float8e8m0", dtypeName(scale.DType))
+	}
+	if outDT == tensor.Undefined {
+		outDT = scale.DType
+	}
+	switch outDT {
+	case tensor.Float32, tensor.Float16, tensor.BFloat16:
+	default:
+		return nil, fmt.Errorf("DequantizeLinear: output dtype %s, want float32, float16 or bfloat16 (a float8e8m0 scale needs output_dtype)", dtypeName(outDT))
 	}
 	si, err := newScaleIndex(x, scale, axis, block)
 	if err != nil {
@@ -232,19 +470,100 @@ func DequantizeLinear(x, scale, zp *tensor.Tensor, axis, block int) (*tensor.Ten
 		return nil, fmt.Errorf("DequantizeLinear: zero point has %d elements, scale %d", zp.Len(), scale.Len())
 	}
 	if zp != nil && zp.DType != x.DType {
-		return nil, fmt.Errorf("DequantizeLinear: zero point dtype %s differs from input %s", zp.DType, x.DType)
+		return nil, fmt.Errorf("DequantizeLinear: zero point dtype %s differs from input %s", dtypeName(zp.DType), dtypeName(x.DType))
 	}
-	sd := scale.F32()
-	out := tensor.New(tensor.Float32, x.Shape...)
-	od := out.F32()
+	sv, err := ToFloat64(scale)
+	if err != nil {
+		return nil, fmt.Errorf("DequantizeLinear: scale: %w", err)
+	}
+	for k, s := range sv {
+		sv[k] = roundTo(outDT, s)
+	}
+	var zv []float64
+	if zp != nil {
+		if zv, err = ToFloat64(zp); err != nil {
+			return nil, fmt.Errorf("DequantizeLinear: zero point: %w", err)
+		}
+	}
+	out := tensor.New(outDT, x.Shape...)
+	// (x - zp) is exact in float64 (integers below 2^33, narrow floats);
+	// rounding it and the scale to the output type and then their float64
+	// product (exact: at most 2x24 significant bits) gives the output
+	// type's correctly rounded multiplication.
+	value := func(d float64, k int) float64 {
+		if zv != nil && zv[k] != 0 {
+			d -= zv[k]
+		}
+		return roundTo(outDT, d) * sv[k]
+	}
+	store := storeFloat(out)
+	// A per-tensor scale over one-byte codes: a table of the 256 results.
+	if dec := byteDecoder(x); dec != nil && si.perTensor {
+		lut := tensor.New(outDT, 256)
+		st := storeFloat(lut)
+		for c := range 256 {
+			st(c, value(dec(uint8(c)), 0))
+		}
+		switch od := out.Data.(type) {
+		case []float32:
+			gatherCodes(od, lut.F32(), x.Data)
+		case []uint16:
+			gatherCodes(od, lut.U16(), x.Data)
+		}
+		return out, nil
+	}
+	rx, err := elemReader(x)
+	if err != nil {
+		return nil, fmt.Errorf("DequantizeLinear: %w", err)
+	}
 	n := x.Len()
 	for i := 0; i < n; i++ {
-		k := si.at(i)
-		var z float64
-		if zp != nil {
-			z = zp.Float64At(k)
-		}
-		od[i] = float32((x.Float64At(i) - z)) * sd[k]
+		store(i, value(rx(i), si.at(i)))
 	}
 	return out, nil
+}
+
+// storeFloat returns a writer of element i of a float32, float16 or
+// bfloat16 tensor from a value already rounded to its type.
+func storeFloat(t *tensor.Tensor) func(i int, v float64) {
+	switch od := t.Data.(type) {
+	case []float32:
+		return func(i int, v float64) { od[i] = float32(v) }
+	case []uint16:
+		f := fmtF16
+		if t.DType == tensor.BFloat16 {
+			f = fmtBF16
+		}
+		return func(i int, v float64) { od[i] = uint16(f.encode(v, false)) }
+	}
+	panic("storeFloat: " + dtypeName(t.DType))
+}
+
+// byteDecoder returns the decoder of t's one-byte codes (int8 storage
+// reinterpreted as uint8), or nil when t is not stored in bytes.
+func byteDecoder(t *tensor.Tensor) func(uint8) float64 {
+	switch t.Data.(type) {
+	case []uint8:
+		if f, ok := formatOf(t.DType); ok {
+			return func(c uint8) float64 { return f.decode(uint32(c)) }
+		}
+		return func(c uint8) float64 { return float64(c) }
+	case []int8:
+		return func(c uint8) float64 { return float64(int8(c)) }
+	}
+	return nil
+}
+
+// gatherCodes sets dst[i] = lut[code i] for byte-stored codes.
+func gatherCodes[O float32 | uint16](dst, lut []O, codes any) {
+	switch d := codes.(type) {
+	case []uint8:
+		for i, c := range d {
+			dst[i] = lut[c]
+		}
+	case []int8:
+		for i, c := range d {
+			dst[i] = lut[uint8(c)]
+		}
+	}
 }

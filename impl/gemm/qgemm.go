@@ -53,6 +53,11 @@ type QEpilogue struct {
 	PerRow    bool      // Bias and Scale index rows (conv as W x im2col) instead of columns
 	ZeroPoint int32     // output zero point (uint8/int8 output)
 	Relu      bool      // clamp at ZeroPoint from below
+	// Clamp narrows the output codes to [Lo, Hi] (within the type's range):
+	// a fused Clip, e.g. ReLU6, is exact in the quantized domain because
+	// quantization is monotonic.
+	Clamp  bool
+	Lo, Hi int32
 }
 
 // qfin is the finisher's argument block (offsets fixed for the assembly; see
@@ -278,6 +283,9 @@ func outRange[TC QOut](ep *QEpilogue) (requant bool, lo, hi int32) {
 	}
 	if ep.Relu && ep.ZeroPoint > lo {
 		lo = ep.ZeroPoint
+	}
+	if ep.Clamp {
+		lo, hi = max(lo, ep.Lo), min(hi, ep.Hi)
 	}
 	return true, lo, hi
 }

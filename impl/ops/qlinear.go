@@ -99,12 +99,13 @@ type requant struct {
 	lo, hi int32
 	dt     tensor.DType // output dtype; Float32 for float output
 	relu   bool
+	act    Activation // fused activation (float outputs clamp with it)
 }
 
-func newRequant(sx float32, sw []float32, ys, yzp *tensor.Tensor, nout int, act string) (*requant, error) {
-	r := &requant{mult: make([]float64, nout), relu: act == "Relu"}
-	if act != "" && act != "Relu" {
-		return nil, fmt.Errorf("unsupported fused activation %q", act)
+func newRequant(sx float32, sw []float32, ys, yzp *tensor.Tensor, nout int, act Activation) (*requant, error) {
+	r := &requant{mult: make([]float64, nout), relu: act.Kind == "Relu", act: act}
+	if act.Kind != "" && act.Kind != "Relu" && act.Kind != "Clip" {
+		return nil, fmt.Errorf("unsupported fused activation %q", act.Kind)
 	}
 	if len(sw) != 1 && len(sw) != nout {
 		return nil, fmt.Errorf("weight scale has %d elements, want 1 or %d", len(sw), nout)
@@ -129,6 +130,15 @@ func newRequant(sx float32, sw []float32, ys, yzp *tensor.Tensor, nout int, act 
 		if r.relu && r.zy > r.lo {
 			r.lo = r.zy
 		}
+		if act.Kind == "Clip" {
+			// Quantization is monotonic, so Q(clip(v)) = clip(Q(v)) with
+			// the bounds quantized the way QuantizeLinear would.
+			code := func(v float32) int32 {
+				c := math.RoundToEven(float64(v/sy)) + float64(r.zy)
+				return int32(max(float64(lo), min(float64(hi), c)))
+			}
+			r.lo, r.hi = max(r.lo, code(act.Min)), min(r.hi, code(act.Max))
+		}
 	}
 	for c := range r.mult {
 		s := sw[0]
@@ -149,6 +159,9 @@ func (r *requant) apply(c int, acc []int32, out any, off int) {
 			v := float32(float64(a) * m)
 			if r.relu && v < 0 {
 				v = 0
+			}
+			if r.act.Kind == "Clip" {
+				v = min(max(v, r.act.Min), r.act.Max)
 			}
 			o[off+i] = v
 		}
@@ -179,7 +192,7 @@ func (r *requant) q(a int32, m float64) int32 {
 // y_zp, bias.
 func buildQConv(b *BuildInfo, isGemm bool) (Kernel, error) {
 	n := b.Node
-	act, err := n.String("activation", "")
+	act, err := ActivationFromNode(n)
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,7 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 		return nil, err
 	}
 	n := b.Node
-	act, err := n.String("activation", "")
+	act, err := ActivationFromNode(n)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 			}
 			m, k := x.Shape[0], x.Shape[1]
 			out := tensor.New(rq.dt, m, cout)
-			ep := gemm.QEpilogue{Bias: bv, Scale: scale, ZeroPoint: rq.zy, Relu: rq.relu}
+			ep := gemm.QEpilogue{Bias: bv, Scale: scale, ZeroPoint: rq.zy, Relu: rq.relu, Clamp: true, Lo: rq.lo, Hi: rq.hi}
 			if err := qgemmB(x, m, k, zx, packedB, out, cout, ep, rq); err != nil {
 				return nil, err
 			}
@@ -146,6 +146,7 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 				var ep gemm.QEpilogue
 				ep.PerRow = true
 				ep.ZeroPoint, ep.Relu = rq.zy, rq.relu
+				ep.Clamp, ep.Lo, ep.Hi = true, rq.lo, rq.hi
 				if bv != nil {
 					ep.Bias = bv[gi*opg : (gi+1)*opg]
 				}

@@ -26,10 +26,12 @@ func runGraph(t *testing.T, g *graph.Graph, in map[string]*tensor.Tensor) map[st
 	}
 	for _, n := range g.Nodes {
 		args := make([]ops.Value, len(n.Inputs))
+		consts := make([]*tensor.Tensor, len(args))
 		for i, name := range n.Inputs {
 			args[i] = vals[name]
+			consts[i] = g.Initializers[name] // lets kernels prepack, as the runtime does
 		}
-		k, _, err := ops.Build(&ops.BuildInfo{Node: n, Opset: 17, Const: make([]*tensor.Tensor, len(args)), InTypes: make([]graph.Type, len(args))})
+		k, _, err := ops.Build(&ops.BuildInfo{Node: n, Opset: 17, Const: consts, InTypes: make([]graph.Type, len(args))})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,8 +12,8 @@ import (
 // float ops, as ONNX Runtime's quantizer and frugal's PTQ emit it) into
 // integer kernels:
 //
-//	DQ(xq) -> Conv(DQ(wq), DQ(bq)|b) [-> Relu] [-> Q]  =>  QLinearConv
-//	DQ(xq) -> Gemm(DQ(wq), ...)      [-> Relu] [-> Q]  =>  ai.frugal:QGemm
+//	DQ(xq) -> Conv(DQ(wq), DQ(bq)|b) [-> Relu|Clip] [-> Q]  =>  QLinearConv
+//	DQ(xq) -> Gemm(DQ(wq), ...)      [-> Relu|Clip] [-> Q]  =>  ai.frugal:QGemm
 //	DQ(xq) -> MaxPool|Flatten|Reshape -> Q(same params) =>  the op on xq
 //
 // A pattern whose pieces are not constant, per-tensor where required, or
@@ -50,6 +50,10 @@ func fuseOnce(g *graph.Graph) (int, error) {
 			return nil
 		}
 		return g.Initializers[v]
+	}
+	isInput := map[string]bool{}
+	for _, in := range g.Inputs {
+		isInput[in.Name] = true
 	}
 	for _, n := range g.Nodes {
 		switch n.OpType {
@@ -106,9 +110,17 @@ func fuseOnce(g *graph.Graph) (int, error) {
 			out := n.Outputs[0]
 			tail := n
 			act := ""
-			if r := cons[out]; len(r) == 1 && r[0].OpType == "Relu" && !g.IsGraphOutput(out) {
+			var clipLo, clipHi float32
+			if r := cons[out]; len(r) == 1 && r[0].OpType == "Relu" && r[0].Domain == "" && !g.IsGraphOutput(out) {
 				tail, act = r[0], "Relu"
 				out = r[0].Outputs[0]
+			} else if len(r) == 1 && r[0].OpType == "Clip" && r[0].Domain == "" && !g.IsGraphOutput(out) {
+				// Clip with constant bounds (ReLU6): clamped in the
+				// quantized domain by the requantizing store.
+				if lo, hi, ok := clipBounds(g, r[0], isInput); ok {
+					tail, act, clipLo, clipHi = r[0], "Clip", lo, hi
+					out = r[0].Outputs[0]
+				}
 			}
 			ys, yz := "", ""
 			if q := cons[out]; len(q) == 1 && q[0].OpType == "QuantizeLinear" && !g.IsGraphOutput(out) {
@@ -153,6 +165,10 @@ func fuseOnce(g *graph.Graph) (int, error) {
 			}
 			if act != "" {
 				fused.SetAttr(graph.AttrS("activation", act))
+			}
+			if act == "Clip" {
+				fused.SetAttr(graph.AttrF("activation_min", clipLo))
+				fused.SetAttr(graph.AttrF("activation_max", clipHi))
 			}
 			replace(g, n, tail, fused)
 			return 1, nil

@@ -12,8 +12,8 @@ import (
 // window's columns of that row. It matches ref.MaxPool2D, NaN propagation
 // included, with branch-free max (random data mispredicts a compare half the time).
 // tmp must hold w floats.
-func maxPoolPlane(x []float32, h, w int, p ref.Conv2D, oh, ow int, out, tmp []float32) {
-	negInf := float32(math.Inf(-1))
+func maxPoolPlane[T float32 | uint8 | int8](x []T, h, w int, p ref.Conv2D, oh, ow int, out, tmp []T) {
+	negInf := lowest[T]()
 	tmp = tmp[:w]
 	for oy := 0; oy < oh; oy++ {
 		or := out[oy*ow : (oy+1)*ow]
@@ -52,4 +52,19 @@ func maxPoolPlane(x []float32, h, w int, p ref.Conv2D, oh, ow int, out, tmp []fl
 			or[ox] = m
 		}
 	}
+}
+
+// lowest is the identity of max for T: -Inf for float32, the smallest code
+// for 8-bit integers (quantized MaxPool works on codes directly, since
+// dequantization is monotonic).
+func lowest[T float32 | uint8 | int8]() T {
+	var z T
+	switch any(z).(type) {
+	case float32:
+		return T(float32(math.Inf(-1)))
+	case int8:
+		v := int8(math.MinInt8)
+		return T(v)
+	}
+	return 0
 }

@@ -5,7 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/impl/ref"
+	"github.com/frugal-ml/frugal/tensor"
 )
 
 // TestMaxPoolPlaneMatchesRef sweeps windows, strides, pads, dilations and
@@ -38,6 +40,37 @@ func TestMaxPoolPlaneMatchesRef(t *testing.T) {
 		for i := range want {
 			if got[i] != want[i] && !(got[i] != got[i] && want[i] != want[i]) {
 				t.Fatalf("h %d w %d %+v: out[%d] = %g, want %g", h, w, p, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// 8-bit MaxPool pools codes directly and must equal the float reference
+// on the same values.
+func TestMaxPoolInt8MatchesFloat(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, dt := range []tensor.DType{tensor.Uint8, tensor.Int8} {
+		x := tensor.New(dt, 2, 3, 11, 9)
+		xf := tensor.New(tensor.Float32, 2, 3, 11, 9)
+		for i := range xf.F32() {
+			v := r.IntN(256)
+			if dt == tensor.Int8 {
+				v -= 128
+				x.I8()[i] = int8(v)
+			} else {
+				x.U8()[i] = uint8(v)
+			}
+			xf.F32()[i] = float32(v)
+		}
+		n := node("MaxPool", 1, graph.IntsAttr("kernel_shape", 3, 2), graph.IntsAttr("strides", 2, 2), graph.IntsAttr("pads", 1, 0, 1, 1))
+		got := run(t, n, 13, x)[0].(*tensor.Tensor)
+		want := run(t, n, 13, xf)[0].(*tensor.Tensor)
+		if got.DType != dt || !tensor.SameShape(got.Shape, want.Shape) {
+			t.Fatalf("%s: got %s%v, want %v", dt, got.DType, got.Shape, want.Shape)
+		}
+		for i, w := range want.F32() {
+			if float32(got.Float64At(i)) != w {
+				t.Fatalf("%s: out[%d] = %v, want %v", dt, i, got.Float64At(i), w)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/impl/ref"
@@ -28,7 +29,7 @@ func init() {
 		Build: func(b *BuildInfo) (Kernel, error) { return buildQConv(b, true) }})
 	Register(Impl{Op: "QLinearMatMul", Name: "int8-ref", DTypes: []tensor.DType{tensor.Uint8, tensor.Int8},
 		Build: buildQLinearMatMul})
-	Register(Impl{Op: "MaxPool", Name: "int8-ref", DTypes: []tensor.DType{tensor.Uint8, tensor.Int8},
+	Register(Impl{Op: "MaxPool", Name: "int8-direct", DTypes: []tensor.DType{tensor.Uint8, tensor.Int8},
 		Match: func(b *BuildInfo) bool {
 			dt := b.InDType(0)
 			return dt == tensor.Uint8 || dt == tensor.Int8
@@ -418,6 +419,14 @@ func buildQLinearMatMul(b *BuildInfo) (Kernel, error) {
 	}), nil
 }
 
+func unsafeU8(b []int8) []uint8 { return unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(b))), len(b)) }
+
+func unsafeI8(b []byte) []int8 {
+	return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
+}
+
+// buildMaxPoolInt8 pools 8-bit codes directly (max commutes with the
+// monotonic dequantization), planes spread over threads.
 func buildMaxPoolInt8(b *BuildInfo) (Kernel, error) {
 	n := b.Node
 	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
@@ -432,17 +441,17 @@ func buildMaxPoolInt8(b *BuildInfo) (Kernel, error) {
 		}
 		out := tensor.New(x.DType, g.OutShape(x.Rank())...)
 		plane, oplane := g.H*g.W, g.OH*g.OW
-		xf := make([]float32, plane)
-		of := make([]float32, oplane)
-		for i := 0; i < g.N*g.Cin; i++ {
-			for j := 0; j < plane; j++ {
-				xf[j] = float32(x.Float64At(i*plane + j))
+		Parallel(ctx.Threads, g.N*g.Cin, func(lo, hi int) {
+			tmp := make([]byte, g.W)
+			for i := lo; i < hi; i++ {
+				switch xd := x.Data.(type) {
+				case []uint8:
+					maxPoolPlane(xd[i*plane:(i+1)*plane], g.H, g.W, g.P, g.OH, g.OW, out.U8()[i*oplane:(i+1)*oplane], tmp)
+				case []int8:
+					maxPoolPlane(xd[i*plane:(i+1)*plane], g.H, g.W, g.P, g.OH, g.OW, out.I8()[i*oplane:(i+1)*oplane], unsafeI8(tmp))
+				}
 			}
-			ref.MaxPool2D(xf, g.H, g.W, g.P, g.OH, g.OW, of, nil)
-			for j, v := range of {
-				setInt(out, i*oplane+j, int64(v))
-			}
-		}
+		})
 		return []Value{out}, nil
 	}), nil
 }

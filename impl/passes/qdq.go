@@ -15,6 +15,7 @@ import (
 //	DQ(xq) -> Conv(DQ(wq), DQ(bq)|b) [-> Relu|Clip] [-> Q]  =>  QLinearConv
 //	DQ(xq) -> Gemm(DQ(wq), ...)      [-> Relu|Clip] [-> Q]  =>  ai.frugal:QGemm
 //	DQ(xq) -> MaxPool|Flatten|Reshape -> Q(same params) =>  the op on xq
+//	DQ(a) + DQ(b) [-> Relu|Clip] -> Q                   =>  ai.frugal:QLinearAdd
 //
 // A pattern whose pieces are not constant, per-tensor where required, or
 // consumed elsewhere is left alone and runs in float, which is still correct.
@@ -172,6 +173,47 @@ func fuseOnce(g *graph.Graph) (int, error) {
 			}
 			replace(g, n, tail, fused)
 			return 1, nil
+		case "Add":
+			// DQ(a) + DQ(b) [-> Relu|Clip] -> Q  =>  ai.frugal:QLinearAdd
+			if n.Domain != "" || len(n.Inputs) != 2 {
+				continue
+			}
+			da, db := dq(n.Input(0)), dq(n.Input(1))
+			if da == nil || db == nil || !scalarQuant(g, da) || !scalarQuant(g, db) {
+				continue
+			}
+			out, tail, act := n.Outputs[0], n, ""
+			var clipLo, clipHi float32
+			if r := cons[out]; len(r) == 1 && !g.IsGraphOutput(out) && r[0].Domain == "" {
+				switch r[0].OpType {
+				case "Relu":
+					tail, act, out = r[0], "Relu", r[0].Outputs[0]
+				case "Clip":
+					if lo, hi, ok := clipBounds(g, r[0], isInput); ok {
+						tail, act, out, clipLo, clipHi = r[0], "Clip", r[0].Outputs[0], lo, hi
+					}
+				}
+			}
+			q := cons[out]
+			if len(q) != 1 || g.IsGraphOutput(out) || q[0].OpType != "QuantizeLinear" || q[0].Domain != "" || !scalarQuant(g, q[0]) || q[0].Input(2) == "" {
+				continue
+			}
+			if zq := constT(q[0].Input(2)); zq.DType != tensor.Uint8 && zq.DType != tensor.Int8 {
+				continue
+			}
+			tail = q[0]
+			fused := &graph.Node{Name: n.Name + "_int8", OpType: "QLinearAdd", Domain: ops.FrugalDomain,
+				Inputs:  []string{da.Input(0), da.Input(1), da.Input(2), db.Input(0), db.Input(1), db.Input(2), q[0].Input(1), q[0].Input(2)},
+				Outputs: []string{q[0].Outputs[0]}, Attrs: map[string]*graph.Attr{}}
+			if act != "" {
+				fused.SetAttr(graph.AttrS("activation", act))
+			}
+			if act == "Clip" {
+				fused.SetAttr(graph.AttrF("activation_min", clipLo))
+				fused.SetAttr(graph.AttrF("activation_max", clipHi))
+			}
+			replace(g, n, tail, fused)
+			return 1, nil
 		case "MaxPool", "Flatten", "Reshape":
 			if n.Domain != "" || len(n.Outputs) > 1 && n.Outputs[1] != "" {
 				continue
@@ -220,6 +262,19 @@ func replace(g *graph.Graph, head, tail *graph.Node, with *graph.Node) {
 		}
 	}
 	g.Nodes = nodes
+}
+
+// scalarQuant reports a Q or DQ node with a constant float32 scalar scale,
+// an explicit constant scalar 8-bit zero point, and no axis/block tricks.
+func scalarQuant(g *graph.Graph, n *graph.Node) bool {
+	s, z := g.Initializers[n.Input(1)], g.Initializers[n.Input(2)]
+	if s == nil || s.DType != tensor.Float32 || s.Len() != 1 || z == nil || z.Len() != 1 {
+		return false
+	}
+	if _, ok := g.Initializers[n.Input(0)]; ok {
+		return false // a constant operand is folded elsewhere
+	}
+	return z.DType == tensor.Uint8 || z.DType == tensor.Int8
 }
 
 func sameQuant(g *graph.Graph, d, q *graph.Node) bool {

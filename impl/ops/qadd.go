@@ -1,0 +1,139 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/frugal-ml/frugal/graph"
+	"github.com/frugal-ml/frugal/tensor"
+)
+
+// ai.frugal:QLinearAdd(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp)
+// is the residual join of a quantized network, fused by the fuse-qdq pass
+// from DQ(a) + DQ(b) [-> Relu|Clip] -> Q. It computes, per element, exactly
+// the float32 operations of that QDQ chain (dequantize each side through a
+// 256-entry table, add, clamp, divide by y_scale, round half to even, add
+// the zero point, saturate), so fusing changes no output code. Inputs of
+// different shapes broadcast like Add.
+
+func init() {
+	Register(Impl{Op: "QLinearAdd", Domain: FrugalDomain, Name: "int8-table", DTypes: []tensor.DType{tensor.Uint8, tensor.Int8},
+		Build: buildQLinearAdd})
+	graph.RegisterShape(FrugalDomain, "QLinearAdd", func(n *graph.Node, in []graph.Type, c []*tensor.Tensor, _ int64) ([]graph.Type, error) {
+		if len(in) < 8 {
+			return nil, fmt.Errorf("QLinearAdd needs 8 inputs")
+		}
+		out := graph.Type{DType: in[7].DType}
+		if out.DType == tensor.Undefined {
+			out.DType = tensor.Uint8
+		}
+		as, oka := in[0].Known()
+		bs, okb := in[3].Known()
+		if oka && okb {
+			s, err := tensor.BroadcastShapes(as, bs)
+			if err != nil {
+				return nil, err
+			}
+			out.Shape, out.HasShape = graph.ConcreteShape(s...), true
+		}
+		return []graph.Type{out}, nil
+	})
+}
+
+func buildQLinearAdd(b *BuildInfo) (Kernel, error) {
+	act, err := ActivationFromNode(b.Node)
+	if err != nil {
+		return nil, err
+	}
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		ts, err := MustTensors(in, 8)
+		if err != nil {
+			return nil, err
+		}
+		a, bb, zy := ts[0], ts[3], ts[7]
+		ta, err := dequantTable(a, ts[1], ts[2])
+		if err != nil {
+			return nil, fmt.Errorf("QLinearAdd a: %w", err)
+		}
+		tb, err := dequantTable(bb, ts[4], ts[5])
+		if err != nil {
+			return nil, fmt.Errorf("QLinearAdd b: %w", err)
+		}
+		if ts[6].DType != tensor.Float32 || ts[6].Len() != 1 || (zy.DType != tensor.Uint8 && zy.DType != tensor.Int8) || zy.Len() != 1 {
+			return nil, fmt.Errorf("QLinearAdd: y_scale must be a float32 scalar and y_zero_point a uint8/int8 scalar")
+		}
+		sy := ts[6].F32()[0]
+		zp := float32(zy.Float64At(0))
+		lo, hi := float32(0), float32(255)
+		if zy.DType == tensor.Int8 {
+			lo, hi = -128, 127
+		}
+		f := func(x, y uint8) float32 {
+			s := ta[x] + tb[y]
+			switch act.Kind {
+			case "Relu":
+				s = max(s, 0)
+			case "Clip":
+				s = min(max(s, act.Min), act.Max)
+			}
+			q := float32(math.RoundToEven(float64(s/sy))) + zp
+			return min(max(q, lo), hi)
+		}
+		ab, bbb := codes(a), codes(bb)
+		var res []float32
+		var shape []int
+		if tensor.SameShape(a.Shape, bb.Shape) {
+			res, shape = make([]float32, len(ab)), a.Shape
+			Parallel(ctx.Threads, (len(ab)+4095)/4096, func(c0, c1 int) {
+				for i := c0 * 4096; i < min(len(ab), c1*4096); i++ {
+					res[i] = f(ab[i], bbb[i])
+				}
+			})
+		} else if res, shape, err = tensor.Binary(ab, a.Shape, bbb, bb.Shape, f); err != nil {
+			return nil, fmt.Errorf("QLinearAdd: %w", err)
+		}
+		out := tensor.New(zy.DType, shape...)
+		switch o := out.Data.(type) {
+		case []uint8:
+			for i, v := range res {
+				o[i] = uint8(v)
+			}
+		case []int8:
+			for i, v := range res {
+				o[i] = int8(v)
+			}
+		}
+		return []Value{out}, nil
+	}), nil
+}
+
+// codes views 8-bit data as bytes (int8 codes keep their bit pattern; the
+// tables are indexed accordingly).
+func codes(t *tensor.Tensor) []uint8 {
+	if t.DType == tensor.Int8 {
+		return unsafeU8(t.I8())
+	}
+	return t.U8()
+}
+
+// dequantTable maps every byte pattern of t's 8-bit type to its float32
+// dequantized value (code - zp) * scale, computed as DequantizeLinear does.
+func dequantTable(t, scale, zp *tensor.Tensor) (*[256]float32, error) {
+	if t.DType != tensor.Uint8 && t.DType != tensor.Int8 {
+		return nil, fmt.Errorf("dtype %s, want uint8 or int8", t.DType)
+	}
+	if scale.DType != tensor.Float32 || scale.Len() != 1 || zp.Len() != 1 || zp.DType != t.DType {
+		return nil, fmt.Errorf("scale must be a float32 scalar and the zero point a scalar of the data's type")
+	}
+	s := scale.F32()[0]
+	z := int32(zp.Float64At(0))
+	var tab [256]float32
+	for i := range tab {
+		c := int32(i)
+		if t.DType == tensor.Int8 {
+			c = int32(int8(uint8(i)))
+		}
+		tab[i] = float32(c-z) * s
+	}
+	return &tab, nil
+}

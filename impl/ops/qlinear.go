@@ -419,7 +419,9 @@ func buildQLinearMatMul(b *BuildInfo) (Kernel, error) {
 	}), nil
 }
 
-func unsafeU8(b []int8) []uint8 { return unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(b))), len(b)) }
+func unsafeU8(b []int8) []uint8 {
+	return unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
+}
 
 func unsafeI8(b []byte) []int8 {
 	return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(b))), len(b))

@@ -80,16 +80,37 @@ func buildQLinearAdd(b *BuildInfo) (Kernel, error) {
 			return min(max(q, lo), hi)
 		}
 		ab, bbb := codes(a), codes(bb)
-		var res []float32
-		var shape []int
 		if tensor.SameShape(a.Shape, bb.Shape) {
-			res, shape = make([]float32, len(ab)), a.Shape
+			// The activation clamps codes: Q is monotonic, so
+			// Q(relu(s)) = max(Q(s), Q(0)) and likewise for Clip.
+			qlo, qhi := lo, hi
+			switch act.Kind {
+			case "Relu":
+				qlo = max(qlo, quantCode(0, sy, zp, lo, hi))
+			case "Clip":
+				qlo = max(qlo, quantCode(act.Min, sy, zp, lo, hi))
+				qhi = min(qhi, quantCode(act.Max, sy, zp, lo, hi))
+			}
+			out := tensor.New(zy.DType, a.Shape...)
+			o := codes(out)
 			Parallel(ctx.Threads, (len(ab)+4095)/4096, func(c0, c1 int) {
-				for i := c0 * 4096; i < min(len(ab), c1*4096); i++ {
-					res[i] = f(ab[i], bbb[i])
+				i0, i1 := c0*4096, min(len(ab), c1*4096)
+				xa, xb, xo := ab[i0:i1], bbb[i0:i1], o[i0:i1]
+				xb, xo = xb[:len(xa)], xo[:len(xa)]
+				for i, x := range xa {
+					q := float32(math.RoundToEven(float64((ta[x]+tb[xb[i]])/sy))) + zp
+					q = min(max(q, qlo), qhi)
+					if lo < 0 {
+						xo[i] = uint8(int8(q))
+					} else {
+						xo[i] = uint8(q)
+					}
 				}
 			})
-		} else if res, shape, err = tensor.Binary(ab, a.Shape, bbb, bb.Shape, f); err != nil {
+			return []Value{out}, nil
+		}
+		res, shape, err := tensor.Binary(ab, a.Shape, bbb, bb.Shape, f)
+		if err != nil {
 			return nil, fmt.Errorf("QLinearAdd: %w", err)
 		}
 		out := tensor.New(zy.DType, shape...)
@@ -105,6 +126,12 @@ func buildQLinearAdd(b *BuildInfo) (Kernel, error) {
 		}
 		return []Value{out}, nil
 	}), nil
+}
+
+// quantCode quantizes v the way QuantizeLinear does (float32 division,
+// round half to even, zero point, saturation).
+func quantCode(v, sy, zp, lo, hi float32) float32 {
+	return min(max(float32(math.RoundToEven(float64(v/sy)))+zp, lo), hi)
 }
 
 // codes views 8-bit data as bytes (int8 codes keep their bit pattern; the

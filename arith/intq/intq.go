@@ -232,3 +232,20 @@ func (t *Tensor) Dequantize() []float32 {
 	}
 	return out
 }
+
+// QuantizeBias stores a float bias as int32 codes at the accumulator's
+// scale sx*sw[c] (sw holds one weight scale, or one per output channel),
+// so an int8 layer adds it into its int32 accumulator exactly. Codes round
+// half to even and saturate to the int32 range. It returns the codes and
+// the per-channel scales used.
+func QuantizeBias(b []float32, sx float32, sw []float32) ([]int32, []float32) {
+	q := make([]int32, len(b))
+	scales := make([]float32, len(b))
+	for i, v := range b {
+		s := sx * sw[min(i, len(sw)-1)]
+		scales[i] = s
+		r := math.RoundToEven(float64(v / s))
+		q[i] = int32(math.Max(math.MinInt32, math.Min(math.MaxInt32, r)))
+	}
+	return q, scales
+}

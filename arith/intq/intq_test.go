@@ -129,3 +129,20 @@ func TestStochasticUnbiased(t *testing.T) {
 		}
 	}
 }
+
+func TestQuantizeBias(t *testing.T) {
+	q, s := QuantizeBias([]float32{1, -0.5, 3e30, 0.25}, 0.5, []float32{0.5, 1, 0.25, 1})
+	want := []int32{4, -1, math.MaxInt32, 0}
+	for i := range want {
+		if q[i] != want[i] {
+			t.Fatalf("code %d = %d, want %d", i, q[i], want[i])
+		}
+	}
+	if s[0] != 0.25 || s[2] != 0.125 {
+		t.Fatalf("scales %v", s)
+	}
+	// One weight scale serves every channel.
+	if q, _ := QuantizeBias([]float32{1, 2}, 1, []float32{0.5}); q[0] != 2 || q[1] != 4 {
+		t.Fatalf("per-tensor codes %v", q)
+	}
+}

@@ -1,6 +1,7 @@
 package passes
 
 import (
+	"github.com/frugal-ml/frugal/arith/intq"
 	"math"
 
 	"github.com/frugal-ml/frugal/graph"
@@ -322,12 +323,8 @@ func allZero(t *tensor.Tensor) bool {
 
 // quantizeBias rounds a float bias to int32 at scale sx*sw[c].
 func quantizeBias(b *tensor.Tensor, sx float32, sw []float32) *tensor.Tensor {
-	out := tensor.New(tensor.Int32, b.Len())
-	for i, v := range b.F32() {
-		s := sx * sw[min(i, len(sw)-1)]
-		out.I32()[i] = int32(math.RoundToEven(float64(v / s)))
-	}
-	return out
+	q, _ := intq.QuantizeBias(b.F32(), sx, sw)
+	return tensor.MustFromSlice(q, len(q))
 }
 
 func zeroOf(dt tensor.DType) any {

@@ -123,7 +123,10 @@ func makePlan(g *graph.Graph) *plan {
 			p.quantOps[n] = true
 			add(n.Inputs[0], p.shareOf[n.Inputs[0]] == "")
 			out := n.Outputs[0]
-			if r := cons[out]; len(r) == 1 && r[0].OpType == "Relu" && !g.IsGraphOutput(out) {
+			// A following Relu or Clip (ReLU6) is quantized at its output
+			// only, so that the runtime fuses Conv+activation+Q into one
+			// int8 kernel (a Q/DQ pair between them would block that).
+			if r := cons[out]; len(r) == 1 && (r[0].OpType == "Relu" || r[0].OpType == "Clip") && r[0].Domain == "" && !g.IsGraphOutput(out) {
 				out = r[0].Outputs[0]
 			}
 			if !g.IsGraphOutput(out) {
@@ -336,17 +339,10 @@ func quantizeWeight(w *tensor.Tensor, axis int, perChannel bool) (*tensor.Tensor
 // quantizeBias stores a bias as int32 at scale sx*sw[c] (the accumulator's
 // scale), so it adds into the int32 accumulator exactly.
 func quantizeBias(b *tensor.Tensor, sx float32, sw []float32) (*tensor.Tensor, *tensor.Tensor) {
-	n := b.Len()
-	q := tensor.New(tensor.Int32, n)
-	scales := make([]float32, n)
-	for i, v := range b.F32() {
-		s := sx * sw[min(i, len(sw)-1)]
-		scales[i] = s
-		r := math.RoundToEven(float64(v / s))
-		q.I32()[i] = int32(math.Max(math.MinInt32, math.Min(math.MaxInt32, r)))
-	}
+	codes, scales := intq.QuantizeBias(b.F32(), sx, sw)
+	q := tensor.MustFromSlice(codes, len(codes))
 	if len(sw) == 1 {
 		return q, &tensor.Tensor{DType: tensor.Float32, Shape: []int{}, Data: []float32{scales[0]}}
 	}
-	return q, tensor.MustFromSlice(scales, n)
+	return q, tensor.MustFromSlice(scales, len(scales))
 }

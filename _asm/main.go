@@ -23,6 +23,7 @@ func generate() (map[string][]byte, error) {
 	genSparse(out)
 	genSparse256(out)
 	genPack(out)
+	genDepthwise(out)
 	for name, b := range out {
 		if strings.HasSuffix(name, ".go") {
 			fb, err := format.Source(b)

@@ -1,0 +1,17 @@
+//go:build !amd64 || purego
+
+package depthwise
+
+import "github.com/frugal-ml/frugal/impl/cpu"
+
+type asmKind int8
+
+const asmNone asmKind = 0
+
+const haveAsm = false
+
+func asmFor(cpu.Level, *plan) asmKind { return asmNone }
+
+func (pl *plan) runAsm(x, wts, bias, out []float32, planes int) {
+	panic("depthwise: no assembly kernels in this build")
+}

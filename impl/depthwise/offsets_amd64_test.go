@@ -1,0 +1,22 @@
+//go:build amd64 && !purego
+
+package depthwise
+
+import (
+	"reflect"
+	"testing"
+)
+
+// TestArgsLayout checks dwArgs against the offsets the assembly uses.
+func TestArgsLayout(t *testing.T) {
+	rt := reflect.TypeOf(dwArgs{})
+	if rt.NumField() != len(dwOffsets) {
+		t.Fatalf("dwArgs has %d fields, the assembly knows %d", rt.NumField(), len(dwOffsets))
+	}
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		if off, ok := dwOffsets[f.Name]; !ok || off != f.Offset {
+			t.Errorf("dwArgs.%s at %d, assembly uses %d (%v)", f.Name, f.Offset, off, ok)
+		}
+	}
+}

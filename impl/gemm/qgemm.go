@@ -494,3 +494,31 @@ func setQOut[TC QOut](j *qjob, c []TC, ldc int, ep *QEpilogue) {
 		}
 	}
 }
+
+// RequantizeRows turns a rows x cols block of int32 accumulators (row
+// stride cols) into 8-bit codes with the GEMM's own finisher (assembly
+// where available): out[i][j] = saturate(roundHalfEven(float64(acc[i][j] +
+// rowBias[i]) * scale[i]) + ep.ZeroPoint), clamped as ep says (Relu,
+// Clamp). Kernels that accumulate outside the GEMM (direct depthwise
+// convolution) share the exact output stage of QLinearConv this way.
+func RequantizeRows[TC int8 | uint8](acc []int32, rows, cols int, rowBias []int32, scale []float64, ep QEpilogue, out []TC) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if len(acc) < rows*cols || len(out) < rows*cols || len(scale) < rows || (rowBias != nil && len(rowBias) < rows) {
+		panic(fmt.Sprintf("gemm: RequantizeRows %dx%d: acc %d, out %d, scale %d, bias %d values", rows, cols, len(acc), len(out), len(scale), len(rowBias)))
+	}
+	f := qfin{flags: qRequant | qScaleRow, scale: &scale[0], out: unsafe.Pointer(unsafe.SliceData(out)),
+		ldo: uintptr(cols), rows: rows, cols: cols, tile: &acc[0], tstride: uintptr(cols)}
+	var lo, hi int32
+	_, lo, hi = outRange[TC](&ep)
+	f.lo, f.hi, f.zp = float64(lo), float64(hi), float64(ep.ZeroPoint)
+	if isSigned[TC]() {
+		f.flags |= qSigned
+	}
+	if rowBias != nil {
+		f.flags |= qRowAdd
+		f.rowAdd = &rowBias[0]
+	}
+	qkernelFor(cpu.Current()).finish(&f)
+}

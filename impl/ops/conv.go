@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/frugal-ml/frugal/graph"
+	dwconv "github.com/frugal-ml/frugal/impl/depthwise"
 	"github.com/frugal-ml/frugal/impl/ref"
 	"github.com/frugal-ml/frugal/tensor"
 )
@@ -185,7 +186,7 @@ func buildConv(b *BuildInfo) (Kernel, error) {
 			convGemm(ctx.Threads, x.F32(), packConvWeights(w.F32(), g.Cout, g.Group, kk), bv, g, act, true, out.F32())
 		} else if residual {
 			dw := make([]float32, out.Len())
-			depthwise(ctx.Threads, x.F32(), w.F32(), bv, g, dw)
+			depthwise(ctx.Threads, x.F32(), w.F32(), bv, g, Activation{}, dw)
 			o := out.F32()
 			for i, v := range dw {
 				o[i] += v
@@ -204,8 +205,7 @@ func buildConv(b *BuildInfo) (Kernel, error) {
 // when the node is built).
 func ConvForward(threads int, x, w, bias []float32, g ConvGeom, act Activation, out []float32) {
 	if isDepthwise(g) {
-		depthwise(threads, x, w, bias, g, out)
-		act.Apply(out)
+		depthwise(threads, x, w, bias, g, act, out)
 		return
 	}
 	kk := g.Cin / g.Group * g.P.KH * g.P.KW
@@ -244,60 +244,22 @@ func convGeneric(ctx *Ctx, n *graph.Node, x, w, bias *tensor.Tensor, act Activat
 	return []Value{out}, nil
 }
 
-// depthwise is the direct kernel for one-filter-per-channel convolution
-// (group == Cin == Cout, as in MobileNet): im2col + GEMM would run one GEMM
-// with a single output row per channel, so a direct sliding window wins.
-// Interior rows skip bounds checks; borders take the checked path.
-func depthwise(threads int, x, w, bias []float32, g ConvGeom, out []float32) {
-	p := g.P
-	plane, oplane := g.H*g.W, g.OH*g.OW
-	Parallel(threads, g.N*g.Cout, func(lo, hi int) {
-		for nc := lo; nc < hi; nc++ {
-			c := nc % g.Cout
-			xs := x[nc*plane : (nc+1)*plane]
-			os := out[nc*oplane : (nc+1)*oplane]
-			ws := w[c*p.KH*p.KW : (c+1)*p.KH*p.KW]
-			var b float32
-			if bias != nil {
-				b = bias[c]
-			}
-			for i := range os {
-				os[i] = b
-			}
-			for ky := 0; ky < p.KH; ky++ {
-				for kx := 0; kx < p.KW; kx++ {
-					wv := ws[ky*p.KW+kx]
-					for oy := 0; oy < g.OH; oy++ {
-						iy := oy*p.SH - p.PT + ky*p.DH
-						if iy < 0 || iy >= g.H {
-							continue
-						}
-						xr := xs[iy*g.W : (iy+1)*g.W]
-						or := os[oy*g.OW : (oy+1)*g.OW]
-						ix := -p.PL + kx*p.DW
-						// first and last output columns whose input is inside
-						ox0 := 0
-						for ox0 < g.OW && ix+ox0*p.SW < 0 {
-							ox0++
-						}
-						ox1 := g.OW
-						for ox1 > ox0 && ix+(ox1-1)*p.SW >= g.W {
-							ox1--
-						}
-						if p.SW == 1 {
-							xo := xr[ix+ox0 : ix+ox1]
-							oo := or[ox0:ox1]
-							for i, v := range xo {
-								oo[i] += wv * v
-							}
-							continue
-						}
-						for ox := ox0; ox < ox1; ox++ {
-							or[ox] += wv * xr[ix+ox*p.SW]
-						}
-					}
-				}
-			}
-		}
-	})
+// depthwise runs one-filter-per-channel convolution (group == Cin ==
+// Cout, as in MobileNet) on impl/depthwise's direct kernels: im2col + GEMM
+// would run one GEMM with a single output row per channel. The activation
+// is fused into the kernel's store.
+func depthwise(threads int, x, w, bias []float32, g ConvGeom, act Activation, out []float32) {
+	lo, hi := act.bounds()
+	dwconv.Conv(threads, x, g.N, g.Cin, g.H, g.W, g.P, w, bias, lo, hi, out)
+}
+
+// bounds are the activation's clamp limits (infinite when absent).
+func (a Activation) bounds() (lo, hi float32) {
+	switch a.Kind {
+	case "Relu":
+		return 0, dwconv.NoHi
+	case "Clip":
+		return a.Min, a.Max
+	}
+	return dwconv.NoLo, dwconv.NoHi
 }

@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 
+	dwconv "github.com/frugal-ml/frugal/impl/depthwise"
 	"github.com/frugal-ml/frugal/impl/gemm"
 	"github.com/frugal-ml/frugal/impl/ref"
 	"github.com/frugal-ml/frugal/tensor"
@@ -57,6 +58,19 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 	cout := w.Shape[0]
 	var packedB *gemm.PackedQB // QGemm: W [N,K] as B^T
 	var packedA []*gemm.PackedQA
+	// Depthwise weights as exact float32 integers (w - zw) for the direct
+	// float kernel; see qdepthwise.
+	var dwW []float32
+	if grp, _ := n.Int("group", 1); !isGemm && w.Rank() == 4 && w.Shape[1] == 1 && int(grp) == cout && cout > 1 && w.Shape[2]*w.Shape[3] <= 258 {
+		var z int32
+		if zw != nil {
+			z = zw[0]
+		}
+		dwW = make([]float32, w.Len())
+		for i := range dwW {
+			dwW[i] = float32(int32(w.Float64At(i)) - z)
+		}
+	}
 	if !isGemm {
 		// Pack each group's weights [Cout/g, Cin/g*KH*KW] once, read-only
 		// afterwards, so concurrent runs share them safely.
@@ -138,6 +152,10 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 			return refK.Run(ctx, in)
 		}
 		out := tensor.New(rq.dt, g.OutShape(x.Rank())...)
+		if dwW != nil && isDepthwise(g) && x.Rank() == 4 {
+			qdepthwise(ctx.Threads, x, zxConst, dwW, bv, g, rq, out)
+			return []Value{out}, nil
+		}
 		ohw := g.OH * g.OW
 		plane := g.H * g.W
 		for bi := 0; bi < g.N; bi++ {
@@ -187,6 +205,55 @@ func qgemmBT[TC gemm.QOut](x *tensor.Tensor, m, k int, zx []int32, pb *gemm.Pack
 		gemm.QGemmPackedB(m, x.U8(), k, zx, pb, c, n, ep)
 	} else {
 		gemm.QGemmPackedB(m, x.I8(), k, zx, pb, c, n, ep)
+	}
+}
+
+// qdepthwise runs an 8-bit depthwise convolution (one filter per channel)
+// on impl/depthwise's float kernels, exactly: inputs x - zx and weights
+// w - zw are small integers, and every partial sum of at most 258 products
+// of magnitude <= 255*255 stays below 2^24, so float32 accumulates them
+// without rounding. The integer sums then go through the GEMM's
+// requantizing finisher, bias included, as QLinearConv's other paths do.
+func qdepthwise(threads int, x *tensor.Tensor, zx int32, wf []float32, bias []int32, g ConvGeom, rq *requant, out *tensor.Tensor) {
+	var tab [256]float32
+	for i := range tab {
+		c := int32(i)
+		if x.DType == tensor.Int8 {
+			c = int32(int8(uint8(i)))
+		}
+		tab[i] = float32(c - zx)
+	}
+	xc := codes(x)
+	xf := make([]float32, len(xc))
+	for i, c := range xc {
+		xf[i] = tab[c]
+	}
+	ohw := g.OH * g.OW
+	acc := make([]float32, g.N*g.Cout*ohw)
+	dwconv.Conv(threads, xf, g.N, g.Cin, g.H, g.W, g.P, wf, nil, dwconv.NoLo, dwconv.NoHi, acc)
+	ai := make([]int32, len(acc))
+	for i, v := range acc {
+		ai[i] = int32(v)
+	}
+	ep := gemm.QEpilogue{ZeroPoint: rq.zy, Relu: rq.relu, Clamp: true, Lo: rq.lo, Hi: rq.hi}
+	for b := 0; b < g.N; b++ {
+		blk := ai[b*g.Cout*ohw : (b+1)*g.Cout*ohw]
+		switch o := out.Data.(type) {
+		case []uint8:
+			gemm.RequantizeRows(blk, g.Cout, ohw, bias, rq.mult, ep, o[b*g.Cout*ohw:])
+		case []int8:
+			gemm.RequantizeRows(blk, g.Cout, ohw, bias, rq.mult, ep, o[b*g.Cout*ohw:])
+		case []float32:
+			for c := 0; c < g.Cout; c++ {
+				row := blk[c*ohw : (c+1)*ohw]
+				if bias != nil {
+					for i := range row {
+						row[i] += bias[c]
+					}
+				}
+				rq.apply(c, row, o, (b*g.Cout+c)*ohw)
+			}
+		}
 	}
 }
 

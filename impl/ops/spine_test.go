@@ -289,6 +289,10 @@ func TestQFastMatchesRef(t *testing.T) {
 		{x: u8(1, 8, 20, 23), w: i8(16, 8, 3, 3), relu: true, attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1)}},
 		{x: u8(1, 6, 33, 31), w: i8(10, 3, 3, 3), attrs: []*graph.Attr{graph.IntsAttr("pads", 0, 1, 2, 1), graph.AttrI("group", 2), graph.IntsAttr("strides", 2, 1)}},
 		{x: u8(2, 64, 30, 30), w: i8(20, 64, 3, 3), attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1)}},
+		// Depthwise: the exact float-kernel path.
+		{x: u8(1, 16, 20, 21), w: i8(16, 1, 3, 3), relu: true, attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1), graph.AttrI("group", 16)}},
+		{x: u8(2, 8, 17, 17), w: i8(8, 1, 3, 3), attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 0, 1, 2), graph.AttrI("group", 8), graph.IntsAttr("strides", 2, 2)}},
+		{x: u8(1, 4, 9, 9), w: i8(4, 1, 5, 5), floatOut: true, attrs: []*graph.Attr{graph.IntsAttr("pads", 2, 2, 2, 2), graph.AttrI("group", 4)}},
 		{gemm: true, x: u8(3, 37), w: i8(11, 37), relu: true},
 		{gemm: true, x: u8(5, 16), w: i8(7, 16), floatOut: true, noBia: true},
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"github.com/frugal-ml/frugal/onnx"
 	"github.com/frugal-ml/frugal/report"
 	"github.com/spf13/cobra"
+
+	frt "github.com/frugal-ml/frugal/impl/runtime"
 )
 
 func init() { addCommand(newReportCmd) }
@@ -36,12 +39,21 @@ func newReportCmd() *cobra.Command {
 			if !layers {
 				r.Layers = nil
 			}
+			plan, rs, err := memoryPlanFile(args[0], threads)
+			if err != nil {
+				return err
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				return enc.Encode(struct {
+					*report.Report
+					MemoryPlan *memoryPlanJSON `json:"memory_plan"`
+				}{r, &memoryPlanJSON{ArenaBytes: plan.ArenaBytes, NoReuseBytes: plan.NoReuseBytes, LiveBytes: plan.LiveBytes,
+					Buffers: len(plan.Buffers), Unsized: len(plan.Unsized), ArenaInUsePeakBytes: rs.InUsePeakBytes}})
 			}
 			r.WriteTable(cmd.OutOrStdout())
+			writeMemory(cmd.OutOrStdout(), plan, rs)
 			if layers {
 				for _, l := range r.Layers {
 					fmt.Fprintf(cmd.OutOrStdout(), "  %-24s %-18s %-12s %v %s\n", l.Name, l.Op, report.HumanCount(l.MACs), l.Out, l.Kernel)
@@ -73,4 +85,35 @@ func reportFile(path string, threads, runs int) (*report.Report, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return r, nil
+}
+
+// memoryPlanJSON is the memory plan as `frugal report --json` prints it.
+type memoryPlanJSON struct {
+	ArenaBytes          int64 `json:"arena_bytes"`
+	NoReuseBytes        int64 `json:"no_reuse_bytes"`
+	LiveBytes           int64 `json:"live_bytes"`
+	Buffers             int   `json:"buffers"`
+	Unsized             int   `json:"unsized"`
+	ArenaInUsePeakBytes int64 `json:"arena_in_use_peak_bytes"`
+}
+
+// memoryPlanFile plans a model's intermediates for batch-1 random inputs and
+// runs it once more to see what the buffer arena holds.
+func memoryPlanFile(path string, threads int) (*frt.MemoryPlan, frt.ReuseStats, error) {
+	s, err := loadSession(path, frt.Options{Threads: threads})
+	if err != nil {
+		return nil, frt.ReuseStats{}, err
+	}
+	in, err := report.RandomInputs(s.Inputs(), 1, 1)
+	if err != nil {
+		return nil, frt.ReuseStats{}, fmt.Errorf("%s: %w", path, err)
+	}
+	plan, err := s.MemoryPlanFor(context.Background(), in)
+	if err != nil {
+		return nil, frt.ReuseStats{}, fmt.Errorf("%s: memory plan: %w", path, err)
+	}
+	if _, err := s.Run(context.Background(), in); err != nil {
+		return nil, frt.ReuseStats{}, err
+	}
+	return plan, s.ReuseStats(), nil
 }

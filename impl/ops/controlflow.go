@@ -161,8 +161,10 @@ func buildLoop(b *BuildInfo) (Kernel, error) {
 		}
 		scans := make([][]*tensor.Tensor, nScan)
 		for i := int64(0); (maxIter < 0 || i < maxIter) && cond; i++ {
-			if err := ctx.Context.Err(); err != nil {
-				return nil, err
+			if ctx.Context != nil {
+				if err := ctx.Context.Err(); err != nil {
+					return nil, err
+				}
 			}
 			args := append([]Value{tensor.Scalar(i), tensor.Scalar(cond)}, carried...)
 			out, err := runBody(ctx, body, args)
@@ -334,6 +336,11 @@ func scanOnce(ctx *Ctx, body *graph.Graph, in []Value, ns int, inAxes, inDirs, o
 	}
 	scans := make([][]*tensor.Tensor, nOut)
 	for t := 0; t < seqLen; t++ {
+		if ctx.Context != nil {
+			if err := ctx.Context.Err(); err != nil {
+				return nil, err
+			}
+		}
 		args := append([]Value{}, state...)
 		for i := 0; i < ns; i++ {
 			args = append(args, slices[i][t])

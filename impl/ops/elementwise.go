@@ -16,52 +16,73 @@ type Numeric interface {
 // binaryOp is a broadcasting elementwise function given per element family;
 // a nil family is unsupported.
 type binaryOp struct {
-	f   func(a, b float64) float64
-	f32 func(a, b float32) float32
-	i   func(a, b int64) int64
-	u   func(a, b uint64) uint64
-	b   func(a, b bool) bool
-	s   func(a, b string) string
+	kind byte // '+', '-', '*', '/': float32 runs on binF32's loops
+	f    func(a, b float64) float64
+	f32  func(a, b float32) float32
+	i    func(a, b int64) int64
+	u    func(a, b uint64) uint64
+	b    func(a, b bool) bool
+	s    func(a, b string) string
 }
 
-func binT[T any](a, b *tensor.Tensor, f func(x, y T) T) (*tensor.Tensor, error) {
-	out, shape, err := tensor.Binary(a.Data.([]T), a.Shape, b.Data.([]T), b.Shape, f)
+// binOut allocates the output of a broadcasting binary op. With inplace
+// (a top-level elementwise kernel) it may reuse a dying input's buffer.
+func binOut(ctx *Ctx, dt tensor.DType, shape []int, a, b *tensor.Tensor, inplace bool) *tensor.Tensor {
+	if inplace {
+		return ctx.Output(dt, shape, a, b)
+	}
+	return ctx.Empty(dt, shape...)
+}
+
+func binT[T any](ctx *Ctx, a, b *tensor.Tensor, f func(x, y T) T, inplace bool) (*tensor.Tensor, error) {
+	shape, err := tensor.BroadcastShapes(a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}
-	return &tensor.Tensor{DType: a.DType, Shape: shape, Data: out}, nil
+	out := binOut(ctx, a.DType, shape, a, b, inplace)
+	tensor.BinaryInto(out.Data.([]T), shape, a.Data.([]T), a.Shape, b.Data.([]T), b.Shape, f)
+	return out, nil
 }
 
-func binS[T signedInt](a, b *tensor.Tensor, f func(x, y int64) int64) (*tensor.Tensor, error) {
-	return binT(a, b, func(x, y T) T { return T(f(int64(x), int64(y))) })
+func binS[T signedInt](ctx *Ctx, a, b *tensor.Tensor, f func(x, y int64) int64, inplace bool) (*tensor.Tensor, error) {
+	return binT(ctx, a, b, func(x, y T) T { return T(f(int64(x), int64(y))) }, inplace)
 }
 
-func binU[T unsignedInt](a, b *tensor.Tensor, f func(x, y uint64) uint64) (*tensor.Tensor, error) {
-	return binT(a, b, func(x, y T) T { return T(f(uint64(x), uint64(y))) })
+func binU[T unsignedInt](ctx *Ctx, a, b *tensor.Tensor, f func(x, y uint64) uint64, inplace bool) (*tensor.Tensor, error) {
+	return binT(ctx, a, b, func(x, y T) T { return T(f(uint64(x), uint64(y))) }, inplace)
 }
 
 func (op binaryOp) apply(a, b *tensor.Tensor) (*tensor.Tensor, error) {
+	return op.applyCtx(nil, a, b, false)
+}
+
+// applyCtx computes op(a, b) with outputs from ctx; inplace lets the output
+// take over a dying input's buffer (only for a kernel's final output).
+func (op binaryOp) applyCtx(ctx *Ctx, a, b *tensor.Tensor, inplace bool) (*tensor.Tensor, error) {
 	if a.DType != b.DType {
 		return nil, fmt.Errorf("input dtypes differ (%s vs %s)", a.DType, b.DType)
 	}
 	bad := func() (*tensor.Tensor, error) { return nil, fmt.Errorf("dtype %s is not supported", a.DType) }
 	switch a.DType {
 	case tensor.Float32:
+		if op.kind != 0 {
+			return binF32(ctx, op.kind, a, b, inplace)
+		}
 		if op.f32 != nil {
-			return binT(a, b, op.f32)
+			return binT(ctx, a, b, op.f32, inplace)
 		}
 		if op.f == nil {
 			return bad()
 		}
-		return binT(a, b, func(x, y float32) float32 { return float32(op.f(float64(x), float64(y))) })
+		return binT(ctx, a, b, func(x, y float32) float32 { return float32(op.f(float64(x), float64(y))) }, inplace)
 	case tensor.Float64:
 		if op.f == nil {
 			if op.f32 == nil {
 				return bad()
 			}
-			return binT(a, b, func(x, y float64) float64 { return float64(op.f32(float32(x), float32(y))) })
+			return binT(ctx, a, b, func(x, y float64) float64 { return float64(op.f32(float32(x), float32(y))) }, inplace)
 		}
-		return binT(a, b, op.f)
+		return binT(ctx, a, b, op.f, inplace)
 	case tensor.Float16, tensor.BFloat16:
 		af, _, err := toF32(a)
 		if err != nil {
@@ -71,47 +92,54 @@ func (op binaryOp) apply(a, b *tensor.Tensor) (*tensor.Tensor, error) {
 		if err != nil {
 			return nil, err
 		}
-		r, err := op.apply(af, bf)
+		r, err := op.applyCtx(ctx, af, bf, false)
 		if err != nil {
 			return nil, err
 		}
-		return fromF32(r, a.DType), nil
+		out := fromF32(r, a.DType)
+		ctx.Release(r)
+		return out, nil
 	case tensor.Int8, tensor.Int16, tensor.Int32, tensor.Int64:
 		if op.i == nil {
 			return bad()
 		}
 		switch a.DType {
 		case tensor.Int8:
-			return binS[int8](a, b, op.i)
+			return binS[int8](ctx, a, b, op.i, inplace)
 		case tensor.Int16:
-			return binS[int16](a, b, op.i)
+			return binS[int16](ctx, a, b, op.i, inplace)
 		case tensor.Int32:
-			return binS[int32](a, b, op.i)
+			return binS[int32](ctx, a, b, op.i, inplace)
 		}
-		return binS[int64](a, b, op.i)
+		return binS[int64](ctx, a, b, op.i, inplace)
 	case tensor.Uint8, tensor.Uint16, tensor.Uint32, tensor.Uint64:
 		if op.u == nil {
 			return bad()
 		}
 		switch a.DType {
 		case tensor.Uint8:
-			return binU[uint8](a, b, op.u)
+			return binU[uint8](ctx, a, b, op.u, inplace)
 		case tensor.Uint16:
-			return binU[uint16](a, b, op.u)
+			return binU[uint16](ctx, a, b, op.u, inplace)
 		case tensor.Uint32:
-			return binU[uint32](a, b, op.u)
+			return binU[uint32](ctx, a, b, op.u, inplace)
 		}
-		return binU[uint64](a, b, op.u)
+		return binU[uint64](ctx, a, b, op.u, inplace)
 	case tensor.Bool:
 		if op.b == nil {
 			return bad()
 		}
-		return binT(a, b, op.b)
+		return binT(ctx, a, b, op.b, inplace)
 	case tensor.String:
 		if op.s == nil {
 			return bad()
 		}
-		return binT(a, b, op.s)
+		// Strings never live in an arena.
+		out, shape, err := tensor.Binary(a.Strings(), a.Shape, b.Strings(), b.Shape, op.s)
+		if err != nil {
+			return nil, err
+		}
+		return &tensor.Tensor{DType: a.DType, Shape: shape, Data: out}, nil
 	}
 	return bad()
 }
@@ -164,13 +192,13 @@ func modF(x, y float64) float64 {
 }
 
 var arithOps = map[string]binaryOp{
-	"Add": {f: func(a, b float64) float64 { return a + b }, f32: func(a, b float32) float32 { return a + b },
+	"Add": {kind: '+', f: func(a, b float64) float64 { return a + b }, f32: func(a, b float32) float32 { return a + b },
 		i: func(a, b int64) int64 { return a + b }, u: func(a, b uint64) uint64 { return a + b }},
-	"Sub": {f: func(a, b float64) float64 { return a - b }, f32: func(a, b float32) float32 { return a - b },
+	"Sub": {kind: '-', f: func(a, b float64) float64 { return a - b }, f32: func(a, b float32) float32 { return a - b },
 		i: func(a, b int64) int64 { return a - b }, u: func(a, b uint64) uint64 { return a - b }},
-	"Mul": {f: func(a, b float64) float64 { return a * b }, f32: func(a, b float32) float32 { return a * b },
+	"Mul": {kind: '*', f: func(a, b float64) float64 { return a * b }, f32: func(a, b float32) float32 { return a * b },
 		i: func(a, b int64) int64 { return a * b }, u: func(a, b uint64) uint64 { return a * b }},
-	"Div": {f: func(a, b float64) float64 { return a / b }, f32: func(a, b float32) float32 { return a / b },
+	"Div": {kind: '/', f: func(a, b float64) float64 { return a / b }, f32: func(a, b float32) float32 { return a / b },
 		i: divI, u: divU},
 	"BitwiseAnd": {i: func(a, b int64) int64 { return a & b }, u: func(a, b uint64) uint64 { return a & b }},
 	"BitwiseOr":  {i: func(a, b int64) int64 { return a | b }, u: func(a, b uint64) uint64 { return a | b }},
@@ -304,9 +332,13 @@ func init() {
 					fold = foldOps["Sum"]
 				}
 				acc := ts[0]
-				for _, t := range ts[1:] {
-					if acc, err = fold.apply(acc, t); err != nil {
+				for i, t := range ts[1:] {
+					prev := acc
+					if acc, err = fold.applyCtx(ctx, acc, t, false); err != nil {
 						return nil, err
+					}
+					if i > 0 {
+						ctx.Release(prev) // an intermediate sum
 					}
 				}
 				if len(ts) == 1 {
@@ -314,8 +346,12 @@ func init() {
 				}
 				if op == "Mean" {
 					n := float64(len(ts))
-					if acc, err = (unaryOp{f: func(v float64) float64 { return v / n }}).apply(acc); err != nil {
+					prev := acc
+					if acc, err = (unaryOp{f: func(v float64) float64 { return v / n }}).applyCtx(ctx, acc, false); err != nil {
 						return nil, err
+					}
+					if len(ts) > 1 {
+						ctx.Release(prev)
 					}
 				}
 				return []Value{acc}, nil
@@ -330,7 +366,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			out, err := pow(ts[0], ts[1])
+			out, err := pow(ctx, ts[0], ts[1])
 			if err != nil {
 				return nil, err
 			}
@@ -354,7 +390,7 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
-				out, err := c.apply(ts[0], ts[1])
+				out, err := c.apply(ctx, ts[0], ts[1])
 				if err != nil {
 					return nil, err
 				}
@@ -393,7 +429,7 @@ func binaryKernel(bo binaryOp) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		out, err := bo.apply(ts[0], ts[1])
+		out, err := bo.applyCtx(ctx, ts[0], ts[1], true)
 		if err != nil {
 			return nil, err
 		}
@@ -408,47 +444,49 @@ type cmpOp struct {
 	u func(a, b uint64) bool
 }
 
-func cmpT[T any](a, b *tensor.Tensor, f func(x, y T) bool) (*tensor.Tensor, error) {
-	out, shape, err := tensor.Binary(a.Data.([]T), a.Shape, b.Data.([]T), b.Shape, f)
+func cmpT[T any](ctx *Ctx, a, b *tensor.Tensor, f func(x, y T) bool) (*tensor.Tensor, error) {
+	shape, err := tensor.BroadcastShapes(a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}
-	return &tensor.Tensor{DType: tensor.Bool, Shape: shape, Data: out}, nil
+	out := ctx.Empty(tensor.Bool, shape...)
+	tensor.BinaryInto(out.Bools(), shape, a.Data.([]T), a.Shape, b.Data.([]T), b.Shape, f)
+	return out, nil
 }
 
-func cmpS[T signedInt](a, b *tensor.Tensor, f func(x, y int64) bool) (*tensor.Tensor, error) {
-	return cmpT(a, b, func(x, y T) bool { return f(int64(x), int64(y)) })
+func cmpS[T signedInt](ctx *Ctx, a, b *tensor.Tensor, f func(x, y int64) bool) (*tensor.Tensor, error) {
+	return cmpT(ctx, a, b, func(x, y T) bool { return f(int64(x), int64(y)) })
 }
 
-func cmpU[T unsignedInt](a, b *tensor.Tensor, f func(x, y uint64) bool) (*tensor.Tensor, error) {
-	return cmpT(a, b, func(x, y T) bool { return f(uint64(x), uint64(y)) })
+func cmpU[T unsignedInt](ctx *Ctx, a, b *tensor.Tensor, f func(x, y uint64) bool) (*tensor.Tensor, error) {
+	return cmpT(ctx, a, b, func(x, y T) bool { return f(uint64(x), uint64(y)) })
 }
 
-func (c cmpOp) apply(a, b *tensor.Tensor) (*tensor.Tensor, error) {
+func (c cmpOp) apply(ctx *Ctx, a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	if a.DType != b.DType {
 		return nil, fmt.Errorf("input dtypes differ (%s vs %s)", a.DType, b.DType)
 	}
 	switch a.DType {
 	case tensor.Float32:
-		return cmpT(a, b, func(x, y float32) bool { return c.f(float64(x), float64(y)) })
+		return cmpT(ctx, a, b, func(x, y float32) bool { return c.f(float64(x), float64(y)) })
 	case tensor.Float64:
-		return cmpT(a, b, c.f)
+		return cmpT(ctx, a, b, c.f)
 	case tensor.Int8:
-		return cmpS[int8](a, b, c.i)
+		return cmpS[int8](ctx, a, b, c.i)
 	case tensor.Int16:
-		return cmpS[int16](a, b, c.i)
+		return cmpS[int16](ctx, a, b, c.i)
 	case tensor.Int32:
-		return cmpS[int32](a, b, c.i)
+		return cmpS[int32](ctx, a, b, c.i)
 	case tensor.Int64:
-		return cmpS[int64](a, b, c.i)
+		return cmpS[int64](ctx, a, b, c.i)
 	case tensor.Uint8:
-		return cmpU[uint8](a, b, c.u)
+		return cmpU[uint8](ctx, a, b, c.u)
 	case tensor.Uint16:
-		return cmpU[uint16](a, b, c.u)
+		return cmpU[uint16](ctx, a, b, c.u)
 	case tensor.Uint32:
-		return cmpU[uint32](a, b, c.u)
+		return cmpU[uint32](ctx, a, b, c.u)
 	case tensor.Uint64:
-		return cmpU[uint64](a, b, c.u)
+		return cmpU[uint64](ctx, a, b, c.u)
 	case tensor.Bool:
 		b2i := func(v bool) int64 {
 			if v {
@@ -456,9 +494,9 @@ func (c cmpOp) apply(a, b *tensor.Tensor) (*tensor.Tensor, error) {
 			}
 			return 0
 		}
-		return cmpT(a, b, func(x, y bool) bool { return c.i(b2i(x), b2i(y)) })
+		return cmpT(ctx, a, b, func(x, y bool) bool { return c.i(b2i(x), b2i(y)) })
 	case tensor.String:
-		return cmpT(a, b, func(x, y string) bool {
+		return cmpT(ctx, a, b, func(x, y string) bool {
 			switch {
 			case x < y:
 				return c.i(0, 1)
@@ -488,9 +526,18 @@ func (c cmpOp) apply(a, b *tensor.Tensor) (*tensor.Tensor, error) {
 
 // pow computes base**exp elementwise with broadcasting; the result has the
 // base's dtype. Integer bases with integer exponents are exact.
-func pow(x, y *tensor.Tensor) (*tensor.Tensor, error) {
+func pow(ctx *Ctx, x, y *tensor.Tensor) (*tensor.Tensor, error) {
 	if x.DType == tensor.Float32 && y.DType == tensor.Float32 {
-		return binT(x, y, func(a, b float32) float32 { return float32(math.Pow(float64(a), float64(b))) })
+		if y.Len() == 1 {
+			// x**2 (variance in layer norms) and x**0.5 without math.Pow.
+			switch e := y.F32()[0]; e {
+			case 2:
+				return binT(ctx, x, y, func(a, _ float32) float32 { return a * a }, true)
+			case 1:
+				return binT(ctx, x, y, func(a, _ float32) float32 { return a }, true)
+			}
+		}
+		return binT(ctx, x, y, func(a, b float32) float32 { return float32(math.Pow(float64(a), float64(b))) }, true)
 	}
 	if isInt(x.DType) && isInt(y.DType) {
 		xv, err := ToInt64(x)
@@ -623,11 +670,9 @@ func broadcastShape(n *graph.Node, in []graph.Type, _ []*tensor.Tensor, _ int64)
 
 // ReluF32 writes max(x, 0) into out (NaN stays NaN).
 func ReluF32(x, out []float32) {
+	out = out[:len(x)]
 	for i, v := range x {
-		if v < 0 {
-			v = 0
-		}
-		out[i] = v
+		out[i] = max(v, 0) // branch-free (MAXSS); NaN stays NaN
 	}
 }
 
@@ -652,7 +697,7 @@ func preluKernel(legacy bool, bo binaryOp) Kernel {
 				return nil, err
 			}
 		}
-		out, err := bo.apply(x, s)
+		out, err := bo.applyCtx(ctx, x, s, false)
 		if err != nil {
 			return nil, err
 		}
@@ -703,4 +748,170 @@ func legacyBroadcast(b *BuildInfo, k Kernel) (Kernel, error) {
 		args := append([]Value{a, r}, in[2:]...)
 		return k.Run(ctx, args)
 	}), nil
+}
+
+// binF32 is float32 Add/Sub/Mul/Div with loops specialised per operator
+// and broadcast pattern (same shape, scalar, repeated trailing block, one
+// value per channel), falling back to the general broadcast.
+func binF32(ctx *Ctx, kind byte, a, b *tensor.Tensor, inplace bool) (*tensor.Tensor, error) {
+	shape, err := tensor.BroadcastShapes(a.Shape, b.Shape)
+	if err != nil {
+		return nil, err
+	}
+	out := binOut(ctx, tensor.Float32, shape, a, b, inplace)
+	o, x, y := out.F32(), a.F32(), b.F32()
+	n := len(o)
+	switch {
+	case n == 0:
+	case len(x) == n && len(y) == n:
+		vecF32(kind, o, x, y)
+	case len(x) == n && len(y) == 1:
+		scalarF32(kind, o, x, y[0], false)
+	case len(y) == n && len(x) == 1:
+		scalarF32(kind, o, y, x[0], true)
+	case len(x) == n && trailingBlock(b.Shape, shape):
+		m := len(y)
+		for i := 0; i < n; i += m {
+			vecF32(kind, o[i:i+m], x[i:i+m], y)
+		}
+	case len(y) == n && trailingBlock(a.Shape, shape):
+		m := len(x)
+		for i := 0; i < n; i += m {
+			vecF32(kind, o[i:i+m], x, y[i:i+m])
+		}
+	case len(x) == n && isChannel(b.Shape, shape):
+		outer, c, inner, _ := channelBroadcast(b.Shape, shape)
+		for i := 0; i < outer; i++ {
+			for ch := 0; ch < c; ch++ {
+				off := (i*c + ch) * inner
+				scalarF32(kind, o[off:off+inner], x[off:off+inner], y[ch], false)
+			}
+		}
+	case len(y) == n && isChannel(a.Shape, shape):
+		outer, c, inner, _ := channelBroadcast(a.Shape, shape)
+		for i := 0; i < outer; i++ {
+			for ch := 0; ch < c; ch++ {
+				off := (i*c + ch) * inner
+				scalarF32(kind, o[off:off+inner], y[off:off+inner], x[ch], true)
+			}
+		}
+	default:
+		var f func(p, q float32) float32
+		switch kind {
+		case '+':
+			f = func(p, q float32) float32 { return p + q }
+		case '-':
+			f = func(p, q float32) float32 { return p - q }
+		case '*':
+			f = func(p, q float32) float32 { return p * q }
+		default:
+			f = func(p, q float32) float32 { return p / q }
+		}
+		tensor.BinaryInto(o, shape, x, a.Shape, y, b.Shape, f)
+	}
+	return out, nil
+}
+
+func vecF32(kind byte, o, x, y []float32) {
+	y = y[:len(o)]
+	x = x[:len(o)]
+	switch kind {
+	case '+':
+		for i := range o {
+			o[i] = x[i] + y[i]
+		}
+	case '-':
+		for i := range o {
+			o[i] = x[i] - y[i]
+		}
+	case '*':
+		for i := range o {
+			o[i] = x[i] * y[i]
+		}
+	default:
+		for i := range o {
+			o[i] = x[i] / y[i]
+		}
+	}
+}
+
+// scalarF32 computes o = x op s, or o = s op x when swap.
+func scalarF32(kind byte, o, x []float32, s float32, swap bool) {
+	x = x[:len(o)]
+	switch {
+	case kind == '+':
+		for i := range o {
+			o[i] = x[i] + s
+		}
+	case kind == '*':
+		for i := range o {
+			o[i] = x[i] * s
+		}
+	case kind == '-' && !swap:
+		for i := range o {
+			o[i] = x[i] - s
+		}
+	case kind == '-':
+		for i := range o {
+			o[i] = s - x[i]
+		}
+	case !swap:
+		for i := range o {
+			o[i] = x[i] / s
+		}
+	default:
+		for i := range o {
+			o[i] = s / x[i]
+		}
+	}
+}
+
+// trailingBlock reports whether s (leading 1s stripped) equals the trailing
+// dimensions of o, so that a value of shape s repeats every NumElems(s)
+// elements of one of shape o.
+func trailingBlock(s, o []int) bool {
+	i := 0
+	for i < len(s) && s[i] == 1 {
+		i++
+	}
+	s = s[i:]
+	if len(s) > len(o) {
+		return false
+	}
+	off := len(o) - len(s)
+	for j := range s {
+		if s[j] != o[off+j] {
+			return false
+		}
+	}
+	return true
+}
+
+// isChannel reports a channelBroadcast worth a per-channel loop.
+func isChannel(s, o []int) bool {
+	_, _, inner, ok := channelBroadcast(s, o)
+	return ok && inner > 1
+}
+
+// channelBroadcast recognises s as one value per index of a single axis of
+// o (e.g. [C,1,1] against [N,C,H,W]): o is then outer x c x inner.
+func channelBroadcast(s, o []int) (outer, c, inner int, ok bool) {
+	if len(s) > len(o) {
+		return 0, 0, 0, false
+	}
+	off := len(o) - len(s)
+	axis := -1
+	for j, d := range s {
+		if d == 1 {
+			continue
+		}
+		if axis >= 0 || d != o[off+j] {
+			return 0, 0, 0, false
+		}
+		axis = off + j
+	}
+	if axis < 0 {
+		return 0, 0, 0, false
+	}
+	return tensor.NumElems(o[:axis]), o[axis], tensor.NumElems(o[axis+1:]), true
 }

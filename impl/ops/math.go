@@ -48,87 +48,99 @@ func mapT[S ~[]E, E, O any](s S, f func(E) O) []O {
 	return out
 }
 
-func unaryS[T signedInt](d []T, f func(int64) int64) []T {
-	return mapT(d, func(v T) T { return T(f(int64(v))) })
+// mapInto writes f(s[i]) into out[i]; out may be s itself.
+func mapInto[E, O any](out []O, s []E, f func(E) O) {
+	out = out[:len(s)]
+	for i, v := range s {
+		out[i] = f(v)
+	}
 }
 
-func unaryU[T unsignedInt](d []T, f func(uint64) uint64) []T {
-	return mapT(d, func(v T) T { return T(f(uint64(v))) })
+func unaryS[T signedInt](out, d []T, f func(int64) int64) {
+	mapInto(out, d, func(v T) T { return T(f(int64(v))) })
+}
+
+func unaryU[T unsignedInt](out, d []T, f func(uint64) uint64) {
+	mapInto(out, d, func(v T) T { return T(f(uint64(v))) })
 }
 
 func (op unaryOp) apply(x *tensor.Tensor) (*tensor.Tensor, error) {
-	out := &tensor.Tensor{DType: x.DType, Shape: append([]int{}, x.Shape...)}
-	bad := func() (*tensor.Tensor, error) { return nil, fmt.Errorf("dtype %s is not supported", x.DType) }
-	if isRawFloat(x.DType) || x.DType == tensor.Float32 || x.DType == tensor.Float64 {
-		if op.f == nil && op.f32 == nil {
-			return bad()
+	return op.applyCtx(nil, x, false)
+}
+
+// supports reports whether op has a function for x's element storage.
+func (op unaryOp) supports(x *tensor.Tensor) bool {
+	if isRawFloat(x.DType) {
+		return op.f != nil || op.f32 != nil
+	}
+	switch x.Data.(type) {
+	case []float32, []float64:
+		return op.f != nil || op.f32 != nil
+	case []int8, []int16, []int32, []int64:
+		return op.i != nil
+	case []uint8, []uint16, []uint32, []uint64:
+		return op.u != nil
+	}
+	return false
+}
+
+// applyCtx computes op(x) with the output from ctx; inplace lets it take
+// over x's buffer when x dies at this step (only for a kernel's final
+// output).
+func (op unaryOp) applyCtx(ctx *Ctx, x *tensor.Tensor, inplace bool) (*tensor.Tensor, error) {
+	if !op.supports(x) {
+		return nil, fmt.Errorf("dtype %s is not supported", x.DType)
+	}
+	if isRawFloat(x.DType) {
+		xf, _, err := toF32(x)
+		if err != nil {
+			return nil, err
 		}
+		r, err := op.applyCtx(ctx, xf, false)
+		if err != nil {
+			return nil, err
+		}
+		out := fromF32(r, x.DType)
+		ctx.Release(r)
+		return out, nil
+	}
+	var out *tensor.Tensor
+	if inplace {
+		out = ctx.Output(x.DType, x.Shape, x)
+	} else {
+		out = ctx.Empty(x.DType, x.Shape...)
 	}
 	switch d := x.Data.(type) {
 	case []float32:
 		if op.f32 != nil {
-			out.Data = mapT(d, op.f32)
+			mapInto(out.F32(), d, op.f32)
 		} else {
-			out.Data = mapT(d, func(v float32) float32 { return float32(op.f(float64(v))) })
+			mapInto(out.F32(), d, func(v float32) float32 { return float32(op.f(float64(v))) })
 		}
 	case []float64:
 		if op.f == nil {
-			out.Data = mapT(d, func(v float64) float64 { return float64(op.f32(float32(v))) })
+			mapInto(out.F64(), d, func(v float64) float64 { return float64(op.f32(float32(v))) })
 		} else {
-			out.Data = mapT(d, op.f)
+			mapInto(out.F64(), d, op.f)
 		}
 	case []int8:
-		if op.i == nil {
-			return bad()
-		}
-		out.Data = unaryS(d, op.i)
+		unaryS(out.Data.([]int8), d, op.i)
 	case []int16:
-		if op.i == nil {
-			return bad()
-		}
-		out.Data = unaryS(d, op.i)
+		unaryS(out.Data.([]int16), d, op.i)
 	case []int32:
-		if op.i == nil {
-			return bad()
-		}
-		out.Data = unaryS(d, op.i)
+		unaryS(out.Data.([]int32), d, op.i)
 	case []int64:
-		if op.i == nil {
-			return bad()
-		}
-		out.Data = unaryS(d, op.i)
-	case []uint8, []uint16:
-		if isRawFloat(x.DType) {
-			xf, _, err := toF32(x)
-			if err != nil {
-				return nil, err
-			}
-			r, err := op.apply(xf)
-			if err != nil {
-				return nil, err
-			}
-			return fromF32(r, x.DType), nil
-		}
-		if op.u == nil {
-			return bad()
-		}
-		if d8, ok := d.([]uint8); ok {
-			out.Data = unaryU(d8, op.u)
-		} else {
-			out.Data = unaryU(d.([]uint16), op.u)
-		}
+		unaryS(out.Data.([]int64), d, op.i)
+	case []uint8:
+		unaryU(out.Data.([]uint8), d, op.u)
+	case []uint16:
+		unaryU(out.Data.([]uint16), d, op.u)
 	case []uint32:
-		if op.u == nil {
-			return bad()
-		}
-		out.Data = unaryU(d, op.u)
+		unaryU(out.Data.([]uint32), d, op.u)
 	case []uint64:
-		if op.u == nil {
-			return bad()
-		}
-		out.Data = unaryU(d, op.u)
+		unaryU(out.Data.([]uint64), d, op.u)
 	default:
-		return bad()
+		return nil, fmt.Errorf("dtype %s is not supported", x.DType)
 	}
 	return out, nil
 }
@@ -239,11 +251,11 @@ func init() {
 			}
 			x := ts[0]
 			if x.DType == tensor.Float32 {
-				out := tensor.New(tensor.Float32, x.Shape...)
+				out := ctx.Output(tensor.Float32, x.Shape, x)
 				ReluF32(x.F32(), out.F32())
 				return []Value{out}, nil
 			}
-			out, err := unaryOp{f: func(v float64) float64 { return math.Max(v, 0) }, i: func(v int64) int64 { return max(v, 0) }}.apply(x)
+			out, err := unaryOp{f: func(v float64) float64 { return math.Max(v, 0) }, i: func(v int64) int64 { return max(v, 0) }}.applyCtx(ctx, x, true)
 			if err != nil {
 				return nil, err
 			}
@@ -411,7 +423,7 @@ func unaryKernel(u unaryOp) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		out, err := u.apply(ts[0])
+		out, err := u.applyCtx(ctx, ts[0], true)
 		if err != nil {
 			return nil, err
 		}

@@ -24,7 +24,7 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
-				out, err := MatMulF32(ts[0], ts[1])
+				out, err := matMulF32(ctx, ts[0], ts[1])
 				if err != nil {
 					return nil, err
 				}
@@ -82,7 +82,7 @@ func buildGemm(b *BuildInfo) (Kernel, error) {
 		if k != k2 {
 			return nil, fmt.Errorf("Gemm: inner dimensions differ: A %v (transA=%d), B %v (transB=%d)", a.Shape, ta, bm.Shape, tb)
 		}
-		out := tensor.New(tensor.Float32, m, nn)
+		out := ctx.Empty(tensor.Float32, m, nn) // beta 0: the GEMM does not read C
 		od := out.F32()
 		var bt float32
 		if c != nil && beta != 0 {
@@ -109,7 +109,9 @@ func buildGemm(b *BuildInfo) (Kernel, error) {
 }
 
 // MatMulF32 is numpy.matmul for float32 with batch broadcasting.
-func MatMulF32(a, b *tensor.Tensor) (*tensor.Tensor, error) {
+func MatMulF32(a, b *tensor.Tensor) (*tensor.Tensor, error) { return matMulF32(nil, a, b) }
+
+func matMulF32(ctx *Ctx, a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	if a.DType != tensor.Float32 || b.DType != tensor.Float32 {
 		return nil, fmt.Errorf("MatMul: dtypes %s/%s, want float32", a.DType, b.DType)
 	}
@@ -144,7 +146,7 @@ func MatMulF32(a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	if !b1 {
 		shape = append(shape, n)
 	}
-	out := tensor.New(tensor.Float32, shape...)
+	out := ctx.Empty(tensor.Float32, shape...) // every batch written, beta 0
 	ad, bd, od := a.F32(), b.F32(), out.F32()
 	for i := 0; i < nb; i++ {
 		sgemm(false, false, m, n, k, 1, ad[ia[i]*m*k:], k, bd[ib[i]*k*n:], n, 0, od[i*m*n:], n)

@@ -134,6 +134,10 @@ func transposeIndex(shape []int, perm []int) ([]int, []int) {
 
 // Transpose permutes the axes of x (perm nil reverses them).
 func Transpose(x *tensor.Tensor, perm []int) (*tensor.Tensor, error) {
+	return transposeCtx(nil, x, perm)
+}
+
+func transposeCtx(ctx *Ctx, x *tensor.Tensor, perm []int) (*tensor.Tensor, error) {
 	r := x.Rank()
 	if perm == nil {
 		perm = make([]int, r)
@@ -155,8 +159,95 @@ func Transpose(x *tensor.Tensor, perm []int) (*tensor.Tensor, error) {
 		}
 		seen[p] = true
 	}
+	os := make([]int, r)
+	for i, p := range perm {
+		os[i] = x.Shape[p]
+	}
+	if x.DType != tensor.String {
+		out := ctx.Empty(x.DType, os...)
+		if permuteData(out.Data, x.Data, x.Shape, perm) {
+			return out, nil
+		}
+		ctx.Release(out)
+	}
 	idx, os := transposeIndex(x.Shape, perm)
 	return takeTensor(x, idx, os), nil
+}
+
+// permuteData writes src (of shape) with its axes permuted into dst, for
+// the common storage types; false for others.
+func permuteData(dst, src any, shape, perm []int) bool {
+	st := tensor.Strides(shape)
+	os := make([]int, len(shape))
+	pst := make([]int, len(shape))
+	for i, p := range perm {
+		os[i], pst[i] = shape[p], st[p]
+	}
+	return gatherStrided(dst, src, os, pst, 0)
+}
+
+// gatherStrided fills dst (of shape counts, row-major) with
+// src[base + sum(i_k * strides[k])], for the common storage types; false
+// for others. Strides may be negative or zero.
+func gatherStrided(dst, src any, counts, strides []int, base int) bool {
+	switch d := dst.(type) {
+	case []float32:
+		gatherStridedT(d, src.([]float32), counts, strides, base)
+	case []float64:
+		gatherStridedT(d, src.([]float64), counts, strides, base)
+	case []int64:
+		gatherStridedT(d, src.([]int64), counts, strides, base)
+	case []int32:
+		gatherStridedT(d, src.([]int32), counts, strides, base)
+	case []uint8:
+		gatherStridedT(d, src.([]uint8), counts, strides, base)
+	case []int8:
+		gatherStridedT(d, src.([]int8), counts, strides, base)
+	case []uint16:
+		gatherStridedT(d, src.([]uint16), counts, strides, base)
+	case []bool:
+		gatherStridedT(d, src.([]bool), counts, strides, base)
+	default:
+		return false
+	}
+	return true
+}
+
+// gatherStridedT walks the output in order, one innermost row at a time,
+// advancing the source offset by the strides (no index arrays).
+func gatherStridedT[T any](out, x []T, counts, strides []int, base int) {
+	r := len(counts)
+	if len(out) == 0 {
+		return
+	}
+	if r == 0 {
+		out[0] = x[base]
+		return
+	}
+	last, ls := counts[r-1], strides[r-1]
+	ctr := make([]int, r)
+	src := base
+	for o := 0; o < len(out); o += last {
+		row := out[o : o+last]
+		if ls == 1 {
+			copy(row, x[src:src+last])
+		} else {
+			k := src
+			for j := range row {
+				row[j] = x[k]
+				k += ls
+			}
+		}
+		for d := r - 2; d >= 0; d-- {
+			ctr[d]++
+			src += strides[d]
+			if ctr[d] < counts[d] {
+				break
+			}
+			src -= strides[d] * counts[d]
+			ctr[d] = 0
+		}
+	}
 }
 
 func buildTranspose(b *BuildInfo) (Kernel, error) {
@@ -173,7 +264,7 @@ func buildTranspose(b *BuildInfo) (Kernel, error) {
 		if p != nil {
 			perm = toInts(p)
 		}
-		out, err := Transpose(ts[0], perm)
+		out, err := transposeCtx(ctx, ts[0], perm)
 		if err != nil {
 			return nil, err
 		}
@@ -287,6 +378,10 @@ func buildSqueeze(b *BuildInfo) (Kernel, error) {
 
 // Concat joins tensors along axis.
 func Concat(ts []*tensor.Tensor, axis int64) (*tensor.Tensor, error) {
+	return concatCtx(nil, ts, axis)
+}
+
+func concatCtx(ctx *Ctx, ts []*tensor.Tensor, axis int64) (*tensor.Tensor, error) {
 	if len(ts) == 0 {
 		return nil, fmt.Errorf("Concat needs inputs")
 	}
@@ -313,6 +408,13 @@ func Concat(ts []*tensor.Tensor, axis int64) (*tensor.Tensor, error) {
 	}
 	outer := tensor.NumElems(shape[:ax])
 	inner := tensor.NumElems(shape[ax+1:])
+	if ts[0].DType != tensor.String {
+		out := ctx.Empty(ts[0].DType, shape...)
+		if concatInto(out.Data, ts, ax, outer, inner) {
+			return out, nil
+		}
+		ctx.Release(out)
+	}
 	var parts []any
 	for o := 0; o < outer; o++ {
 		for _, t := range ts {
@@ -346,7 +448,7 @@ func buildConcat(b *BuildInfo) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := Concat(ts, axis)
+		out, err := concatCtx(ctx, ts, axis)
 		if err != nil {
 			return nil, err
 		}
@@ -477,7 +579,7 @@ func sliceParams(dim int, start, end, step int64) (int, int, int) {
 
 // stridedView gathers a strided box: along each axis, count elements from
 // start by step.
-func stridedView(x *tensor.Tensor, starts, steps, counts []int) *tensor.Tensor {
+func stridedView(ctx *Ctx, x *tensor.Tensor, starts, steps, counts []int) *tensor.Tensor {
 	st := x.Strides()
 	base := 0
 	vst := make([]int, len(starts))
@@ -486,6 +588,13 @@ func stridedView(x *tensor.Tensor, starts, steps, counts []int) *tensor.Tensor {
 			base += starts[i] * st[i]
 		}
 		vst[i] = steps[i] * st[i]
+	}
+	if x.DType != tensor.String {
+		out := ctx.Empty(x.DType, counts...)
+		if gatherStrided(out.Data, x.Data, counts, vst, base) {
+			return out
+		}
+		ctx.Release(out)
 	}
 	idx := make([]int, tensor.NumElems(counts))
 	tensor.BroadcastIndex(counts, vst, idx)
@@ -576,7 +685,7 @@ func buildSlice(b *BuildInfo) (Kernel, error) {
 			}
 			st[ax], sp[ax], ct[ax] = sliceParams(x.Shape[ax], starts[i], ends[i], steps[i])
 		}
-		return []Value{stridedView(x, st, sp, ct)}, nil
+		return []Value{stridedView(ctx, x, st, sp, ct)}, nil
 	}), nil
 }
 
@@ -1044,4 +1153,40 @@ func buildCenterCropPad(b *BuildInfo) (Kernel, error) {
 		})
 		return []Value{takeTensor(x, idx, target)}, nil
 	}), nil
+}
+
+// concatInto copies the blocks of ts (joined along ax) into dst for the
+// common storage types; false for others.
+func concatInto(dst any, ts []*tensor.Tensor, ax, outer, inner int) bool {
+	switch d := dst.(type) {
+	case []float32:
+		concatBlocks(d, ts, ax, outer, inner)
+	case []float64:
+		concatBlocks(d, ts, ax, outer, inner)
+	case []int64:
+		concatBlocks(d, ts, ax, outer, inner)
+	case []int32:
+		concatBlocks(d, ts, ax, outer, inner)
+	case []uint8:
+		concatBlocks(d, ts, ax, outer, inner)
+	case []int8:
+		concatBlocks(d, ts, ax, outer, inner)
+	case []uint16:
+		concatBlocks(d, ts, ax, outer, inner)
+	case []bool:
+		concatBlocks(d, ts, ax, outer, inner)
+	default:
+		return false
+	}
+	return true
+}
+
+func concatBlocks[T any](out []T, ts []*tensor.Tensor, ax, outer, inner int) {
+	at := 0
+	for o := 0; o < outer; o++ {
+		for _, t := range ts {
+			blk := t.Shape[ax] * inner
+			at += copy(out[at:at+blk], t.Data.([]T)[o*blk:(o+1)*blk])
+		}
+	}
 }

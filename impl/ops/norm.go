@@ -55,7 +55,12 @@ func buildBatchNorm(b *BuildInfo) (Kernel, error) {
 		}
 		nb := x.Shape[0]
 		plane := tensor.NumElems(x.Shape[2:])
-		out := tensor.New(tensor.Float32, x.Shape...)
+		var out *tensor.Tensor
+		if training != 0 {
+			out = ctx.Empty(tensor.Float32, x.Shape...)
+		} else {
+			out = ctx.Output(tensor.Float32, x.Shape, x) // per element: y = x*k + off
+		}
 		xd, od := x.F32(), out.F32()
 		m, v := mean.F32(), vr.F32()
 		var outs []Value

@@ -37,7 +37,7 @@ func init() {
 				for range x.Shape[2:] {
 					shape = append(shape, 1)
 				}
-				out := tensor.New(tensor.Float32, shape...)
+				out := ctx.Empty(tensor.Float32, shape...)
 				plane := tensor.NumElems(x.Shape[2:])
 				xd, od := x.F32(), out.F32()
 				for i := range od {
@@ -106,22 +106,26 @@ func buildPool(op string, b *BuildInfo) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := tensor.New(tensor.Float32, g.OutShape(x.Rank())...)
+		out := ctx.Empty(tensor.Float32, g.OutShape(x.Rank())...)
 		var idx *tensor.Tensor
 		wantIdx := op == "MaxPool" && len(n.Outputs) > 1 && n.Outputs[1] != ""
 		if wantIdx {
-			idx = tensor.New(tensor.Int64, out.Shape...)
+			idx = ctx.Empty(tensor.Int64, out.Shape...)
 		}
 		plane, oplane := g.H*g.W, g.OH*g.OW
 		xd, od := x.F32(), out.F32()
 		Parallel(ctx.Threads, g.N*g.Cin, func(lo, hi int) {
-			var arg []int32
+			var arg, tmp = []int32(nil), []float32(nil)
 			if wantIdx {
 				arg = make([]int32, oplane)
+			} else {
+				tmp = make([]float32, g.W)
 			}
 			for i := lo; i < hi; i++ {
 				xs, os := xd[i*plane:(i+1)*plane], od[i*oplane:(i+1)*oplane]
-				if op == "MaxPool" {
+				if op == "MaxPool" && !wantIdx {
+					maxPoolPlane(xs, g.H, g.W, g.P, g.OH, g.OW, os, tmp)
+				} else if op == "MaxPool" {
 					ref.MaxPool2D(xs, g.H, g.W, g.P, g.OH, g.OW, os, arg)
 					if wantIdx {
 						ii := idx.I64()[i*oplane : (i+1)*oplane]

@@ -122,12 +122,71 @@ func buildReduce(op string, b *BuildInfo) (Kernel, error) {
 		if len(axes) == 0 && noop != 0 {
 			return []Value{x}, nil
 		}
+		if out, ok := reduceSuffixF32(ctx, op, x, axes, keep != 0); ok {
+			return []Value{out}, nil
+		}
 		out, err := Reduce(op, x, axes, keep != 0)
 		if err != nil {
 			return nil, err
 		}
 		return []Value{out}, nil
 	}), nil
+}
+
+// reduceSuffixF32 is ReduceSum/ReduceMean of float32 over trailing axes
+// (each output sums a contiguous run, as in layer norms), summing in float64
+// in input order exactly as Reduce does, without its index plan. ok is
+// false for other cases.
+func reduceSuffixF32(ctx *Ctx, op string, x *tensor.Tensor, axes []int64, keep bool) (*tensor.Tensor, bool) {
+	if x.DType != tensor.Float32 || (op != "ReduceSum" && op != "ReduceMean") {
+		return nil, false
+	}
+	r := x.Rank()
+	red := make([]bool, r)
+	for _, a := range axes {
+		ax, err := normAxis(a, r)
+		if err != nil {
+			return nil, false
+		}
+		red[ax] = true
+	}
+	if len(axes) == 0 {
+		for i := range red {
+			red[i] = true
+		}
+	}
+	first := r
+	for first > 0 && red[first-1] {
+		first--
+	}
+	for i := 0; i < first; i++ {
+		if red[i] {
+			return nil, false // not a suffix
+		}
+	}
+	outShape := []int{}
+	for i, d := range x.Shape {
+		switch {
+		case !red[i]:
+			outShape = append(outShape, d)
+		case keep:
+			outShape = append(outShape, 1)
+		}
+	}
+	count := tensor.NumElems(x.Shape[first:])
+	out := ctx.Empty(tensor.Float32, outShape...)
+	od, xd := out.F32(), x.F32()
+	for i := range od {
+		var acc float64
+		for _, v := range xd[i*count : (i+1)*count] {
+			acc += float64(v)
+		}
+		if op == "ReduceMean" {
+			acc /= float64(count)
+		}
+		od[i] = float32(acc)
+	}
+	return out, true
 }
 
 // Reduce applies a Reduce* op over axes (empty: all axes).

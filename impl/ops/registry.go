@@ -33,6 +33,10 @@ type Ctx struct {
 	RunGraph func(g *graph.Graph, inputs []Value, outer func(name string) (Value, bool)) ([]Value, error)
 	// Outer resolves names captured from an enclosing scope (for subgraphs).
 	Outer func(name string) (Value, bool)
+	// Arena recycles buffers within and across Runs (see alloc.go); nil
+	// means plain allocation. Kernels do not use it directly: they call
+	// Empty, NewTensor, Output, Float32s and Release.
+	Arena *Arena
 }
 
 // Kernel runs one node.

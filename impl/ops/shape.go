@@ -98,7 +98,7 @@ func init() {
 				}
 				x := ts[0]
 				if x.DType == tensor.Float32 && op != "Hardmax" {
-					out, err := SoftmaxF32(x, int(ax), legacy, op == "LogSoftmax")
+					out, err := softmaxF32(ctx, x, int(ax), legacy, op == "LogSoftmax")
 					if err != nil {
 						return nil, err
 					}
@@ -182,6 +182,10 @@ func softmaxAny(op string, x *tensor.Tensor, axis int, legacy bool) (*tensor.Ten
 // rule: the input is coerced to 2-D at axis and normalised over the trailing
 // block.
 func SoftmaxF32(x *tensor.Tensor, axis int, legacy, log bool) (*tensor.Tensor, error) {
+	return softmaxF32(nil, x, axis, legacy, log)
+}
+
+func softmaxF32(ctx *Ctx, x *tensor.Tensor, axis int, legacy, log bool) (*tensor.Tensor, error) {
 	r := x.Rank()
 	if axis < 0 {
 		axis += r
@@ -191,7 +195,7 @@ func SoftmaxF32(x *tensor.Tensor, axis int, legacy, log bool) (*tensor.Tensor, e
 	} else if axis < 0 || axis >= r {
 		return nil, fmt.Errorf("axis %d out of range for shape %v", axis, x.Shape)
 	}
-	out := tensor.New(tensor.Float32, x.Shape...)
+	out := ctx.Empty(tensor.Float32, x.Shape...) // every row is written
 	if r == 0 {
 		SoftmaxRows(x.F32(), out.F32(), 1, 1, log)
 		return out, nil

@@ -145,17 +145,20 @@ func buildClip(b *BuildInfo) (Kernel, error) {
 		}
 		if x.DType == tensor.Float32 {
 			l32, h32 := float32(lo), float32(hi)
-			u.f32 = func(v float32) float32 {
+			out := ctx.Output(tensor.Float32, x.Shape, x)
+			o := out.F32()
+			for i, v := range x.F32() {
 				if v < l32 {
 					v = l32
 				}
 				if v > h32 {
 					v = h32
 				}
-				return v
+				o[i] = v
 			}
+			return []Value{out}, nil
 		}
-		out, err := u.apply(x)
+		out, err := u.applyCtx(ctx, x, true)
 		if err != nil {
 			return nil, err
 		}

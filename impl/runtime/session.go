@@ -3,6 +3,17 @@
 // prepacking constant weights once), and runs the plan many times, from any
 // number of goroutines at once. It is where frugal's levels meet: graphs
 // come from the model level, kernels from the implementation level.
+//
+// Memory: each value dies after its last reader. Every Run takes an
+// ops.Arena of its own from a per-session pool, so the buffers kernels
+// allocate through their Ctx are recycled within the Run and across Runs
+// (never shared by concurrent Runs; graph outputs, inputs and constants are
+// never recycled; see impl/ops/alloc.go). MemoryPlan and MemoryPlanFor
+// compute the static counterpart: buffer lifetimes and a best-fit arena
+// placement with the planned peak, against one buffer per value.
+// Cancelling the Run's context stops it before the next node (and between
+// Loop and Scan iterations) with an error wrapping ctx.Err() that names the
+// node.
 package runtime
 
 import (
@@ -10,8 +21,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/impl/ops"
@@ -29,6 +42,10 @@ type Options struct {
 	// NoOptimize skips the graph passes (QDQ fusion, dead-node removal...),
 	// running the graph exactly as given.
 	NoOptimize bool
+	// NoReuse turns off buffer recycling: every kernel output is a fresh
+	// allocation left to the garbage collector (for comparison and
+	// debugging; FRUGAL_NOREUSE=1 sets it too).
+	NoReuse bool
 }
 
 type step struct {
@@ -38,6 +55,10 @@ type step struct {
 	in     []int // slot per input, -1 for absent
 	out    []int // slot per output, -1 for absent
 	free   []int // slots whose last reader is this step
+	donate []int // input slots that die here, offered to the kernel for in-place outputs
+	// leaving: the step makes a graph output or a value a graph output is
+	// a view of, so its buffer leaves the arena at the end of the Run.
+	leaving bool
 }
 
 // Session is a prepared graph. It is safe for concurrent use.
@@ -54,6 +75,15 @@ type Session struct {
 	outSlot []int
 	outer   map[string]int // names captured from an enclosing scope -> slot
 	parent  *Session
+	types   map[string]graph.Type
+	// lastUse[slot] is the last step reading the slot (len(steps) for graph
+	// outputs, -1 when nothing reads it); producer[slot] the step writing it
+	// (-1 for inputs, constants and captured values).
+	lastUse  []int
+	producer []int
+
+	arenas sync.Pool // *ops.Arena, one per Run in flight
+	mem    memCounters
 
 	// PassLog says which graph passes changed what.
 	PassLog []string
@@ -69,6 +99,9 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 	}
 	if opts.Threads <= 0 {
 		opts.Threads = runtime.GOMAXPROCS(0)
+	}
+	if os.Getenv("FRUGAL_NOREUSE") == "1" {
+		opts.NoReuse = true
 	}
 	if v := os.Getenv("FRUGAL_DISABLE_IMPL"); v != "" {
 		for _, name := range strings.Split(v, ",") {
@@ -118,7 +151,7 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 }
 
 func newSession(m *graph.Model, g *graph.Graph, opts Options, parent *Session, types map[string]graph.Type) (*Session, error) {
-	s := &Session{Model: m, Graph: g, opts: opts, slots: map[string]int{}, parent: parent, outer: map[string]int{}, subs: map[*graph.Graph]*Session{}}
+	s := &Session{Model: m, Graph: g, opts: opts, slots: map[string]int{}, parent: parent, outer: map[string]int{}, subs: map[*graph.Graph]*Session{}, types: types}
 	slot := func(name string) int {
 		if i, ok := s.slots[name]; ok {
 			return i
@@ -204,14 +237,70 @@ func newSession(m *graph.Model, g *graph.Graph, opts Options, parent *Session, t
 		s.outSlot = append(s.outSlot, i)
 		lastUse[i] = len(g.Nodes) // never free outputs
 	}
+	s.lastUse = make([]int, len(s.names))
+	s.producer = make([]int, len(s.names))
+	for sl := range s.lastUse {
+		s.lastUse[sl], s.producer[sl] = -1, -1
+	}
+	for sl, si := range lastUse {
+		s.lastUse[sl] = si
+	}
+	for si := range s.steps {
+		for _, sl := range s.steps[si].out {
+			if sl >= 0 {
+				s.producer[sl] = si
+			}
+		}
+	}
 	if !opts.KeepAll {
-		for sl, si := range lastUse {
-			if si < len(s.steps) && s.consts[sl] == nil {
+		for sl, si := range s.lastUse {
+			if s.consts[sl] != nil {
+				continue
+			}
+			if si < 0 && s.producer[sl] >= 0 {
+				// Produced but never read: dies as soon as it is made.
+				si = s.producer[sl]
+			}
+			if si >= 0 && si < len(s.steps) {
 				s.steps[si].free = append(s.steps[si].free, sl)
+			}
+		}
+		// Steps whose buffers leave with graph outputs: the producers of the
+		// outputs and, through views, of what they view.
+		for _, sl := range s.outSlot {
+			for p := s.producer[sl]; p >= 0; {
+				st := &s.steps[p]
+				st.leaving = true
+				view, _ := ops.StorageReuse(st.node.Domain, st.node.OpType)
+				if !view || len(st.in) == 0 || st.in[0] < 0 || s.steps[p].out[0] != sl {
+					break
+				}
+				sl = st.in[0]
+				p = s.producer[sl]
+			}
+		}
+		for si := range s.steps {
+			st := &s.steps[si]
+			if hasSubgraphs(st.node) {
+				continue
+			}
+			for _, sl := range st.free {
+				if slices.Contains(st.in, sl) {
+					st.donate = append(st.donate, sl)
+				}
 			}
 		}
 	}
 	return s, nil
+}
+
+func hasSubgraphs(n *graph.Node) bool {
+	for _, a := range n.Attrs {
+		if a.G != nil || len(a.Graphs) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func opsetFor(m *graph.Model, domain string) int64 {
@@ -242,7 +331,7 @@ func (s *Session) Kernels() []string {
 
 // Run feeds inputs by name and returns the outputs by name.
 func (s *Session) Run(ctx context.Context, inputs map[string]ops.Value) (map[string]ops.Value, error) {
-	vals, err := s.run(ctx, inputs, nil, nil)
+	vals, err := s.run(ctx, inputs, nil, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +352,7 @@ func (s *Session) RunOrdered(ctx context.Context, inputs ...ops.Value) ([]ops.Va
 	for i, v := range inputs {
 		m[s.inputs[i].Name] = v
 	}
-	vals, err := s.run(ctx, m, nil, nil)
+	vals, err := s.run(ctx, m, nil, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +366,7 @@ func (s *Session) RunOrdered(ctx context.Context, inputs ...ops.Value) ([]ops.Va
 // Trace runs the graph keeping every value, returned by name. The session
 // must have been built with KeepAll for intermediates to survive.
 func (s *Session) Trace(ctx context.Context, inputs map[string]ops.Value) (map[string]ops.Value, error) {
-	vals, err := s.run(ctx, inputs, nil, nil)
+	vals, err := s.run(ctx, inputs, nil, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -290,7 +379,9 @@ func (s *Session) Trace(ctx context.Context, inputs map[string]ops.Value) (map[s
 	return out, nil
 }
 
-func (s *Session) run(ctx context.Context, inputs map[string]ops.Value, positional []ops.Value, outer func(string) (ops.Value, bool)) ([]ops.Value, error) {
+// run executes the steps; observe, when not nil, sees every value a step
+// produces.
+func (s *Session) run(ctx context.Context, inputs map[string]ops.Value, positional []ops.Value, outer func(string) (ops.Value, bool), observe func(slot int, v ops.Value)) ([]ops.Value, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -350,6 +441,14 @@ func (s *Session) run(ctx context.Context, inputs map[string]ops.Value, position
 		return nil, false
 	}
 	kctx.Outer = lookup
+	// Buffers are recycled through an arena of this Run's own; on an error
+	// it is dropped rather than reused, whatever state the kernels left.
+	var arena *ops.Arena
+	if !s.opts.KeepAll && !s.opts.NoReuse {
+		arena = s.getArena()
+		arena.Begin(len(s.names))
+		kctx.Arena = arena
+	}
 	in := make([]ops.Value, 0, 8)
 	for i := range s.steps {
 		st := &s.steps[i]
@@ -362,6 +461,14 @@ func (s *Session) run(ctx context.Context, inputs map[string]ops.Value, position
 				in = append(in, nil)
 			} else {
 				in = append(in, vals[sl])
+			}
+		}
+		if arena != nil {
+			arena.StartStep(st.leaving)
+			for _, sl := range st.donate {
+				if t, ok := vals[sl].(*tensor.Tensor); ok {
+					arena.Donate(sl, t)
+				}
 			}
 		}
 		out, err := runKernel(st, kctx, in)
@@ -379,12 +486,89 @@ func (s *Session) run(ctx context.Context, inputs map[string]ops.Value, position
 				continue
 			}
 			vals[sl] = out[j]
+			if observe != nil {
+				observe(sl, out[j])
+			}
+			if arena != nil {
+				arena.Bind(sl, out[j])
+			}
+		}
+		if arena != nil {
+			arena.EndStep()
 		}
 		for _, sl := range st.free {
 			vals[sl] = nil
+			if arena != nil {
+				arena.Unbind(sl)
+			}
 		}
 	}
+	if arena != nil {
+		s.mem.add(arena.Finish())
+		s.arenas.Put(arena)
+	}
 	return vals, nil
+}
+
+func (s *Session) getArena() *ops.Arena {
+	if a, ok := s.arenas.Get().(*ops.Arena); ok {
+		return a
+	}
+	return ops.NewArena()
+}
+
+// memCounters accumulate arena statistics over the Runs of a session.
+type memCounters struct {
+	runs, allocs, reused, inPlace, disowned atomic.Int64
+	inUsePeak, held                         atomic.Int64
+}
+
+func (m *memCounters) add(st ops.ArenaStats) {
+	m.runs.Add(1)
+	m.allocs.Add(st.Allocs)
+	m.reused.Add(st.Reused)
+	m.inPlace.Add(st.InPlace)
+	m.disowned.Add(st.Disowned)
+	for {
+		old := m.inUsePeak.Load()
+		if st.InUsePeak <= old || m.inUsePeak.CompareAndSwap(old, st.InUsePeak) {
+			break
+		}
+	}
+	for {
+		old := m.held.Load()
+		if st.Held <= old || m.held.CompareAndSwap(old, st.Held) {
+			break
+		}
+	}
+}
+
+// ReuseStats describe buffer recycling over the Runs of a session so far
+// (subgraph bodies not included).
+type ReuseStats struct {
+	Runs int64 `json:"runs"`
+	// Allocs counts buffers kernels asked for (outputs and scratch of at
+	// least 1 KiB); Reused how many came from a free list, InPlace how many
+	// outputs were written over a dying input.
+	Allocs  int64 `json:"allocs"`
+	Reused  int64 `json:"reused"`
+	InPlace int64 `json:"in_place"`
+	// Disowned counts buffers that left with a graph output.
+	Disowned int64 `json:"disowned"`
+	// InUsePeakBytes is the largest total of arena blocks in use at once in
+	// one Run (graph outputs included while they are made; a block may be
+	// larger than the tensor it holds).
+	InUsePeakBytes int64 `json:"in_use_peak_bytes"`
+	// HeldBytes is the most an arena kept between Runs: the measured
+	// counterpart of MemoryPlan.ArenaBytes.
+	HeldBytes int64 `json:"held_bytes"`
+}
+
+// ReuseStats reports buffer recycling so far.
+func (s *Session) ReuseStats() ReuseStats {
+	m := &s.mem
+	return ReuseStats{Runs: m.runs.Load(), Allocs: m.allocs.Load(), Reused: m.reused.Load(), InPlace: m.inPlace.Load(),
+		Disowned: m.disowned.Load(), InUsePeakBytes: m.inUsePeak.Load(), HeldBytes: m.held.Load()}
 }
 
 // sub returns (building once) the session for a subgraph.
@@ -409,7 +593,7 @@ func (s *Session) sub(g *graph.Graph) (*Session, error) {
 func (s *Session) runSub(ctx context.Context, in []ops.Value, outer func(string) (ops.Value, bool)) ([]ops.Value, error) {
 	pos := make([]ops.Value, len(s.Graph.Inputs))
 	copy(pos, in)
-	vals, err := s.run(ctx, nil, pos, outer)
+	vals, err := s.run(ctx, nil, pos, outer, nil)
 	if err != nil {
 		return nil, err
 	}

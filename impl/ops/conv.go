@@ -154,7 +154,7 @@ func buildConv(b *BuildInfo) (Kernel, error) {
 			bv = bias.F32()
 		}
 		out := ctx.Empty(tensor.Float32, g.OutShape(x.Rank())...) // every path writes all of it
-		z, err := Tensor(in, 3) // FusedConv's addend
+		z, err := Tensor(in, 3)                                   // FusedConv's addend
 		if err != nil {
 			return nil, err
 		}

@@ -91,7 +91,7 @@ func buildQLinearAdd(b *BuildInfo) (Kernel, error) {
 				qlo = max(qlo, quantCode(act.Min, sy, zp, lo, hi))
 				qhi = min(qhi, quantCode(act.Max, sy, zp, lo, hi))
 			}
-			out := tensor.New(zy.DType, a.Shape...)
+			out := ctx.Empty(zy.DType, a.Shape...)
 			o := codes(out)
 			Parallel(ctx.Threads, (len(ab)+4095)/4096, func(c0, c1 int) {
 				i0, i1 := c0*4096, min(len(ab), c1*4096)

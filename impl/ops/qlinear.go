@@ -441,7 +441,7 @@ func buildMaxPoolInt8(b *BuildInfo) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := tensor.New(x.DType, g.OutShape(x.Rank())...)
+		out := ctx.Empty(x.DType, g.OutShape(x.Rank())...)
 		plane, oplane := g.H*g.W, g.OH*g.OW
 		Parallel(ctx.Threads, g.N*g.Cin, func(lo, hi int) {
 			tmp := make([]byte, g.W)

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"unsafe"
 
 	dwconv "github.com/frugal-ml/frugal/impl/depthwise"
 	"github.com/frugal-ml/frugal/impl/gemm"
@@ -135,7 +136,7 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 				return nil, fmt.Errorf("QGemm: x %v and w %v must be [M,K] and [N,K]", x.Shape, w.Shape)
 			}
 			m, k := x.Shape[0], x.Shape[1]
-			out := tensor.New(rq.dt, m, cout)
+			out := ctx.Empty(rq.dt, m, cout)
 			ep := gemm.QEpilogue{Bias: bv, Scale: scale, ZeroPoint: rq.zy, Relu: rq.relu, Clamp: true, Lo: rq.lo, Hi: rq.hi}
 			if err := qgemmB(x, m, k, zx, packedB, out, cout, ep, rq); err != nil {
 				return nil, err
@@ -151,7 +152,7 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 		if len(packedA) != g.Group {
 			return refK.Run(ctx, in)
 		}
-		out := tensor.New(rq.dt, g.OutShape(x.Rank())...)
+		out := ctx.Empty(rq.dt, g.OutShape(x.Rank())...)
 		if dwW != nil && isDepthwise(g) && x.Rank() == 4 {
 			qdepthwise(ctx.Threads, x, zxConst, dwW, bv, g, rq, out)
 			return []Value{out}, nil
@@ -224,37 +225,54 @@ func qdepthwise(threads int, x *tensor.Tensor, zx int32, wf []float32, bias []in
 		tab[i] = float32(c - zx)
 	}
 	xc := codes(x)
-	xf := make([]float32, len(xc))
-	for i, c := range xc {
-		xf[i] = tab[c]
-	}
-	ohw := g.OH * g.OW
-	acc := make([]float32, g.N*g.Cout*ohw)
-	dwconv.Conv(threads, xf, g.N, g.Cin, g.H, g.W, g.P, wf, nil, dwconv.NoLo, dwconv.NoHi, acc)
-	ai := make([]int32, len(acc))
-	for i, v := range acc {
-		ai[i] = int32(v)
-	}
+	plane, ohw := g.H*g.W, g.OH*g.OW
+	kk := g.P.KH * g.P.KW
+	// Work in chunks of channels whose planes fit in L2, each chunk
+	// converted, convolved, and requantized by one goroutine.
+	cc := max(1, min(g.Cout, (64<<10)/max(plane, ohw)))
+	perImg := (g.Cout + cc - 1) / cc
+	units := g.N * perImg
 	ep := gemm.QEpilogue{ZeroPoint: rq.zy, Relu: rq.relu, Clamp: true, Lo: rq.lo, Hi: rq.hi}
-	for b := 0; b < g.N; b++ {
-		blk := ai[b*g.Cout*ohw : (b+1)*g.Cout*ohw]
-		switch o := out.Data.(type) {
-		case []uint8:
-			gemm.RequantizeRows(blk, g.Cout, ohw, bias, rq.mult, ep, o[b*g.Cout*ohw:])
-		case []int8:
-			gemm.RequantizeRows(blk, g.Cout, ohw, bias, rq.mult, ep, o[b*g.Cout*ohw:])
-		case []float32:
-			for c := 0; c < g.Cout; c++ {
-				row := blk[c*ohw : (c+1)*ohw]
-				if bias != nil {
-					for i := range row {
-						row[i] += bias[c]
+	Parallel(threads, units, func(u0, u1 int) {
+		bufp := getCols(cc * (plane + ohw))
+		defer colPool.Put(bufp)
+		for u := u0; u < u1; u++ {
+			b, c0 := u/perImg, (u%perImg)*cc
+			c1 := min(g.Cout, c0+cc)
+			nc := c1 - c0
+			xf, acc := (*bufp)[:nc*plane], (*bufp)[nc*plane:nc*(plane+ohw)]
+			for i, c := range xc[(b*g.Cin+c0)*plane : (b*g.Cin+c1)*plane] {
+				xf[i] = tab[c]
+			}
+			dwconv.Conv(1, xf, 1, nc, g.H, g.W, g.P, wf[c0*kk:c1*kk], nil, dwconv.NoLo, dwconv.NoHi, acc)
+			// The sums are exact integers: convert in place.
+			ai := unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(acc))), len(acc))
+			for i, v := range acc {
+				ai[i] = int32(v)
+			}
+			var bb []int32
+			if bias != nil {
+				bb = bias[c0:c1]
+			}
+			off := (b*g.Cout + c0) * ohw
+			switch o := out.Data.(type) {
+			case []uint8:
+				gemm.RequantizeRows(ai, nc, ohw, bb, rq.mult[c0:c1], ep, o[off:])
+			case []int8:
+				gemm.RequantizeRows(ai, nc, ohw, bb, rq.mult[c0:c1], ep, o[off:])
+			case []float32:
+				for c := 0; c < nc; c++ {
+					row := ai[c*ohw : (c+1)*ohw]
+					if bb != nil {
+						for i := range row {
+							row[i] += bb[c]
+						}
 					}
+					rq.apply(c0+c, row, o, off+c*ohw)
 				}
-				rq.apply(c, row, o, (b*g.Cout+c)*ohw)
 			}
 		}
-	}
+	})
 }
 
 // qconvGroup convolves one image and group: 8-bit outputs at batch 1 go

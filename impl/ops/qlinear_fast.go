@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"github.com/frugal-ml/frugal/arith/convert"
 	"unsafe"
 
 	dwconv "github.com/frugal-ml/frugal/impl/depthwise"
@@ -216,15 +217,6 @@ func qgemmBT[TC gemm.QOut](x *tensor.Tensor, m, k int, zx []int32, pb *gemm.Pack
 // without rounding. The integer sums then go through the GEMM's
 // requantizing finisher, bias included, as QLinearConv's other paths do.
 func qdepthwise(threads int, x *tensor.Tensor, zx int32, wf []float32, bias []int32, g ConvGeom, rq *requant, out *tensor.Tensor) {
-	var tab [256]float32
-	for i := range tab {
-		c := int32(i)
-		if x.DType == tensor.Int8 {
-			c = int32(int8(uint8(i)))
-		}
-		tab[i] = float32(c - zx)
-	}
-	xc := codes(x)
 	plane, ohw := g.H*g.W, g.OH*g.OW
 	kk := g.P.KH * g.P.KW
 	// Work in chunks of channels whose planes fit in L2, each chunk
@@ -241,8 +233,12 @@ func qdepthwise(threads int, x *tensor.Tensor, zx int32, wf []float32, bias []in
 			c1 := min(g.Cout, c0+cc)
 			nc := c1 - c0
 			xf, acc := (*bufp)[:nc*plane], (*bufp)[nc*plane:nc*(plane+ohw)]
-			for i, c := range xc[(b*g.Cin+c0)*plane : (b*g.Cin+c1)*plane] {
-				xf[i] = tab[c]
+			// x - zx as float32 (exact), with arith/convert's SIMD loop.
+			lo, hi := (b*g.Cin+c0)*plane, (b*g.Cin+c1)*plane
+			if x.DType == tensor.Int8 {
+				convert.DequantizeInt8(xf, x.I8()[lo:hi], 1, zx)
+			} else {
+				convert.DequantizeUint8(xf, x.U8()[lo:hi], 1, zx)
 			}
 			dwconv.Conv(1, xf, 1, nc, g.H, g.W, g.P, wf[c0*kk:c1*kk], nil, dwconv.NoLo, dwconv.NoHi, acc)
 			// The sums are exact integers: convert in place.

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"github.com/frugal-ml/frugal/impl/gemm"
 
 	"github.com/frugal-ml/frugal/tensor"
 )
@@ -55,6 +56,18 @@ func buildGemm(b *BuildInfo) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Constant weights (a fully connected layer) are packed for the GEMM
+	// once, here, instead of on every call.
+	var packed *gemm.PackedB
+	var constB *tensor.Tensor
+	if len(b.Const) > 1 && b.Const[1] != nil && b.Const[1].DType == tensor.Float32 && b.Const[1].Rank() == 2 && ta == 0 && alpha == 1 {
+		constB = b.Const[1]
+		k, nn := constB.Shape[0], constB.Shape[1]
+		if tb != 0 {
+			k, nn = nn, k
+		}
+		packed = gemm.PackB(tb != 0, k, nn, constB.F32(), constB.Shape[1])
+	}
 	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
 		ts, err := MustTensors(in, 2)
 		if err != nil {
@@ -84,20 +97,28 @@ func buildGemm(b *BuildInfo) (Kernel, error) {
 		}
 		out := ctx.Empty(tensor.Float32, m, nn) // beta 0: the GEMM does not read C
 		od := out.F32()
+		if packed != nil && bm == constB && ta == 0 {
+			ep := act.epilogue(nil)
+			switch {
+			case c == nil || beta == 0:
+			case c.DType == tensor.Float32 && beta == 1 && c.Len() == nn && (c.Rank() == 1 || (c.Rank() == 2 && c.Shape[0] == 1)):
+				ep.ColBias = c.F32() // the usual bias vector, added in the store
+			default:
+				if err := fillGemmC(c, out, m, nn); err != nil {
+					return nil, err
+				}
+				ep.Beta = beta
+			}
+			gemm.SgemmPacked(m, a.F32(), a.Shape[1], packed, od, nn, ep)
+			return []Value{out}, nil
+		}
 		var bt float32
 		if c != nil && beta != 0 {
 			if c.DType != tensor.Float32 {
 				return nil, fmt.Errorf("Gemm: C has dtype %s, want float32", c.DType)
 			}
-			if _, err := tensor.BroadcastShapes(c.Shape, out.Shape); err != nil || c.Rank() > 2 {
-				return nil, fmt.Errorf("Gemm: C %v does not broadcast to %v", c.Shape, out.Shape)
-			}
-			cd := c.F32()
-			st := tensor.BroadcastStrides(c.Shape, out.Shape)
-			for i := 0; i < m; i++ {
-				for j := 0; j < nn; j++ {
-					od[i*nn+j] = cd[i*st[0]+j*st[1]]
-				}
+			if err := fillGemmC(c, out, m, nn); err != nil {
+				return nil, err
 			}
 			bt = beta
 		}
@@ -106,6 +127,24 @@ func buildGemm(b *BuildInfo) (Kernel, error) {
 		act.Apply(od)
 		return []Value{out}, nil
 	}), nil
+}
+
+// fillGemmC broadcasts Gemm's C into out (m x nn) for a beta*C epilogue.
+func fillGemmC(c, out *tensor.Tensor, m, nn int) error {
+	if c.DType != tensor.Float32 {
+		return fmt.Errorf("Gemm: C has dtype %s, want float32", c.DType)
+	}
+	if _, err := tensor.BroadcastShapes(c.Shape, out.Shape); err != nil || c.Rank() > 2 {
+		return fmt.Errorf("Gemm: C %v does not broadcast to %v", c.Shape, out.Shape)
+	}
+	cd, od := c.F32(), out.F32()
+	st := tensor.BroadcastStrides(c.Shape, out.Shape)
+	for i := 0; i < m; i++ {
+		for j := 0; j < nn; j++ {
+			od[i*nn+j] = cd[i*st[0]+j*st[1]]
+		}
+	}
+	return nil
 }
 
 // MatMulF32 is numpy.matmul for float32 with batch broadcasting.

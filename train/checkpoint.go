@@ -72,6 +72,7 @@ func (t *Trainer) SaveCheckpoint(path string, meta map[string]string) error {
 	md["frugal.optimizer_steps"] = strconv.Itoa(t.opt.Steps())
 	md["frugal.loss_scale"] = strconv.FormatFloat(float64(t.scaler.scale), 'g', -1, 32)
 	md["frugal.loss_scale_good"] = strconv.Itoa(t.scaler.good)
+	md["frugal.skipped_steps"] = strconv.Itoa(t.scaler.skipped)
 	md["frugal.precision"] = t.cfg.Precision.String()
 	oc, _ := json.Marshal(t.cfg.Optimizer)
 	md["frugal.optimizer"] = string(oc)
@@ -147,6 +148,9 @@ func (t *Trainer) LoadCheckpoint(path string) (map[string]string, error) {
 	}
 	if v, err := strconv.Atoi(meta["frugal.loss_scale_good"]); err == nil && v >= 0 {
 		t.scaler.good = v
+	}
+	if v, err := strconv.Atoi(meta["frugal.skipped_steps"]); err == nil && v >= 0 {
+		t.scaler.skipped = v
 	}
 	return meta, nil
 }

@@ -34,6 +34,16 @@ type Config struct {
 	ClipNorm float32
 	// LabelSmoothing for the cross-entropy loss, in [0, 1).
 	LabelSmoothing float32
+	// Teacher, when set, adds knowledge distillation (Hinton et al. 2015):
+	// the teacher runs in inference mode (fp32, batch-norm running
+	// statistics, no dropout) on the same, augmented batch, and the loss
+	// becomes (1-DistillAlpha)*CE(labels) + DistillAlpha*T^2*KL(softmax(
+	// teacher/T) || softmax(student/T)) with T = DistillT (loss.DistillKL).
+	// The teacher takes the same input and has as many classes.
+	Teacher *graph.Model
+	// DistillT is the temperature (default 4); DistillAlpha the weight of
+	// the distillation term in (0, 1] (default 0.5).
+	DistillT, DistillAlpha float32
 	// Precision emulates number formats per tensor role (see Precision);
 	// the zero value trains in fp32.
 	Precision Precision
@@ -47,6 +57,10 @@ type Config struct {
 	// MaxSteps stops training after this many steps in total (0 = no
 	// limit); the schedule still spans all Epochs.
 	MaxSteps int
+	// Prefetch is how many batches a goroutine assembles (Samples.Fill and
+	// augmentation) ahead of the step training on the current one (default
+	// 2; negative: assemble each batch in line). Results do not depend on it.
+	Prefetch int
 	// DropLast skips the last, smaller batch of an epoch.
 	DropLast bool
 	// Pad > 0 augments training images [C H W] with random crops: shifts of
@@ -89,6 +103,17 @@ func (c Config) withDefaults() (Config, error) {
 	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 {
 		return c, fmt.Errorf("train: label smoothing %g outside [0, 1)", c.LabelSmoothing)
 	}
+	if c.Teacher != nil {
+		if c.DistillT == 0 {
+			c.DistillT = 4
+		}
+		if c.DistillAlpha == 0 {
+			c.DistillAlpha = 0.5
+		}
+		if !(c.DistillT > 0) || !(c.DistillAlpha > 0 && c.DistillAlpha <= 1) {
+			return c, fmt.Errorf("train: distillation temperature %g must be > 0 and weight %g in (0, 1]", c.DistillT, c.DistillAlpha)
+		}
+	}
 	if c.ClipNorm < 0 {
 		return c, fmt.Errorf("train: clip norm %g is negative", c.ClipNorm)
 	}
@@ -112,6 +137,9 @@ type Progress struct {
 	// TestLoss are then set when a test set was given (else NaN).
 	EpochDone         bool
 	TestAcc, TestLoss float64
+	// Stats is the epoch's summary at EpochDone (the entry Result.Epochs
+	// gets), nil otherwise.
+	Stats *EpochStats
 }
 
 // EpochStats summarises one epoch.
@@ -211,21 +239,11 @@ func Fit(m *graph.Model, trainSet, testSet Samples, cfg Config, progress func(Pr
 	if cfg.MaxSteps > 0 && cfg.MaxSteps < total {
 		total = cfg.MaxSteps
 	}
-	ss := tensor.NumElems(trainSet.SampleShape())
-	x := make([]float32, bs*ss)
-	y := make([]int, bs)
-	var tmp, fill []float32
-	if cfg.Pad > 0 || cfg.FlipH {
-		sh := trainSet.SampleShape()
-		if len(sh) != 3 || cfg.Pad < 0 || cfg.Pad >= sh[1] || cfg.Pad >= sh[2] {
-			return nil, fmt.Errorf("train: augmentation (pad %d) needs [C H W] samples larger than the pad, have %v", cfg.Pad, sh)
-		}
-		tmp = make([]float32, ss)
-		fill = make([]float32, sh[0])
-		if a, ok := trainSet.(*Arrays); ok && len(a.PadValue) == sh[0] {
-			copy(fill, a.PadValue)
-		}
+	bat, err := newBatcher(trainSet, cfg)
+	if err != nil {
+		return nil, err
 	}
+	defer bat.end()
 	res := &Result{TestAcc: math.NaN()}
 	first := 1
 	if cfg.Resume && cfg.Checkpoint != "" {
@@ -254,6 +272,7 @@ func Fit(m *graph.Model, trainSet, testSet Samples, cfg Config, progress func(Pr
 	for ep := first; ep <= cfg.Epochs && tr.step < total; ep++ {
 		tr.reseed(ep)
 		perm := rand.New(rand.NewPCG(cfg.Seed, uint64(ep))).Perm(n)
+		bat.start(ep, steps, perm)
 		t0 := time.Now()
 		var lossSum float64
 		var right, seen int
@@ -261,18 +280,13 @@ func Fit(m *graph.Model, trainSet, testSet Samples, cfg Config, progress func(Pr
 			if err := cfg.Context.Err(); err != nil {
 				return res, err
 			}
-			lo, hi := s*bs, (s+1)*bs
-			if hi > n {
-				hi = n
+			bt := bat.get()
+			if bt.err != nil {
+				return res, bt.err
 			}
-			b := hi - lo
-			if err := trainSet.Fill(perm[lo:hi], x[:b*ss], y[:b]); err != nil {
-				return res, err
-			}
-			if tmp != nil {
-				augment(x, tmp, b, trainSet.SampleShape(), cfg.Pad, cfg.FlipH, fill, cfg.Seed, ep, s)
-			}
-			l, c, err := tr.Step(x[:b*ss], y[:b])
+			b := bt.n
+			l, c, err := tr.Step(bt.x[:b*bat.ss], bt.y[:b])
+			bat.release(bt)
 			if err != nil {
 				return res, fmt.Errorf("train: epoch %d step %d: %w", ep, s+1, err)
 			}
@@ -290,6 +304,7 @@ func Fit(m *graph.Model, trainSet, testSet Samples, cfg Config, progress func(Pr
 					TestAcc: math.NaN(), TestLoss: math.NaN()})
 			}
 		}
+		bat.end()
 		secs := time.Since(t0).Seconds()
 		st := EpochStats{Epoch: ep, Loss: lossSum / float64(seen), TrainAcc: float64(right) / float64(seen),
 			SamplesPerSec: float64(seen) / secs, Seconds: secs, TestAcc: math.NaN(), TestLoss: math.NaN()}
@@ -316,7 +331,7 @@ func Fit(m *graph.Model, trainSet, testSet Samples, cfg Config, progress func(Pr
 		if progress != nil {
 			progress(Progress{Epoch: ep, Epochs: cfg.Epochs, Step: steps, Steps: steps, Samples: seen,
 				Loss: st.Loss, TrainAcc: st.TrainAcc, LR: tr.LR(), SamplesPerSec: st.SamplesPerSec,
-				Elapsed: time.Since(start), EpochDone: true, TestAcc: st.TestAcc, TestLoss: st.TestLoss})
+				Elapsed: time.Since(start), EpochDone: true, TestAcc: st.TestAcc, TestLoss: st.TestLoss, Stats: &st})
 		}
 	}
 	res.Steps = tr.step

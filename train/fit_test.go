@@ -1,13 +1,17 @@
 package train
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
+	goruntime "runtime"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/model/zoo"
@@ -286,5 +290,74 @@ func TestCheckpointResumeBitExact(t *testing.T) {
 	}
 	if _, err := LoadWeights(zoo.LeNet5(1), path); err == nil {
 		t.Fatal("weights of another architecture accepted")
+	}
+}
+
+// failingSet fails to fill the batch holding sample bad.
+type failingSet struct {
+	*Arrays
+	bad int
+}
+
+func (f failingSet) Fill(idx []int, x []float32, y []int) error {
+	for _, i := range idx {
+		if i == f.bad {
+			return fmt.Errorf("sample %d is unreadable", i)
+		}
+	}
+	return f.Arrays.Fill(idx, x, y)
+}
+
+// Batches assembled ahead in a goroutine (with augmentation) give the
+// same weights, bit for bit, as batches assembled in line.
+func TestFitPrefetchBitIdentical(t *testing.T) {
+	run := func(prefetch, maxSteps int) map[string][]float32 {
+		m := zoo.LeNet5(2)
+		_, err := Fit(m, synthetic(333, 4), nil, Config{Epochs: 2, BatchSize: 40, Seed: 5, Threads: 2, Prefetch: prefetch,
+			MaxSteps: maxSteps, Pad: 2, FlipH: true, Optimizer: optim.Config{Kind: "sgd", LR: 0.05, Momentum: 0.9}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return weights(m)
+	}
+	for _, maxSteps := range []int{0, 11} {
+		want := run(-1, maxSteps)
+		for _, prefetch := range []int{0, 1, 5} {
+			got := run(prefetch, maxSteps)
+			for k := range want {
+				for i := range want[k] {
+					if math.Float32bits(want[k][i]) != math.Float32bits(got[k][i]) {
+						t.Fatalf("prefetch %d, max steps %d: %s[%d] = %v, in line %v", prefetch, maxSteps, k, i, got[k][i], want[k][i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestFitPrefetchStops(t *testing.T) {
+	before := goruntime.NumGoroutine()
+	set := failingSet{synthetic(256, 1), 77}
+	for _, prefetch := range []int{-1, 2} {
+		_, err := Fit(zoo.LeNet300100(1), set, nil, Config{BatchSize: 32, Threads: 1, Prefetch: prefetch}, nil)
+		if err == nil || !strings.Contains(err.Error(), "sample 77 is unreadable") {
+			t.Fatalf("prefetch %d: error %v", prefetch, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	steps := 0
+	_, err := Fit(zoo.LeNet300100(1), synthetic(512, 1), nil, Config{BatchSize: 16, Threads: 1, Context: ctx}, func(p Progress) {
+		if steps++; steps == 3 {
+			cancel()
+		}
+	})
+	if err != context.Canceled || steps != 3 {
+		t.Fatalf("cancelled after %d steps: %v", steps, err)
+	}
+	for i := 0; i < 100 && goruntime.NumGoroutine() > before; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := goruntime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines left running (%d before)", n, before)
 	}
 }

@@ -15,7 +15,9 @@ import (
 // bf16, fp16 with dynamic loss scaling (Micikevicius et al. 2018) and FP8
 // (E4M3 forward, E5M2 gradients, per-tensor scaling), all with fp32 master
 // weights, and prints a Markdown table. Set FRUGAL_MIXED=1 (FRUGAL_EPOCHS
-// overrides the 5 epochs).
+// overrides the 5 epochs; FRUGAL_MIXED_SPECS, a ';'-separated list of
+// precision specs, replaces fp32;bf16;fp16;fp8 — e.g.
+// "act=bf16,weight=bf16,grad=bf16,gemm=bf16" for the AVX512_BF16 GEMMs).
 func TestMixedPrecisionFashion(t *testing.T) {
 	if os.Getenv("FRUGAL_MIXED") == "" {
 		t.Skip("set FRUGAL_MIXED=1 to run the mixed-precision experiment")
@@ -40,7 +42,11 @@ func TestMixedPrecisionFashion(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "| precision | test accuracy | vs fp32 | skipped steps | seconds |\n|---|---|---|---|---|\n")
 	var base float64
-	for _, spec := range []string{"fp32", "bf16", "fp16", "fp8"} {
+	specs := []string{"fp32", "bf16", "fp16", "fp8"}
+	if s := os.Getenv("FRUGAL_MIXED_SPECS"); s != "" {
+		specs = strings.Split(s, ";")
+	}
+	for _, spec := range specs {
 		p, err := ParsePrecision(spec)
 		if err != nil {
 			t.Fatal(err)

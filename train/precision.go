@@ -10,6 +10,7 @@ import (
 
 	"github.com/frugal-ml/frugal/arith"
 	"github.com/frugal-ml/frugal/arith/convert"
+	"github.com/frugal-ml/frugal/arith/fixed"
 	"github.com/frugal-ml/frugal/arith/round"
 	"github.com/frugal-ml/frugal/train/autograd"
 	"github.com/frugal-ml/frugal/train/optim"
@@ -46,17 +47,25 @@ type Precision struct {
 	// halves the scale, and doubles it after GrowthInterval good steps.
 	DynamicLossScale bool
 	GrowthInterval   int // default 2000
+	// GEMM selects the arithmetic of the Conv, Gemm and MatMul GEMMs: ""
+	// (or "fp32") multiplies the (rounded) float32 values; "bf16" rounds
+	// both operands to bfloat16 and accumulates in float32 on impl/gemm's
+	// AVX512_BF16 kernel (VDPBF16PS) where the CPU has one. With act,
+	// weight and grad in bf16 the operands already are bf16 values (but
+	// for the graph input), so the two differ only in summation order.
+	GEMM string
 }
 
 // IsFP32 reports whether the policy changes nothing.
 func (p Precision) IsFP32() bool {
 	is := func(s string) bool { return s == "" || strings.EqualFold(s, "fp32") }
-	return is(p.Activations) && is(p.Weights) && is(p.Gradients) && is(p.Update) && !p.DynamicLossScale && (p.LossScale == 0 || p.LossScale == 1)
+	return is(p.Activations) && is(p.Weights) && is(p.Gradients) && is(p.Update) && is(p.GEMM) && !p.DynamicLossScale && (p.LossScale == 0 || p.LossScale == 1)
 }
 
 // ParsePrecision reads a precision spec: a preset ("fp32", "bf16",
 // "fp16", "fp8") or comma-separated role=format[:rne|:sr] items with roles
-// act, weight, grad, update, and the options scaled, loss-scale=N|dynamic.
+// act, weight, grad, update, and the options scaled, loss-scale=N|dynamic,
+// gemm=bf16|fp32.
 // Presets keep fp32 master weights: bf16 rounds activations, weights and
 // gradients to bf16; fp16 does the same in fp16 with dynamic loss scaling;
 // fp8 uses E4M3 forward and E5M2 gradients, both per-tensor scaled.
@@ -82,6 +91,13 @@ func ParsePrecision(spec string) (Precision, error) {
 				continue
 			}
 			return p, fmt.Errorf("precision: %q is not role=format", item)
+		}
+		if k == "gemm" {
+			if v != "bf16" && v != "fp32" {
+				return p, fmt.Errorf("precision: gemm=%q (want bf16 or fp32)", v)
+			}
+			p.GEMM = v
+			continue
 		}
 		if k == "loss-scale" || k == "loss_scale" {
 			if v == "dynamic" {
@@ -139,6 +155,9 @@ func (p Precision) String() string {
 	if p.Scaled {
 		parts = append(parts, "scaled")
 	}
+	if p.GEMM == "bf16" {
+		parts = append(parts, "gemm=bf16")
+	}
 	if p.DynamicLossScale {
 		parts = append(parts, "loss-scale=dynamic")
 	} else if p.LossScale != 0 && p.LossScale != 1 {
@@ -159,6 +178,9 @@ type rounder struct {
 	scratch  []float32
 	half     []uint16
 	fast     string // "fp16" or "bf16": round-to-nearest through arith/convert
+	// fixed, for fixed-point formats, rounds in place without the generic
+	// encode/decode round trip (same results, several times faster).
+	fixed *fixed.Q
 }
 
 func newRounder(name string, mode round.Mode, scaled, saturate bool, seed uint64, step *atomic.Int64) (*rounder, error) {
@@ -180,7 +202,40 @@ func newRounder(name string, mode round.Mode, scaled, saturate bool, seed uint64
 	if n := f.Name(); (n == "fp16" || n == "bf16") && mode == round.NearestEven && !r.scaled {
 		r.fast = n
 	}
+	var m, n int
+	if k, err := fmt.Sscanf(f.Name(), "fixed%d_%d", &m, &n); err == nil && k == 2 && f.Name() == fmt.Sprintf("fixed%d_%d", m, n) {
+		if q, err := fixed.New(m, n); err == nil {
+			r.fixed = &q
+		}
+	}
 	return r, nil
+}
+
+// quantizeFixed is q.Quantize (round to a multiple of 2^-N, saturate to
+// the code range, NaN to 0) with the scaling by 2^N done by one exact
+// multiplication instead of math.Ldexp per element.
+func quantizeFixed(q fixed.Q, dst, src []float32, o round.Options) {
+	lo64, hi64 := q.Range()
+	lo, hi := float64(lo64), float64(hi64)
+	scale, inv := math.Ldexp(1, q.N), math.Ldexp(1, -q.N)
+	for i, x := range src {
+		v := float64(x) * scale
+		if v != v {
+			dst[i] = 0
+			continue
+		}
+		switch o.Mode {
+		case round.NearestEven:
+			v = math.RoundToEven(v)
+		default:
+			v = round.Int(v, o.Mode, o.R(i))
+		}
+		if v == 0 {
+			dst[i] = 0 // the integer code 0 is +0, never -0
+			continue
+		}
+		dst[i] = float32(min(max(v, lo), hi) * inv)
+	}
 }
 
 func nameHash(s string) uint64 {
@@ -201,6 +256,10 @@ func (r *rounder) apply(name string, dst, src []float32) {
 		o.Seed = round.Bits(r.seed^nameHash(name), uint64(r.step.Load()))
 	}
 	if !r.scaled {
+		if r.fixed != nil {
+			quantizeFixed(*r.fixed, dst, src, o)
+			return
+		}
 		if err := r.f.Quantize(dst, src, o); err != nil {
 			copy(dst, src)
 		}

@@ -19,6 +19,7 @@ func TestParsePrecision(t *testing.T) {
 		"bf16": "act=bf16:rne,weight=bf16:rne,grad=bf16:rne",
 		"fp16": "act=fp16:rne,weight=fp16:rne,grad=fp16:rne,loss-scale=dynamic",
 		"fp8":  "act=fp8_e4m3:rne,weight=fp8_e4m3:rne,grad=fp8_e5m2:rne,scaled",
+		"act=bf16,weight=bf16,grad=bf16,gemm=bf16":                                            "act=bf16:rne,weight=bf16:rne,grad=bf16:rne,gemm=bf16",
 		"act=fixed3_12,weight=fixed3_12,grad=fixed3_12:sr,update=fixed3_12:sr,loss-scale=128": "act=fixed3_12:rne,weight=fixed3_12:rne,grad=fixed3_12:sr,update=fixed3_12:sr,loss-scale=128",
 	} {
 		p, err := ParsePrecision(spec)
@@ -32,7 +33,7 @@ func TestParsePrecision(t *testing.T) {
 			t.Errorf("%q does not round-trip: %v %v", want, q, err)
 		}
 	}
-	for _, bad := range []string{"fp17", "act=nope", "act=fp16:up", "bogus=fp16", "loss-scale=-1", "act"} {
+	for _, bad := range []string{"fp17", "act=nope", "act=fp16:up", "bogus=fp16", "loss-scale=-1", "act", "gemm=fp16"} {
 		if _, err := ParsePrecision(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
@@ -55,19 +56,22 @@ func representable(t *testing.T, format string, w []float32) {
 }
 
 func TestTrainBF16(t *testing.T) {
-	m := zoo.LeNet5(1)
-	p, _ := ParsePrecision("bf16")
-	p.Update = "bf16"
-	p.UpdateRound = round.Stochastic
-	res, err := Fit(m, synthetic(1024, 1), synthetic(256, 2), Config{Epochs: 2, BatchSize: 64, Threads: 2, Seed: 1,
-		Optimizer: optim.Config{LR: 2e-3}, Precision: p}, nil)
-	if err != nil {
-		t.Fatal(err)
+	for _, gemm := range []string{"", "bf16"} {
+		m := zoo.LeNet5(1)
+		p, _ := ParsePrecision("bf16")
+		p.Update = "bf16"
+		p.UpdateRound = round.Stochastic
+		p.GEMM = gemm // "bf16": the AVX512_BF16 GEMM kernels
+		res, err := Fit(m, synthetic(1024, 1), synthetic(256, 2), Config{Epochs: 2, BatchSize: 64, Threads: 2, Seed: 1,
+			Optimizer: optim.Config{LR: 2e-3}, Precision: p}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.TestAcc < 0.9 {
+			t.Fatalf("%s: bf16 test accuracy %.3f", p, res.TestAcc)
+		}
+		representable(t, "bf16", m.Graph.Initializers["conv1.weight"].F32())
 	}
-	if res.TestAcc < 0.9 {
-		t.Fatalf("bf16 test accuracy %.3f", res.TestAcc)
-	}
-	representable(t, "bf16", m.Graph.Initializers["conv1.weight"].F32())
 }
 
 func TestDynamicLossScale(t *testing.T) {
@@ -190,5 +194,64 @@ func TestFastHalfMatchesArith(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestFastFixedMatchesArith(t *testing.T) {
+	var ctr atomic.Int64
+	ctr.Store(7)
+	src := make([]float32, 20000)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range src {
+		src[i] = float32(r.NormFloat64() * math.Pow(2, float64(r.IntN(40)-25)))
+	}
+	src[0], src[1], src[2], src[3] = float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e30
+	src[4], src[5] = 0.5/256, -1.5/256 // ties
+	for _, name := range []string{"fixed1_14", "fixed7_8", "fixed0_15", "fixed15_16", "fixed3_0"} {
+		for _, mode := range []round.Mode{round.NearestEven, round.TowardZero, round.Stochastic} {
+			fast, err := newRounder(name, mode, false, true, 9, &ctr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fast.fixed == nil {
+				t.Fatalf("%s: no fixed-point fast path", name)
+			}
+			slow, _ := newRounder(name, mode, false, true, 9, &ctr)
+			slow.fixed = nil
+			a, b := make([]float32, len(src)), make([]float32, len(src))
+			fast.apply("x", a, src)
+			slow.apply("x", b, src)
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+					t.Fatalf("%s %s: %v -> fast %v, arith %v", name, mode, src[i], a[i], b[i])
+				}
+			}
+		}
+	}
+}
+
+// The loss-scaling state (scale, good-step count, skipped steps) survives a
+// checkpoint.
+func TestLossScaleCheckpoint(t *testing.T) {
+	p, _ := ParsePrecision("fp16")
+	mk := func() *Trainer {
+		tr, err := NewTrainer(zoo.LeNet300100(1), Config{Threads: 1, Precision: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	a := mk()
+	a.scaler.scale, a.scaler.good, a.scaler.skipped = 1024, 17, 3
+	path := t.TempDir() + "/ck.safetensors"
+	if err := a.SaveCheckpoint(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := mk()
+	if _, err := b.LoadCheckpoint(path); err != nil {
+		t.Fatal(err)
+	}
+	if b.LossScale() != 1024 || b.scaler.good != 17 || b.SkippedSteps() != 3 {
+		t.Fatalf("restored scale %g, good %d, skipped %d", b.LossScale(), b.scaler.good, b.SkippedSteps())
 	}
 }

@@ -1,7 +1,9 @@
 // Package train is frugal's training loop: Fit trains a graph.Model on a
 // labelled set with autograd over the same IR the runtime executes, fused
-// softmax cross-entropy, SGD or AdamW, learning-rate schedules and gradient
-// clipping, and reports per-epoch loss, accuracy and throughput.
+// softmax cross-entropy (optionally distilled from a teacher), SGD or AdamW,
+// learning-rate schedules and gradient clipping, and reports per-epoch loss,
+// accuracy and throughput. Batches are assembled (and augmented) in a
+// goroutine ahead of the step that trains on them.
 //
 // A batch is split across Threads goroutines, each running its own compiled
 // Program (forward and backward) on a contiguous shard; their gradients are
@@ -61,6 +63,11 @@ type replica struct {
 	right int
 	n     int
 	err   error
+	// distillation: the teacher's program, its input and its logits' name
+	teacher   *autograd.Program
+	tfeed     map[string]*tensor.Tensor
+	tin, tout string
+	kl        []float32 // gradient of the distillation term
 }
 
 // NewTrainer prepares m for training with cfg. It replaces m's trainable
@@ -120,12 +127,17 @@ func NewTrainer(m *graph.Model, cfg Config) (*Trainer, error) {
 		if err != nil {
 			return nil, err
 		}
-		p, err := autograd.Compile(m, autograd.Options{Params: cfg.Params, Hooks: hooks})
+		p, err := autograd.Compile(m, autograd.Options{Params: cfg.Params, Hooks: hooks, BF16GEMM: cfg.Precision.GEMM == "bf16"})
 		if err != nil {
 			return nil, err
 		}
 		rep := &replica{prog: p, ctx: &autograd.Ctx{Training: true, Rand: rand.New(rand.NewPCG(cfg.Seed, uint64(r)+1))},
 			seeds: map[string]*tensor.Tensor{}, in: map[string]*tensor.Tensor{}}
+		if cfg.Teacher != nil {
+			if err := rep.compileTeacher(cfg.Teacher); err != nil {
+				return nil, err
+			}
+		}
 		t.reps = append(t.reps, rep)
 	}
 	t.pnames = t.reps[0].prog.Params()
@@ -339,15 +351,73 @@ func (t *Trainer) runReplica(rep *replica, x []float32, y []int, shape []int, sc
 	if rep.g == nil || !tensor.SameShape(rep.g.Shape, logits.Shape) {
 		rep.g = tensor.New(tensor.Float32, logits.Shape...)
 	}
-	sum, right, err := loss.CrossEntropy(logits.F32(), y, classes, t.cfg.LabelSmoothing, scale, rep.g.F32())
+	ceScale := scale
+	if rep.teacher != nil {
+		ceScale = scale * (1 - t.cfg.DistillAlpha)
+	}
+	sum, right, err := loss.CrossEntropy(logits.F32(), y, classes, t.cfg.LabelSmoothing, ceScale, rep.g.F32())
 	if err != nil {
 		return 0, 0, err
+	}
+	if rep.teacher != nil {
+		kl, err := rep.distill(logits, scale, t.cfg.DistillT, t.cfg.DistillAlpha)
+		if err != nil {
+			return 0, 0, err
+		}
+		a := float64(t.cfg.DistillAlpha)
+		sum = (1-a)*sum + a*kl
 	}
 	rep.seeds[t.output] = rep.g
 	if err := rep.prog.Backward(rep.ctx, rep.seeds); err != nil {
 		return 0, 0, err
 	}
 	return sum, right, nil
+}
+
+// compileTeacher prepares the distillation teacher of a replica: a
+// program with no trainable parameters, run in inference mode.
+func (rep *replica) compileTeacher(m *graph.Model) error {
+	if m == nil || m.Graph == nil || len(m.Graph.Outputs) == 0 {
+		return fmt.Errorf("train: teacher has no graph outputs")
+	}
+	p, err := autograd.Compile(m, autograd.Options{Params: func(string) bool { return false }})
+	if err != nil {
+		return fmt.Errorf("train: teacher: %w", err)
+	}
+	ins := p.Inputs()
+	if len(ins) == 0 {
+		return fmt.Errorf("train: teacher has no data input")
+	}
+	rep.teacher, rep.tin, rep.tout = p, ins[0], m.Graph.Outputs[0].Name
+	rep.tfeed = map[string]*tensor.Tensor{}
+	return nil
+}
+
+// distill runs the teacher on the replica's input, adds scale*alpha times
+// the gradient of T^2*KL(teacher || student) to the logits' gradient
+// rep.g and returns the summed (unweighted) distillation loss.
+func (rep *replica) distill(logits *tensor.Tensor, scale, temp, alpha float32) (float64, error) {
+	rep.tfeed[rep.tin] = rep.x
+	if err := rep.teacher.Forward(&autograd.Ctx{}, rep.tfeed); err != nil {
+		return 0, fmt.Errorf("train: teacher: %w", err)
+	}
+	tl := rep.teacher.Value(rep.tout)
+	if tl == nil || tl.DType != tensor.Float32 || !tensor.SameShape(tl.Shape, logits.Shape) {
+		return 0, fmt.Errorf("train: teacher output %q is %v, the student's logits %v", rep.tout, tl, logits.Shape)
+	}
+	if cap(rep.kl) < logits.Len() {
+		rep.kl = make([]float32, logits.Len())
+	}
+	kg := rep.kl[:logits.Len()]
+	kl, err := loss.DistillKL(logits.F32(), tl.F32(), logits.Shape[1], temp, scale*alpha, kg)
+	if err != nil {
+		return 0, err
+	}
+	g := rep.g.F32()
+	for i, v := range kg {
+		g[i] += v
+	}
+	return kl, nil
 }
 
 // reseed gives every replica the dropout stream of an epoch, so that an

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/frugal-ml/frugal/data"
@@ -24,6 +23,12 @@ type trainFlags struct {
 	epochs, batch, threads                                    int
 	lr, weightDecay, momentum                                 float64
 	seed                                                      uint64
+	// train only: distillation, augmentation and the per-epoch log
+	teacher            string
+	distillT, distillA float64
+	pad                int
+	flip               bool
+	epochLog           string // rewritten after every epoch when set
 }
 
 func (f *trainFlags) register(cmd *cobra.Command, defEpochs int) {
@@ -53,6 +58,11 @@ func newTrainCmd() *cobra.Command {
 			if f.out == "" {
 				return fmt.Errorf("missing --out OUT.onnx")
 			}
+			logPath := f.logPath
+			if logPath == "" {
+				logPath = strings.TrimSuffix(f.out, ".onnx") + ".log.json"
+			}
+			f.epochLog = logPath
 			var m *graph.Model
 			var err error
 			if strings.HasSuffix(f.model, ".onnx") {
@@ -70,10 +80,6 @@ func newTrainCmd() *cobra.Command {
 			if err := onnx.Save(f.out, m); err != nil {
 				return err
 			}
-			logPath := f.logPath
-			if logPath == "" {
-				logPath = strings.TrimSuffix(f.out, ".onnx") + ".log.json"
-			}
 			b, _ := json.MarshalIndent(res, "", "  ")
 			if err := writeFileAtomic(logPath, append(b, '\n')); err != nil {
 				return err
@@ -85,7 +91,12 @@ func newTrainCmd() *cobra.Command {
 	f.register(cmd, 3)
 	cmd.Flags().StringVar(&f.model, "model", "lenet5", "zoo model name or an .onnx file")
 	cmd.Flags().StringVar(&f.out, "out", "", "output ONNX file")
-	cmd.Flags().StringVar(&f.logPath, "log", "", "JSON log of each epoch (default OUT.log.json)")
+	cmd.Flags().StringVar(&f.logPath, "log", "", "JSON log of each epoch, rewritten after every epoch (default OUT.log.json)")
+	cmd.Flags().StringVar(&f.teacher, "teacher", "", "distill from this trained TEACHER.onnx (same input, same classes)")
+	cmd.Flags().Float64Var(&f.distillT, "distill-t", 4, "distillation temperature (with --teacher)")
+	cmd.Flags().Float64Var(&f.distillA, "distill-alpha", 0.5, "weight of the distillation term, in (0, 1] (with --teacher)")
+	cmd.Flags().IntVar(&f.pad, "pad", 0, "augment: random crops shifting each training image by up to PAD pixels")
+	cmd.Flags().BoolVar(&f.flip, "flip", false, "augment: mirror training images left-right with probability 1/2")
 	return cmd
 }
 
@@ -112,7 +123,7 @@ func loadSplits(name string) (*data.Dataset, *data.Dataset, error) {
 }
 
 func fitModel(cmd *cobra.Command, m *graph.Model, trainSet, testSet *data.Dataset, f *trainFlags) (*train.Result, error) {
-	tr, err := train.NewArrays(trainSet.Images, trainSet.Labels, trainSet.C, trainSet.H, trainSet.W)
+	tr, err := train.FromDataset(trainSet) // keeps the black value for padding crops
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +150,17 @@ func fitModel(cmd *cobra.Command, m *graph.Model, trainSet, testSet *data.Datase
 	}
 	cfg := train.Config{Precision: prec, Epochs: f.epochs, BatchSize: f.batch, Seed: f.seed, Threads: f.threads,
 		Optimizer: optim.Config{Kind: f.optimizer, LR: float32(f.lr), WeightDecay: float32(f.weightDecay), Momentum: float32(f.momentum)},
-		Schedule:  sched}
+		Schedule:  sched, Pad: f.pad, FlipH: f.flip}
+	if f.teacher != "" {
+		t, err := onnx.Load(f.teacher)
+		if err != nil {
+			return nil, fmt.Errorf("--teacher: %w", err)
+		}
+		cfg.Teacher, cfg.DistillT, cfg.DistillAlpha = t, float32(f.distillT), float32(f.distillA)
+	}
 	out := cmd.ErrOrStderr()
 	var pb *progressBar
-	stepsPer := (tr.Len() + f.batch - 1) / max(f.batch, 1)
+	var epochs []train.EpochStats
 	res, err := train.Fit(m, tr, te, cfg, func(p train.Progress) {
 		if p.EpochDone {
 			if pb != nil {
@@ -151,14 +169,22 @@ func fitModel(cmd *cobra.Command, m *graph.Model, trainSet, testSet *data.Datase
 			}
 			fmt.Fprintf(out, "epoch %d/%d  loss %.4f  train acc %.2f%%  test acc %.2f%%  %.0f samples/s  %.1fs\n",
 				p.Epoch, p.Epochs, p.Loss, p.TrainAcc*100, p.TestAcc*100, p.SamplesPerSec, p.Elapsed.Seconds())
+			if f.epochLog != "" && p.Stats != nil {
+				// The log so far, so that an interrupted run keeps it.
+				epochs = append(epochs, *p.Stats)
+				b, _ := json.MarshalIndent(map[string]any{"epochs": epochs}, "", "  ")
+				if err := writeFileAtomic(f.epochLog, append(b, '\n')); err != nil {
+					fmt.Fprintf(out, "warning: writing %s: %v\n", f.epochLog, err)
+				}
+			}
 			return
 		}
 		if pb == nil {
-			pb = newProgressBar(out, stepsPer, fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs))
+			pb = newProgressBar(out, tr.Len(), fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs))
 		}
 		if p.Step%10 == 0 || p.Step == p.Steps {
 			pb.Describe(fmt.Sprintf("epoch %d/%d loss %.3f acc %.1f%% %.0f/s", p.Epoch, p.Epochs, p.Loss, p.TrainAcc*100, p.SamplesPerSec))
-			pb.Set(p.Step)
+			pb.Set(p.Samples) // the bar counts samples: its rate is samples/s
 		}
 	})
 	if pb != nil {
@@ -172,5 +198,3 @@ func fitModel(cmd *cobra.Command, m *graph.Model, trainSet, testSet *data.Datase
 	}
 	return res, nil
 }
-
-var _ = os.Stderr

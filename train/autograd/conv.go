@@ -104,7 +104,7 @@ func (k *convK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if k.relu {
 			ep.Act = gemm.ActRelu
 		}
-		if packedConv && g.N > 1 {
+		if packedConv && g.N > 1 && !k.b.BF16 {
 			pa = gemm.PackA(false, opg, kk, wg, kk)
 		}
 		for b := 0; b < g.N; b++ {
@@ -121,6 +121,10 @@ func (k *convK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			og := od[(b*g.Cout+gi*opg)*ohw : (b*g.Cout+(gi+1)*opg)*ohw]
 			if pa != nil {
 				gemm.SgemmPackedA(pa, ohw, src, ohw, og, ohw, ep)
+				continue
+			}
+			if k.b.BF16 {
+				gemm.SgemmBF16(false, false, opg, ohw, kk, wg, kk, src, ohw, og, ohw, ep)
 				continue
 			}
 			Sgemm(false, false, opg, ohw, kk, 1, wg, kk, src, ohw, 0, og, ohw)
@@ -206,7 +210,7 @@ func (k *convK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 					im2col(xg, cpg, g.H, g.W, g.P, col)
 				}
 				dyg := dy[(b*g.Cout+gi*opg)*ohw : (b*g.Cout+(gi+1)*opg)*ohw]
-				Sgemm(false, true, opg, kk, ohw, 1, dyg, ohw, col, ohw, 1, dw[gi*opg*kk:(gi+1)*opg*kk], kk)
+				mm(k.b.BF16, false, true, opg, kk, ohw, 1, dyg, ohw, col, ohw, 1, dw[gi*opg*kk:(gi+1)*opg*kk], kk)
 			}
 		}
 	}
@@ -219,7 +223,7 @@ func (k *convK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 		for gi := 0; gi < g.Group; gi++ {
 			wg := wd[gi*opg*kk : (gi+1)*opg*kk]
 			var pa *gemm.PackedA
-			if packedConv && g.N > 1 {
+			if packedConv && g.N > 1 && !k.b.BF16 {
 				pa = gemm.PackA(true, kk, opg, wg, kk)
 			}
 			for b := 0; b < g.N; b++ {
@@ -229,14 +233,14 @@ func (k *convK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 					if pa != nil {
 						gemm.SgemmPackedA(pa, ohw, dyg, ohw, dxg, ohw, gemm.Epilogue{Beta: 1})
 					} else {
-						Sgemm(true, false, kk, ohw, opg, 1, wg, kk, dyg, ohw, 1, dxg, ohw)
+						mm(k.b.BF16, true, false, kk, ohw, opg, 1, wg, kk, dyg, ohw, 1, dxg, ohw)
 					}
 					continue
 				}
 				if pa != nil {
 					gemm.SgemmPackedA(pa, ohw, dyg, ohw, dcol, ohw, gemm.Epilogue{})
 				} else {
-					Sgemm(true, false, kk, ohw, opg, 1, wg, kk, dyg, ohw, 0, dcol, ohw)
+					mm(k.b.BF16, true, false, kk, ohw, opg, 1, wg, kk, dyg, ohw, 0, dcol, ohw)
 				}
 				col2im(dcol, cpg, g.H, g.W, g.P, dxg)
 			}

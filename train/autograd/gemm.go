@@ -90,7 +90,11 @@ func (k *gemmK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			if k.relu {
 				ep.Act = gemm.ActRelu
 			}
-			gemm.SgemmEp(k.ta, k.tb, m, n, kd, k.alpha, a.F32(), a.Shape[1], bm.F32(), bm.Shape[1], od, n, ep)
+			if k.b.BF16 && k.alpha == 1 {
+				gemm.SgemmBF16(k.ta, k.tb, m, n, kd, a.F32(), a.Shape[1], bm.F32(), bm.Shape[1], od, n, ep)
+			} else {
+				gemm.SgemmEp(k.ta, k.tb, m, n, kd, k.alpha, a.F32(), a.Shape[1], bm.F32(), bm.Shape[1], od, n, ep)
+			}
 			return []*tensor.Tensor{out}, nil
 		}
 		for i := 0; i < m; i++ {
@@ -100,7 +104,7 @@ func (k *gemmK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		}
 		bt = k.beta
 	}
-	Sgemm(k.ta, k.tb, m, n, kd, k.alpha, a.F32(), a.Shape[1], bm.F32(), bm.Shape[1], bt, od, n)
+	mm(k.b.BF16, k.ta, k.tb, m, n, kd, k.alpha, a.F32(), a.Shape[1], bm.F32(), bm.Shape[1], bt, od, n)
 	if k.relu {
 		for i, v := range od {
 			if v < 0 {
@@ -123,20 +127,20 @@ func (k *gemmK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 		da := gin[0].F32()
 		if !k.ta {
 			// dA[M,K] += alpha dY[M,N] op(B)^T
-			Sgemm(false, !k.tb, m, kd, n, k.alpha, dy, n, bm.F32(), ldb, 1, da, kd)
+			mm(k.b.BF16, false, !k.tb, m, kd, n, k.alpha, dy, n, bm.F32(), ldb, 1, da, kd)
 		} else {
 			// dA[K,M] += alpha op(B)[K,N] dY^T
-			Sgemm(k.tb, true, kd, m, n, k.alpha, bm.F32(), ldb, dy, n, 1, da, m)
+			mm(k.b.BF16, k.tb, true, kd, m, n, k.alpha, bm.F32(), ldb, dy, n, 1, da, m)
 		}
 	}
 	if gin[1] != nil {
 		db := gin[1].F32()
 		if !k.tb {
 			// dB[K,N] += alpha op(A)^T dY
-			Sgemm(!k.ta, false, kd, n, m, k.alpha, a.F32(), lda, dy, n, 1, db, n)
+			mm(k.b.BF16, !k.ta, false, kd, n, m, k.alpha, a.F32(), lda, dy, n, 1, db, n)
 		} else {
 			// dB[N,K] += alpha dY^T op(A)
-			Sgemm(true, k.ta, n, kd, m, k.alpha, dy, n, a.F32(), lda, 1, db, kd)
+			mm(k.b.BF16, true, k.ta, n, kd, m, k.alpha, dy, n, a.F32(), lda, 1, db, kd)
 		}
 	}
 	if len(gin) > 2 && gin[2] != nil && k.beta != 0 {
@@ -219,7 +223,7 @@ func (k *matmulK) Forward(c *Ctx, in []*tensor.Tensor) ([]*tensor.Tensor, error)
 	ad, bd, od := in[0].F32(), in[1].F32(), out.F32()
 	m, n, kd := k.m, k.n, k.k
 	for i := range k.ia {
-		Sgemm(false, false, m, n, kd, 1, ad[k.ia[i]*m*kd:], kd, bd[k.ib[i]*kd*n:], n, 0, od[i*m*n:], n)
+		mm(k.b.BF16, false, false, m, n, kd, 1, ad[k.ia[i]*m*kd:], kd, bd[k.ib[i]*kd*n:], n, 0, od[i*m*n:], n)
 	}
 	return []*tensor.Tensor{out}, nil
 }
@@ -230,10 +234,10 @@ func (k *matmulK) Backward(c *Ctx, in, out, gout, gin []*tensor.Tensor) error {
 	for i := range k.ia {
 		dyi := dy[i*m*n:]
 		if gin[0] != nil {
-			Sgemm(false, true, m, kd, n, 1, dyi, n, bd[k.ib[i]*kd*n:], n, 1, gin[0].F32()[k.ia[i]*m*kd:], kd)
+			mm(k.b.BF16, false, true, m, kd, n, 1, dyi, n, bd[k.ib[i]*kd*n:], n, 1, gin[0].F32()[k.ia[i]*m*kd:], kd)
 		}
 		if gin[1] != nil {
-			Sgemm(true, false, kd, n, m, 1, ad[k.ia[i]*m*kd:], kd, dyi, n, 1, gin[1].F32()[k.ib[i]*kd*n:], n)
+			mm(k.b.BF16, true, false, kd, n, m, 1, ad[k.ia[i]*m*kd:], kd, dyi, n, 1, gin[1].F32()[k.ib[i]*kd*n:], n)
 		}
 	}
 	return nil

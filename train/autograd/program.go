@@ -26,6 +26,11 @@ type Options struct {
 	Keep []string
 	// Hooks change the numbers a step computes with (precision emulation).
 	Hooks *Hooks
+	// BF16GEMM runs the GEMMs of Conv, Gemm and MatMul (forward and
+	// backward) on operands rounded to bfloat16 with float32 accumulation:
+	// impl/gemm's VDPBF16PS kernel where the CPU has AVX512_BF16, else the
+	// same products widened to float32. GEMMs with alpha != 1 stay fp32.
+	BF16GEMM bool
 }
 
 // Hooks let a precision policy round the tensors of a step. Each hook gets
@@ -173,7 +178,7 @@ func Compile(m *graph.Model, opts Options) (*Program, error) {
 	}
 	for _, n := range g.Nodes {
 		st := pstep{node: n}
-		bi := &BuildInfo{Node: n, Opset: opsetFor(m, n.Domain)}
+		bi := &BuildInfo{Node: n, Opset: opsetFor(m, n.Domain), BF16: opts.BF16GEMM}
 		for _, in := range n.Inputs {
 			if in == "" {
 				st.in = append(st.in, -1)

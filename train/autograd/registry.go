@@ -67,6 +67,8 @@ type BuildInfo struct {
 	// initializers too: they change between steps, so kernels must not
 	// prepack them).
 	Const []*tensor.Tensor
+	// BF16 asks for GEMMs on bfloat16 operands (Options.BF16GEMM); see mm.
+	BF16 bool
 }
 
 // Builder builds the Kernel of one node.

@@ -1,6 +1,21 @@
 package autograd
 
-import "github.com/frugal-ml/frugal/impl/ref"
+import (
+	"github.com/frugal-ml/frugal/impl/gemm"
+	"github.com/frugal-ml/frugal/impl/ref"
+)
+
+// mm is the GEMM of the Conv, Gemm and MatMul kernels: Sgemm, or with bf16
+// set (BuildInfo.BF16) gemm.SgemmBF16 — op(A) and op(B) rounded to
+// bfloat16, products summed in float32, on AVX512_BF16's VDPBF16PS where the
+// CPU has it. alpha != 1 keeps the fp32 GEMM (SgemmBF16 has no alpha).
+func mm(bf16, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if bf16 && alpha == 1 {
+		gemm.SgemmBF16(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, gemm.Epilogue{Beta: beta})
+		return
+	}
+	Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
 
 // sgemmGo is the pure-Go GEMM used until a faster one is assigned to Sgemm:
 // ref.Sgemm, except that C = A*B^T (the shape of every fully connected

@@ -19,6 +19,7 @@ func newQuantizeCmd() *cobra.Command {
 	var dataName, out string
 	var calib int
 	var perTensor bool
+	var mean, std []float32
 	cmd := &cobra.Command{
 		Use:   "quantize MODEL.onnx --data mnist|fashion-mnist|DIR --out INT8.onnx",
 		Short: "int8 post-training quantization (QDQ ONNX; per-channel weights, min-max calibrated activations)",
@@ -34,6 +35,14 @@ func newQuantizeCmd() *cobra.Command {
 			ds, err := data.Load(dataName, "train")
 			if err != nil {
 				return err
+			}
+			if len(mean) > 0 || len(std) > 0 {
+				if len(mean) == 0 || len(std) == 0 {
+					return fmt.Errorf("--mean and --std go together")
+				}
+				if err := ds.Normalize(mean, std); err != nil {
+					return err
+				}
 			}
 			cfg := quant.DefaultConfig()
 			cfg.PerChannel = !perTensor
@@ -53,6 +62,8 @@ func newQuantizeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", "", "output ONNX file")
 	cmd.Flags().IntVar(&calib, "calib", 2048, "number of calibration samples")
 	cmd.Flags().BoolVar(&perTensor, "per-tensor", false, "one weight scale per tensor instead of per output channel")
+	cmd.Flags().Float32SliceVar(&mean, "mean", nil, "normalise calibration pixels (in [0,1]) as (x-mean)/std: one value or one per channel")
+	cmd.Flags().Float32SliceVar(&std, "std", nil, "see --mean")
 	return cmd
 }
 
@@ -72,7 +83,15 @@ func quantizeModel(cmd *cobra.Command, m *graph.Model, ds *data.Dataset, n int, 
 	}
 	obs := quant.NewObserver(quant.CalibrationTargets(m))
 	per := ds.C * ds.H * ds.W
-	const batch = 256
+	batch := 256
+	// A model exported with a fixed batch size takes batches of exactly that size.
+	if in := s.Inputs()[0]; in.Type.HasShape && len(in.Type.Shape) > 0 && in.Type.Shape[0].Size > 0 {
+		batch = int(in.Type.Shape[0].Size)
+		n -= n % batch
+		if n <= 0 {
+			return nil, nil, fmt.Errorf("the model's batch size is fixed at %d; need at least that many calibration samples", batch)
+		}
+	}
 	pb := newProgressBar(cmd.ErrOrStderr(), n, "calibrate")
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)

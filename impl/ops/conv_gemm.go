@@ -189,14 +189,22 @@ func im2colColsPad[T any](x []T, c, h, w int, p ref.Conv2D, ow, j0, j1 int, pad 
 						fill(d[hi:], pad)
 						continue
 					}
-					for k := range d {
-						if ix >= 0 && ix < w {
-							d[k] = xr[ix]
-						} else {
-							d[k] = pad
-						}
-						ix += p.SW
+					// Strided: outputs [lo, hi) read inside the row.
+					lo, hi := 0, len(d)
+					if ix < 0 {
+						lo = min(hi, (-ix+p.SW-1)/p.SW)
 					}
+					if end := (w - ix + p.SW - 1) / p.SW; end < hi {
+						hi = max(lo, end)
+					}
+					fill(d[:lo], pad)
+					if lo < hi {
+						src := xr[ix+lo*p.SW:]
+						for k, s := lo, 0; k < hi; k, s = k+1, s+p.SW {
+							d[k] = src[s]
+						}
+					}
+					fill(d[hi:], pad)
 				}
 			}
 		}

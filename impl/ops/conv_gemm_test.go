@@ -48,6 +48,8 @@ func TestConvGemmSweep(t *testing.T) {
 		{1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1},     // ResNet layer 4
 		{1, 3, 17, 300, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},      // very wide rows
 		{1, 5, 300, 3, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},       // very tall, narrow rows
+		{1, 3, 3, 3, 4, 5, 5, 2, 4, 4, 4, 4, 1, 1},         // taps entirely in the padding, strided
+		{1, 2, 9, 4, 3, 3, 7, 3, 2, 6, 1, 5, 1, 1},         // wide kernel, stride 3, big pads
 		{1, 1, 64, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1},       // single channel
 		{1, 96, 12, 12, 24, 1, 1, 1, 0, 0, 0, 0, 1, 1},     // project
 		{1, 4, 57, 57, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},       // 57x57 (chunk edge)

@@ -95,6 +95,17 @@ func buildWinogradConv(b *BuildInfo) (Kernel, error) {
 		once[i].Do(func() { wts[i] = winograd.TransformWeights(w.F32(), cout, cin, t) })
 		return wts[i]
 	}
+	// With the input shape known now, transform the weights for the tile
+	// the runs will use here, not in the first Run.
+	if len(b.InTypes) > 0 {
+		if xs, ok := b.InTypes[0].Known(); ok && len(xs) == 4 {
+			if g, err := ResolveConv2D(n, xs, w.Shape); err == nil {
+				if ok, tile := winograd.Pays(g.Cin, g.Cout, g.OH, g.OW); ok {
+					transformed(tile)
+				}
+			}
+		}
+	}
 	// The im2col kernel serves the shapes Winograd does not pay for; it is
 	// built (and packs its weights) on first use only.
 	var fbOnce sync.Once

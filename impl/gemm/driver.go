@@ -90,6 +90,15 @@ func (j *job) run() {
 		putWS(ws)
 		return
 	}
+	// The goroutines share a heap copy; the caller's job stays on its
+	// stack, so serial calls (Winograd issues hundreds per convolution)
+	// allocate nothing.
+	jc := *j
+	jc.runParallel(t, mPanels, nPanels)
+}
+
+func (j *job) runParallel(t, mPanels, nPanels int) {
+	kn := j.kn
 	// A needs no per-goroutine packing when prepacked or read in place; then
 	// splitting the columns lets each goroutine pack its own share of B in a
 	// single parallel region (no shared pack, no barrier).
@@ -182,8 +191,8 @@ func (j *job) worker(m0, m1, n0, n1 int, ws *workspace) {
 	if pb != nil || j.directB {
 		ncBlk = n1 - n0
 	}
-	var ep kargs
-	ep.alpha, ep.lo, ep.hi = j.alpha, j.lo, j.hi
+	ep := &ws.ep
+	*ep = kargs{alpha: j.alpha, lo: j.lo, hi: j.hi}
 	// A is read in place when it is a plain row-major matrix and the kernel
 	// can: no packing at all for the left operand.
 	directA := j.directA()
@@ -257,9 +266,9 @@ func (j *job) worker(m0, m1, n0, n1 int, ws *workspace) {
 							ep.rowBias = &j.rowBias[ic+ir]
 						}
 						if directA {
-							kn.tileD(kn, rows, cols, kcur, add(aBase, ir*j.a.ld), j.a.ld, bp, ldb, &j.c[(ic+ir)*j.ldc+jc+jr], j.ldc, &ep)
+							kn.tileD(kn, rows, cols, kcur, add(aBase, ir*j.a.ld), j.a.ld, bp, ldb, &j.c[(ic+ir)*j.ldc+jc+jr], j.ldc, ep)
 						} else {
-							kn.tile(kn, rows, cols, kcur, add(aBase, ir*kcur), bp, ldb, &j.c[(ic+ir)*j.ldc+jc+jr], j.ldc, &ep)
+							kn.tile(kn, rows, cols, kcur, add(aBase, ir*kcur), bp, ldb, &j.c[(ic+ir)*j.ldc+jc+jr], j.ldc, ep)
 						}
 					}
 				}
@@ -299,6 +308,10 @@ func (j *job) scaleOnly() {
 // workspace holds one goroutine's packing buffers.
 type workspace struct {
 	a, b []float32
+	// ep is the kernels' argument block; kept here because a pointer to
+	// it reaches assembly through a function value, which would move a
+	// stack copy to the heap on every call.
+	ep kargs
 }
 
 var wsPool = sync.Pool{New: func() any { return new(workspace) }}

@@ -17,8 +17,20 @@ func maxPoolPlane[T float32 | uint8 | int8](x []T, h, w int, p ref.Conv2D, oh, o
 	tmp = tmp[:w]
 	for oy := 0; oy < oh; oy++ {
 		or := out[oy*ow : (oy+1)*ow]
-		rows := 0
-		for ky := 0; ky < p.KH; ky++ {
+		rows, fused := 0, false
+		if iy := oy*p.SH - p.PT; p.KH == 3 && iy >= 0 && iy+2*p.DH < h {
+			// Three rows inside the image: one fused pass.
+			r0 := x[iy*w : (iy+1)*w]
+			r1 := x[(iy+p.DH)*w : (iy+p.DH+1)*w]
+			r2 := x[(iy+2*p.DH)*w : (iy+2*p.DH+1)*w]
+			r1, r2 = r1[:len(r0)], r2[:len(r0)]
+			t := tmp[:len(r0)]
+			for i, v := range r0 {
+				t[i] = max(v, r1[i], r2[i])
+			}
+			rows, fused = 3, true
+		}
+		for ky := 0; ky < p.KH && !fused; ky++ {
 			iy := oy*p.SH - p.PT + ky*p.DH
 			if iy < 0 || iy >= h {
 				continue
@@ -40,6 +52,33 @@ func maxPoolPlane[T float32 | uint8 | int8](x []T, h, w int, p ref.Conv2D, oh, o
 			}
 			continue
 		}
+		ox0 := 0
+		if p.KW == 3 && p.DW == 1 {
+			// Common 3-wide windows: interior outputs without bounds tests.
+			for ox := range or {
+				ix := ox*p.SW - p.PL
+				if ix < 0 {
+					continue
+				}
+				if ix+3 > w {
+					break
+				}
+				t3 := tmp[ix : ix+3 : ix+3]
+				or[ox] = max(t3[0], t3[1], t3[2])
+			}
+			// Edges (left padding and right border) take the general loop.
+			for ox0 < len(or) && ox0*p.SW-p.PL < 0 {
+				ox0++
+			}
+			rest := or[:ox0]
+			for ox := range rest {
+				or[ox] = windowMax(tmp, ox*p.SW-p.PL, p.KW, p.DW, w, negInf)
+			}
+			for ox := len(or) - 1; ox >= 0 && ox*p.SW-p.PL+3 > w; ox-- {
+				or[ox] = windowMax(tmp, ox*p.SW-p.PL, p.KW, p.DW, w, negInf)
+			}
+			continue
+		}
 		for ox := range or {
 			m := negInf
 			ix := ox*p.SW - p.PL
@@ -52,6 +91,17 @@ func maxPoolPlane[T float32 | uint8 | int8](x []T, h, w int, p ref.Conv2D, oh, o
 			or[ox] = m
 		}
 	}
+}
+
+// windowMax is the max of row[ix + k*dw] for k < kw, skipping columns
+// outside [0, w).
+func windowMax[T float32 | uint8 | int8](row []T, ix, kw, dw, w int, m T) T {
+	for k := 0; k < kw; k, ix = k+1, ix+dw {
+		if ix >= 0 && ix < w {
+			m = max(m, row[ix])
+		}
+	}
+	return m
 }
 
 // lowest is the identity of max for T: -Inf for float32, the smallest code

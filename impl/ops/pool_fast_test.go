@@ -75,3 +75,25 @@ func TestMaxPoolInt8MatchesFloat(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMaxPoolPlane times ResNet's 3x3 stride-2 pool on one 112x112
+// plane against the reference loop.
+func BenchmarkMaxPoolPlane(b *testing.B) {
+	p := ref.Conv2D{KH: 3, KW: 3, SH: 2, SW: 2, PT: 1, PL: 1, PB: 1, PR: 1, DH: 1, DW: 1}
+	x := make([]float32, 112*112)
+	for i := range x {
+		x[i] = float32(i * 7919 % 251)
+	}
+	out := make([]float32, 56*56)
+	b.Run("separable", func(b *testing.B) {
+		tmp := make([]float32, 112)
+		for range b.N {
+			maxPoolPlane(x, 112, 112, p, 56, 56, out, tmp)
+		}
+	})
+	b.Run("reference", func(b *testing.B) {
+		for range b.N {
+			ref.MaxPool2D(x, 112, 112, p, 56, 56, out, nil)
+		}
+	})
+}

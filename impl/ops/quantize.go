@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"github.com/frugal-ml/frugal/arith/convert"
 	"math"
 
 	"github.com/frugal-ml/frugal/graph"
@@ -370,6 +371,22 @@ func QuantizeLinearOpts(x, scale, zp *tensor.Tensor, o QuantizeOptions) (*tensor
 		if zv, err = ToFloat64(zp); err != nil {
 			return nil, fmt.Errorf("QuantizeLinear: zero point: %w", err)
 		}
+	}
+	// Per-tensor float32 -> 8 bits, the common case (a model's input, the
+	// activations between float ops): arith/convert's SIMD loop computes
+	// the same saturate(roundHalfEven(x / scale) + zp), NaN giving zp.
+	if xd, ok := x.Data.([]float32); ok && prec == tensor.Float32 && scale.DType == tensor.Float32 && scale.Len() == 1 && (dt == tensor.Uint8 || dt == tensor.Int8) {
+		var z int32
+		if zv != nil {
+			z = int32(zv[0])
+		}
+		out := newTensor(dt, x.Shape...)
+		if dt == tensor.Uint8 {
+			convert.QuantizeUint8(out.U8(), xd, scale.F32()[0], z)
+		} else {
+			convert.QuantizeInt8(out.I8(), xd, scale.F32()[0], z)
+		}
+		return out, nil
 	}
 	out := newTensor(dt, x.Shape...)
 	n := x.Len()

@@ -424,3 +424,39 @@ func TestDequantizeLinearAxisAndBlocked(t *testing.T) {
 		f32s(sh(2, 2), 1, 2, 3, 4), tensor.MustFromSlice([]uint8{0, 30, 40, 0}, 2, 2))
 	expect(t, "blocked", got, sh(2, 3), []float64{10, 20, 0, 0, 30, 240}, 0)
 }
+
+// The per-tensor float32 fast path (arith/convert's SIMD loop) follows the
+// spec formula on random values, halves, infinities and NaN.
+func TestQuantizeLinearFastPathMatchesSpec(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	xs := make([]float32, 4099)
+	for i := range xs {
+		xs[i] = float32(r.NormFloat64() * 40)
+	}
+	xs[0], xs[1], xs[2], xs[3], xs[4] = float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 0.5*0.37, 2.5*0.37
+	x := tensor.MustFromSlice(xs, len(xs))
+	for _, zp := range []*tensor.Tensor{tensor.Scalar(uint8(128)), tensor.Scalar(int8(-3)), nil} {
+		out, err := QuantizeLinearOpts(x, tensor.Scalar(float32(0.37)), zp, QuantizeOptions{Saturate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := 0.0, 255.0
+		z := 0.0
+		if zp != nil {
+			z = zp.Float64At(0)
+			if zp.DType == tensor.Int8 {
+				lo, hi = -128, 127
+			}
+		}
+		for i, v := range xs {
+			q := math.RoundToEven(float64(v/0.37)) + z
+			if math.IsNaN(q) {
+				q = z
+			}
+			q = math.Max(lo, math.Min(hi, q))
+			if got := out.Float64At(i); got != q {
+				t.Fatalf("zp %v: x=%v gives %v, spec %v", zp, v, got, q)
+			}
+		}
+	}
+}

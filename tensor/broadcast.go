@@ -116,7 +116,7 @@ func BinaryInto[A, B, O any](out []O, os []int, a []A, as []int, b []B, bs []int
 		return
 	}
 	// Trailing-block fast path: b repeats every len(b) elements of a.
-	if len(a) == n && len(b) > 0 && trailingMatch(bs, os) {
+	if len(a) == n && len(b) > 0 && TrailingMatch(bs, os) {
 		m := len(b)
 		for i := 0; i < n; i += m {
 			oo, aa := out[i:i+m], a[i:i+m]
@@ -135,9 +135,10 @@ func BinaryInto[A, B, O any](out []O, os []int, a []A, as []int, b []B, bs []int
 	}
 }
 
-// trailingMatch reports whether s (with leading 1s stripped) equals the
-// trailing dimensions of o.
-func trailingMatch(s, o []int) bool {
+// TrailingMatch reports whether s (with leading 1s stripped) equals the
+// trailing dimensions of o, so that a value of shape s repeats every
+// NumElems(s) elements of one of shape o (a bias over the last axes).
+func TrailingMatch(s, o []int) bool {
 	i := 0
 	for i < len(s) && s[i] == 1 {
 		i++

@@ -769,12 +769,12 @@ func binF32(ctx *Ctx, kind byte, a, b *tensor.Tensor, inplace bool) (*tensor.Ten
 		scalarF32(kind, o, x, y[0], false)
 	case len(y) == n && len(x) == 1:
 		scalarF32(kind, o, y, x[0], true)
-	case len(x) == n && trailingBlock(b.Shape, shape):
+	case len(x) == n && tensor.TrailingMatch(b.Shape, shape):
 		m := len(y)
 		for i := 0; i < n; i += m {
 			vecF32(kind, o[i:i+m], x[i:i+m], y)
 		}
-	case len(y) == n && trailingBlock(a.Shape, shape):
+	case len(y) == n && tensor.TrailingMatch(a.Shape, shape):
 		m := len(x)
 		for i := 0; i < n; i += m {
 			vecF32(kind, o[i:i+m], x, y[i:i+m])
@@ -864,27 +864,6 @@ func scalarF32(kind byte, o, x []float32, s float32, swap bool) {
 			o[i] = s / x[i]
 		}
 	}
-}
-
-// trailingBlock reports whether s (leading 1s stripped) equals the trailing
-// dimensions of o, so that a value of shape s repeats every NumElems(s)
-// elements of one of shape o.
-func trailingBlock(s, o []int) bool {
-	i := 0
-	for i < len(s) && s[i] == 1 {
-		i++
-	}
-	s = s[i:]
-	if len(s) > len(o) {
-		return false
-	}
-	off := len(o) - len(s)
-	for j := range s {
-		if s[j] != o[off+j] {
-			return false
-		}
-	}
-	return true
 }
 
 // isChannel reports a channelBroadcast worth a per-channel loop.

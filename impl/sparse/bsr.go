@@ -204,29 +204,7 @@ func (b *BSR) MatMul(n int, x []float32, ldx int, y []float32, ldy int, ep gemm.
 func (b *BSR) matMul(n int, x []float32, ldx int, y []float32, ldy int, ep gemm.Epilogue) {
 	checkDense("X", b.Cols, n, x, ldx)
 	checkDense("Y", b.Rows, n, y, ldy)
-	if b.Rows == 0 || n == 0 {
-		return
-	}
-	e := resolve(&ep, b.Rows, n)
-	full := b.Rows / b.R // block rows the kernels may write whole
-	nbr := (b.Rows + b.R - 1) / b.R
-	macs := float64(len(b.Val)) * float64(n)
-	k := asmISA()
-	if b.Cols == 0 {
-		k = nil
-	}
-	parallelRows(nbr, macs, func(br0, br1 int) {
-		split := br0 // block rows [br0, split) go to the assembly kernels
-		if k != nil {
-			split = max(br0, min(br1, full))
-		}
-		if br0 < split {
-			b.runAsm(k, br0, split, n, x, ldx, y, ldy, &e)
-		}
-		if split < br1 {
-			b.runGo(split, br1, n, x, ldx, y, ldy, &e)
-		}
-	})
+	b.matMulRun(n, x, ldx, y, ldy, ep)
 }
 
 // runAsm runs block rows [br0, br1) (all full) through the assembly

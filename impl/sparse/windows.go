@@ -61,8 +61,9 @@ func checkWindows(cols, n int, x []float32) {
 	}
 }
 
-// matMulRun is matMul after its operand checks (as there, block rows are
-// split across threads; full ones go to the assembly kernels).
+// matMulRun is the BSR driver after the operand checks (MatMul checks
+// dense operands, MatMulWindows overlapping windows): block rows are split
+// across threads, full ones go to the assembly kernels.
 func (b *BSR) matMulRun(n int, x []float32, ldx int, y []float32, ldy int, ep gemm.Epilogue) {
 	if b.Rows == 0 || n == 0 {
 		return

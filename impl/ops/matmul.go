@@ -19,20 +19,21 @@ func init() {
 			dt := b.InDType(0)
 			return dt == tensor.Float32 || dt == tensor.Undefined
 		},
-		Build: func(b *BuildInfo) (Kernel, error) {
-			return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
-				ts, err := MustTensors(in, 2)
-				if err != nil {
-					return nil, err
-				}
-				out, err := matMulF32(ctx, ts[0], ts[1])
-				if err != nil {
-					return nil, err
-				}
-				return []Value{out}, nil
-			}), nil
-		}})
+		Build: func(b *BuildInfo) (Kernel, error) { return matMulF32Kernel, nil }})
 }
+
+// matMulF32Kernel is the dense float32 MatMul (stateless, shared).
+var matMulF32Kernel = KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+	ts, err := MustTensors(in, 2)
+	if err != nil {
+		return nil, err
+	}
+	out, err := matMulF32(ctx, ts[0], ts[1])
+	if err != nil {
+		return nil, err
+	}
+	return []Value{out}, nil
+})
 
 func buildGemm(b *BuildInfo) (Kernel, error) {
 	n := b.Node

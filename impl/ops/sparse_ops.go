@@ -1019,19 +1019,7 @@ func buildSparseMatMul(b *BuildInfo, f *spFormat) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	kern.dense = &lazyKernel{build: func() (Kernel, error) {
-		return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
-			ts, err := MustTensors(in, 2)
-			if err != nil {
-				return nil, err
-			}
-			out, err := matMulF32(ctx, ts[0], ts[1])
-			if err != nil {
-				return nil, err
-			}
-			return []Value{out}, nil
-		}), nil
-	}}
+	kern.dense = &lazyKernel{build: func() (Kernel, error) { return matMulF32Kernel, nil }}
 	return sparseMatMulKernel{kern}, nil
 }
 

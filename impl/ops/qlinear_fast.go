@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"github.com/frugal-ml/frugal/arith/convert"
+	"sync"
 	"unsafe"
 
 	dwconv "github.com/frugal-ml/frugal/impl/depthwise"
@@ -39,10 +40,13 @@ func init() {
 }
 
 func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
-	refK, err := buildQConv(b, isGemm)
-	if err != nil {
-		return nil, err
+	// The int32 reference kernel serves inputs the fast path does not
+	// take; it holds an int32 copy of the weights (4x their size), so it
+	// is built on first use only.
+	if _, err := buildQConv(&BuildInfo{Node: b.Node, Opset: b.Opset, InTypes: b.InTypes, OutTypes: b.OutTypes, Const: make([]*tensor.Tensor, len(b.Const))}, isGemm); err != nil {
+		return nil, err // attribute errors surface at build, as before
 	}
+	refK := &lazyKernel{build: func() (Kernel, error) { return buildQConv(b, isGemm) }}
 	n := b.Node
 	act, err := ActivationFromNode(n)
 	if err != nil {
@@ -271,6 +275,18 @@ func qdepthwise(threads int, x *tensor.Tensor, zx int32, wf []float32, bias []in
 	})
 }
 
+// bytePool recycles the 8-bit im2col buffers across calls and Runs.
+var bytePool sync.Pool
+
+func getBytes(n int) *[]byte {
+	if p, ok := bytePool.Get().(*[]byte); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]byte, n)
+	return &b
+}
+
 // qconvGroup convolves one image and group: 8-bit outputs at batch 1 go
 // in L2-sized column chunks, one goroutine each expanding and multiplying
 // its own (as convGemm does for float32); other cases expand everything
@@ -293,7 +309,9 @@ func qconvGroup[TB gemm.Int8](threads int, pa *gemm.PackedQA, xg []TB, zx0 TB, g
 		nch := (ohw + chunk - 1) / chunk
 		t := min(threads, nch)
 		gemm.Parallel(t, func(i int) {
-			col := make([]TB, kk*chunk)
+			buf := getBytes(kk * chunk)
+			defer bytePool.Put(buf)
+			col := unsafe.Slice((*TB)(unsafe.Pointer(unsafe.SliceData(*buf))), kk*chunk)
 			for c := i * nch / t; c < (i+1)*nch/t; c++ {
 				j0 := c * chunk
 				j1 := min(ohw, j0+chunk)
@@ -309,7 +327,9 @@ func qconvGroup[TB gemm.Int8](threads int, pa *gemm.PackedQA, xg []TB, zx0 TB, g
 		})
 		return
 	}
-	col := make([]TB, kk*ohw)
+	buf := getBytes(kk * ohw)
+	defer bytePool.Put(buf)
+	col := unsafe.Slice((*TB)(unsafe.Pointer(unsafe.SliceData(*buf))), kk*ohw)
 	ref.Im2ColPad(xg, cpg, g.H, g.W, g.P, zx0, col)
 	convOut(pa, opg, ohw, col, zx, out, off, ep, rq, c0)
 }

@@ -24,6 +24,7 @@ func newBenchTrainCmd() *cobra.Command {
 		warmup    int
 		opt       string
 		lr        float32
+		precision string
 		asJSON    bool
 	)
 	cmd := &cobra.Command{
@@ -44,12 +45,16 @@ samples per second. The batch is split across --threads goroutines.`,
 			if err != nil {
 				return err
 			}
+			prec, err := train.ParsePrecision(precision)
+			if err != nil {
+				return fmt.Errorf("--precision: %w", err)
+			}
 			oc := optim.Config{Kind: opt, LR: lr}
 			if strings.EqualFold(opt, "sgd") {
 				oc.Momentum = 0.9
 			}
 			res, err := train.Bench(m, train.BenchConfig{Batch: batch, Threads: threads, Steps: steps, Warmup: warmup,
-				Train: train.Config{Optimizer: oc}})
+				Train: train.Config{Optimizer: oc, Precision: prec}})
 			if err != nil {
 				return err
 			}
@@ -77,6 +82,7 @@ samples per second. The batch is split across --threads goroutines.`,
 	f.IntVar(&warmup, "warmup", 3, "untimed warm-up steps")
 	f.StringVar(&opt, "optimizer", "sgd", "sgd (momentum 0.9) or adamw")
 	f.Float32Var(&lr, "lr", 0.01, "learning rate")
+	f.StringVar(&precision, "precision", "fp32", "number formats per tensor role, as frugal train takes them (fp32, bf16, fp16, fp8, role=format[:rne|:sr],...)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
 }

@@ -75,3 +75,14 @@ func TestRunErrorsNameTheProblem(t *testing.T) {
 		t.Errorf("wrong dtype input accepted")
 	}
 }
+
+// bench train takes the same --precision specs as train and rejects bad ones.
+func TestBenchTrainPrecision(t *testing.T) {
+	out, err := frugal(t, "bench", "train", "--model", "lenet5", "--steps", "2", "--warmup", "1", "--batch", "8", "--precision", "bf16", "--json")
+	if err != nil || !strings.Contains(out, `"samples_per_s"`) {
+		t.Fatalf("bench train --precision bf16: %v\n%s", err, out)
+	}
+	if _, err := frugal(t, "bench", "train", "--model", "lenet5", "--precision", "nonsense"); err == nil || !strings.Contains(err.Error(), "--precision") {
+		t.Fatalf("bad --precision: got %v, want an error naming the flag", err)
+	}
+}

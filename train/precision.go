@@ -54,6 +54,11 @@ type Precision struct {
 	// weight and grad in bf16 the operands already are bf16 values (but
 	// for the graph input), so the two differ only in summation order.
 	GEMM string
+	// ActFP32 names node outputs ("+"-separated, e.g. "logits") whose
+	// activations stay fp32 when Activations is set; their gradients are
+	// still rounded. It isolates a tensor whose range a format cannot hold
+	// (the logits in 16-bit fixed point) from the rest of the policy.
+	ActFP32 string
 }
 
 // IsFP32 reports whether the policy changes nothing.
@@ -97,6 +102,16 @@ func ParsePrecision(spec string) (Precision, error) {
 				return p, fmt.Errorf("precision: gemm=%q (want bf16 or fp32)", v)
 			}
 			p.GEMM = v
+			continue
+		}
+		if k == "act-fp32" {
+			if v == "" {
+				return p, fmt.Errorf("precision: act-fp32 needs value names")
+			}
+			if p.ActFP32 != "" {
+				v = p.ActFP32 + "+" + v
+			}
+			p.ActFP32 = v
 			continue
 		}
 		if k == "loss-scale" || k == "loss_scale" {
@@ -157,6 +172,9 @@ func (p Precision) String() string {
 	}
 	if p.GEMM == "bf16" {
 		parts = append(parts, "gemm=bf16")
+	}
+	if p.ActFP32 != "" && p.Activations != "" && p.Activations != "fp32" {
+		parts = append(parts, "act-fp32="+p.ActFP32)
 	}
 	if p.DynamicLossScale {
 		parts = append(parts, "loss-scale=dynamic")
@@ -317,7 +335,17 @@ func (p Precision) hooks(seed uint64, r int, step *atomic.Int64) (*autograd.Hook
 	}
 	h := &autograd.Hooks{}
 	if act != nil {
-		h.Activation = func(name string, x []float32) { act.apply(name, x, x) }
+		keep := map[string]bool{}
+		for _, n := range strings.Split(p.ActFP32, "+") {
+			if n != "" {
+				keep[n] = true
+			}
+		}
+		h.Activation = func(name string, x []float32) {
+			if !keep[name] {
+				act.apply(name, x, x)
+			}
+		}
 	}
 	if w != nil {
 		h.Weight = func(name string, m, dst []float32) { w.apply(name, dst, m) }

@@ -21,6 +21,7 @@ func TestParsePrecision(t *testing.T) {
 		"fp8":  "act=fp8_e4m3:rne,weight=fp8_e4m3:rne,grad=fp8_e5m2:rne,scaled",
 		"act=bf16,weight=bf16,grad=bf16,gemm=bf16":                                            "act=bf16:rne,weight=bf16:rne,grad=bf16:rne,gemm=bf16",
 		"act=fixed3_12,weight=fixed3_12,grad=fixed3_12:sr,update=fixed3_12:sr,loss-scale=128": "act=fixed3_12:rne,weight=fixed3_12:rne,grad=fixed3_12:sr,update=fixed3_12:sr,loss-scale=128",
+		"act=fixed1_14,act-fp32=logits,act-fp32=fc4":                                          "act=fixed1_14:rne,act-fp32=logits+fc4",
 	} {
 		p, err := ParsePrecision(spec)
 		if err != nil {
@@ -33,7 +34,7 @@ func TestParsePrecision(t *testing.T) {
 			t.Errorf("%q does not round-trip: %v %v", want, q, err)
 		}
 	}
-	for _, bad := range []string{"fp17", "act=nope", "act=fp16:up", "bogus=fp16", "loss-scale=-1", "act", "gemm=fp16"} {
+	for _, bad := range []string{"fp17", "act=nope", "act=fp16:up", "bogus=fp16", "loss-scale=-1", "act", "gemm=fp16", "act-fp32="} {
 		if _, err := ParsePrecision(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
@@ -253,5 +254,32 @@ func TestLossScaleCheckpoint(t *testing.T) {
 	}
 	if b.LossScale() != 1024 || b.scaler.good != 17 || b.SkippedSteps() != 3 {
 		t.Fatalf("restored scale %g, good %d, skipped %d", b.LossScale(), b.scaler.good, b.SkippedSteps())
+	}
+}
+
+func TestActFP32KeepsNamedActivations(t *testing.T) {
+	p, err := ParsePrecision("act=fixed1_14,grad=fixed1_14,act-fp32=logits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var step atomic.Int64
+	h, err := p.hooks(1, 0, &step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits := []float32{13.5, -9.25, 0.1}
+	h.Activation("logits", logits)
+	if logits[0] != 13.5 || logits[1] != -9.25 || logits[2] != 0.1 {
+		t.Fatalf("act-fp32 logits were rounded: %v", logits)
+	}
+	fc := []float32{13.5, -9.25, 0.1}
+	h.Activation("fc4", fc)
+	if fc[0] >= 2 || fc[1] != -2 || fc[2] == 0.1 {
+		t.Fatalf("fc4 not rounded to fixed1_14: %v", fc)
+	}
+	g := []float32{0.1}
+	h.Gradient("logits", g)
+	if g[0] == 0.1 {
+		t.Fatal("the logits' gradient was not rounded")
 	}
 }

@@ -50,6 +50,9 @@ func TestConvGemmSweep(t *testing.T) {
 		{1, 5, 300, 3, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},       // very tall, narrow rows
 		{1, 3, 3, 3, 4, 5, 5, 2, 4, 4, 4, 4, 1, 1},         // taps entirely in the padding, strided
 		{1, 2, 9, 4, 3, 3, 7, 3, 2, 6, 1, 5, 1, 1},         // wide kernel, stride 3, big pads
+		{1, 4, 60, 61, 5, 3, 3, 3, 1, 2, 0, 1, 1, 1},       // stride 3, phased im2col
+		{1, 6, 50, 50, 4, 3, 3, 2, 2, 2, 2, 2, 2, 1},       // stride 2 with dilation 2
+		{1, 5, 40, 41, 6, 4, 4, 2, 0, 3, 3, 0, 1, 1},       // even kernel, asymmetric pads
 		{1, 1, 64, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1},       // single channel
 		{1, 96, 12, 12, 24, 1, 1, 1, 0, 0, 0, 0, 1, 1},     // project
 		{1, 4, 57, 57, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},       // 57x57 (chunk edge)

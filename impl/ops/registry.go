@@ -11,6 +11,7 @@ package ops
 import (
 	"context"
 	"fmt"
+	"github.com/frugal-ml/frugal/impl/gemm"
 	"sort"
 	"strings"
 	"sync"
@@ -254,27 +255,20 @@ func CheckDType(t *tensor.Tensor, what string, dts ...tensor.DType) error {
 	return fmt.Errorf("%s has dtype %s; supported: %v", what, t.DType, dts)
 }
 
-// Parallel runs f over [0,n) split into at most threads contiguous chunks.
+// Parallel runs f over [0,n) split into at most threads contiguous chunks,
+// on the caller and impl/gemm's pool of warm helpers (waking a parked
+// thread costs tens of microseconds, as much as a small op; a network runs
+// hundreds of these per inference).
 func Parallel(threads, n int, f func(lo, hi int)) {
 	if threads <= 1 || n <= 1 {
 		f(0, n)
 		return
 	}
-	if threads > n {
-		threads = n
-	}
-	var wg sync.WaitGroup
-	chunk := (n + threads - 1) / threads
-	for lo := 0; lo < n; lo += chunk {
-		hi := lo + chunk
-		if hi > n {
-			hi = n
-		}
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			f(lo, hi)
-		}(lo, hi)
-	}
-	wg.Wait()
+	t := min(threads, n)
+	chunk := (n + t - 1) / t
+	t = (n + chunk - 1) / chunk
+	gemm.Parallel(t, func(i int) {
+		lo := i * chunk
+		f(lo, min(n, lo+chunk))
+	})
 }

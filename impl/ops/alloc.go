@@ -319,22 +319,7 @@ func (a *Arena) EndStep() {
 func (a *Arena) Finish() ArenaStats {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	keep := a.blocks[:0]
-	for _, b := range a.blocks {
-		if b.busy {
-			a.stats.Disowned++
-			a.held -= b.bytes()
-			a.inUse -= b.bytes()
-			continue
-		}
-		keep = append(keep, b)
-	}
-	clear(a.blocks[len(keep):])
-	a.blocks = keep
-	for i := range a.slots {
-		clear(a.slots[i])
-		a.slots[i] = a.slots[i][:0]
-	}
+	a.dropBusy()
 	clear(a.donors)
 	a.donors = a.donors[:0]
 	st := a.stats
@@ -347,6 +332,13 @@ func (a *Arena) Finish() ArenaStats {
 // disownAll forgets every block in use (it stays valid memory for whoever
 // references it and is garbage collected later).
 func (a *Arena) disownAll() {
+	a.dropBusy()
+	a.broken = true
+}
+
+// dropBusy lets every block in use leave the arena (its holders keep valid
+// memory, collected later) and empties the per-slot bindings.
+func (a *Arena) dropBusy() {
 	keep := a.blocks[:0]
 	for _, b := range a.blocks {
 		if b.busy {
@@ -363,7 +355,6 @@ func (a *Arena) disownAll() {
 		clear(a.slots[i])
 		a.slots[i] = a.slots[i][:0]
 	}
-	a.broken = true
 }
 
 func (a *Arena) recycle(b *block) {

@@ -185,13 +185,10 @@ func buildConv(b *BuildInfo) (Kernel, error) {
 			kk := g.Cin / g.Group * g.P.KH * g.P.KW
 			convGemm(ctx.Threads, x.F32(), packConvWeights(w.F32(), g.Cout, g.Group, kk), bv, g, act, true, out.F32())
 		} else if residual {
-			dw := make([]float32, out.Len())
+			dw := ctx.Float32s(out.Len())
 			depthwise(ctx.Threads, x.F32(), w.F32(), bv, g, Activation{}, dw)
-			o := out.F32()
-			for i, v := range dw {
-				o[i] += v
-			}
-			act.Apply(o)
+			addActivate(ctx.Threads, out.F32(), dw, act)
+			ctx.Release(dw)
 		} else {
 			ConvForward(ctx.Threads, x.F32(), w.F32(), bv, g, act, out.F32())
 		}

@@ -132,7 +132,7 @@ func convGemm(threads int, x []float32, cw *convWeights, bias []float32, g ConvG
 						j1 := min(ohw, j0+chunk)
 						col := (*buf)[:kk*(j1-j0)]
 						if xph != nil {
-							im2colColsPhased(xph, cpg, g.H, g.W, g.P, g.OW, j0, j1, 0, col)
+							im2colColsPad(xph, cpg, g.H, g.W, g.P, g.OW, j0, j1, 0, true, col)
 						} else {
 							im2colCols(xg, cpg, g.H, g.W, g.P, g.OW, j0, j1, col)
 						}
@@ -153,7 +153,7 @@ func convGemm(threads int, x []float32, cw *convWeights, bias []float32, g ConvG
 			}
 			gemm.Parallel(t, func(i int) {
 				c0, c1 := i*cpg/t, (i+1)*cpg/t
-				im2colChannels(xg, c0, c1, g.H, g.W, g.P, col[c0*rowsPer*ohw:c1*rowsPer*ohw])
+				ref.Im2Col(xg[c0*hw:c1*hw], c1-c0, g.H, g.W, g.P, col[c0*rowsPer*ohw:c1*rowsPer*ohw])
 			})
 			gemm.SgemmPackedAThreads(threads, pa, ohw, col, ohw, og, ohw, ep)
 			colPool.Put(buf)
@@ -161,23 +161,31 @@ func convGemm(threads int, x []float32, cw *convWeights, bias []float32, g ConvG
 	}
 }
 
-// im2colChannels expands input channels [c0, c1) of one image (x holds all
-// channels, h x w each) into full-width rows.
-func im2colChannels(x []float32, c0, c1, h, w int, p ref.Conv2D, col []float32) {
-	ref.Im2Col(x[c0*h*w:c1*h*w], c1-c0, h, w, p, col)
-}
-
 // im2colCols writes columns [j0, j1) of im2col(x) (c channels of h x w) as
 // a row-major (c·KH·KW) x (j1-j0) matrix. Column j is output pixel
 // (j / ow, j % ow). Stride-1 rows are copied in runs; padding is zeroed.
 func im2colCols(x []float32, c, h, w int, p ref.Conv2D, ow, j0, j1 int, col []float32) {
-	im2colColsPad(x, c, h, w, p, ow, j0, j1, 0, col)
+	im2colColsPad(x, c, h, w, p, ow, j0, j1, 0, false, col)
 }
 
 // im2colColsPad is im2colCols for any element type with an explicit
-// padding value (int8 kernels pad with the input zero point).
-func im2colColsPad[T any](x []T, c, h, w int, p ref.Conv2D, ow, j0, j1 int, pad T, col []T) {
+// padding value (int8 kernels pad with the input zero point). With phased
+// set, x's rows have been rearranged by splitPhases, so a strided window
+// segment is one copy too; otherwise strided segments are gathered.
+func im2colColsPad[T any](x []T, c, h, w int, p ref.Conv2D, ow, j0, j1 int, pad T, phased bool, col []T) {
 	n := j1 - j0
+	sw := p.SW
+	// Where phase r of a split row starts.
+	var starts [8]int
+	start := starts[:min(sw, len(starts))]
+	if phased {
+		if sw > len(starts) {
+			start = make([]int, sw)
+		}
+		for r := range start {
+			start[r] = phaseStart(r, w, sw)
+		}
+	}
 	row := 0
 	for ci := 0; ci < c; ci++ {
 		xc := x[ci*h*w : (ci+1)*h*w]
@@ -198,29 +206,34 @@ func im2colColsPad[T any](x []T, c, h, w int, p ref.Conv2D, ow, j0, j1 int, pad 
 						continue
 					}
 					xr := xc[iy*w : (iy+1)*w]
-					ix := ox0*p.SW - p.PL + kx*p.DW
-					if p.SW == 1 {
-						// Output k reads input ix+k: pad the parts left of
-						// column 0 and right of column w-1, copy the middle.
-						lo := min(seg, max(0, -ix))
-						hi := max(lo, min(seg, w-ix))
-						fill(d[:lo], pad)
-						copy(d[lo:hi], xr[ix+lo:ix+hi])
-						fill(d[hi:], pad)
-						continue
-					}
-					// Strided: outputs [lo, hi) read inside the row.
-					lo, hi := 0, len(d)
-					if ix < 0 {
-						lo = min(hi, (-ix+p.SW-1)/p.SW)
-					}
-					if end := (w - ix + p.SW - 1) / p.SW; end < hi {
-						hi = max(lo, end)
+					// Output k reads input column ix+k*sw: pad the outputs
+					// left of column 0 and right of column w-1.
+					ix := ox0*sw - p.PL + kx*p.DW
+					var lo, hi int
+					if sw == 1 { // no divisions on the common path
+						lo = min(seg, max(0, -ix))
+						hi = max(lo, min(seg, w-ix))
+					} else {
+						lo, hi = 0, seg
+						if ix < 0 {
+							lo = min(hi, (-ix+sw-1)/sw)
+						}
+						if end := (w - ix + sw - 1) / sw; end < hi {
+							hi = max(lo, end)
+						}
 					}
 					fill(d[:lo], pad)
-					if lo < hi {
-						src := xr[ix+lo*p.SW:]
-						for k, s := lo, 0; k < hi; k, s = k+1, s+p.SW {
+					switch first := ix + lo*sw; {
+					case lo >= hi:
+					case sw == 1:
+						copy(d[lo:hi], xr[first:first+hi-lo])
+					case phased:
+						r := first % sw
+						k := start[r] + (first-r)/sw
+						copy(d[lo:hi], xr[k:k+hi-lo])
+					default:
+						src := xr[first:]
+						for k, s := lo, 0; k < hi; k, s = k+1, s+sw {
 							d[k] = src[s]
 						}
 					}
@@ -262,60 +275,4 @@ func phaseStart(r, w, sw int) int {
 		n += (w - q + sw - 1) / sw
 	}
 	return n
-}
-
-// im2colColsPhased is im2colColsPad for stride SW > 1 over rows already
-// split by splitPhases: every window segment is one copy.
-func im2colColsPhased[T any](xph []T, c, h, w int, p ref.Conv2D, ow, j0, j1 int, pad T, col []T) {
-	n := j1 - j0
-	sw := p.SW
-	var starts [8]int
-	var startSlice []int
-	if sw <= len(starts) {
-		startSlice = starts[:sw]
-	} else {
-		startSlice = make([]int, sw)
-	}
-	for r := range startSlice {
-		startSlice[r] = phaseStart(r, w, sw)
-	}
-	row := 0
-	for ci := 0; ci < c; ci++ {
-		xc := xph[ci*h*w : (ci+1)*h*w]
-		for ky := 0; ky < p.KH; ky++ {
-			for kx := 0; kx < p.KW; kx++ {
-				dst := col[row*n : (row+1)*n]
-				row++
-				i := 0
-				for j := j0; j < j1; {
-					oy, ox0 := j/ow, j%ow
-					seg := min(j1-j, ow-ox0)
-					d := dst[i : i+seg]
-					i += seg
-					j += seg
-					iy := oy*p.SH - p.PT + ky*p.DH
-					if iy < 0 || iy >= h {
-						fill(d, pad)
-						continue
-					}
-					ix := ox0*sw - p.PL + kx*p.DW // input column of d[0]
-					lo, hi := 0, seg
-					if ix < 0 {
-						lo = min(hi, (-ix+sw-1)/sw)
-					}
-					if end := (w - ix + sw - 1) / sw; end < hi {
-						hi = max(lo, end)
-					}
-					fill(d[:lo], pad)
-					if lo < hi {
-						first := ix + lo*sw // an in-range column
-						r := first % sw
-						k := startSlice[r] + (first-r)/sw
-						copy(d[lo:hi], xc[iy*w+k:iy*w+k+hi-lo])
-					}
-					fill(d[hi:], pad)
-				}
-			}
-		}
-	}
 }

@@ -108,20 +108,9 @@ func buildWinogradConv(b *BuildInfo) (Kernel, error) {
 	}
 	// The im2col kernel serves the shapes Winograd does not pay for; it is
 	// built (and packs its weights) on first use only.
-	var fbOnce sync.Once
-	var fb Kernel
-	var fbErr error
-	fallback := func() (Kernel, error) {
-		fbOnce.Do(func() { fb, fbErr = buildConv(b) })
-		return fb, fbErr
-	}
-	ep := winograd.Epilogue{}
-	switch act.Kind {
-	case "Relu":
-		ep.Act = gemm.ActRelu
-	case "Clip":
-		ep.Act, ep.Min, ep.Max = gemm.ActClip, act.Min, act.Max
-	}
+	fallback := &lazyKernel{build: func() (Kernel, error) { return buildConv(b) }}
+	gep := act.epilogue(nil)
+	ep := winograd.Epilogue{Act: gep.Act, Min: gep.Min, Max: gep.Max}
 	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
 		ts, err := MustTensors(in, 2)
 		if err != nil {
@@ -137,7 +126,7 @@ func buildWinogradConv(b *BuildInfo) (Kernel, error) {
 			return nil, err
 		}
 		if ts[1] != w || x.DType != tensor.Float32 || x.Rank() != 4 || (bias != nil && bias.DType != tensor.Float32) {
-			return runFallback(fallback, ctx, in)
+			return fallback.Run(ctx, in)
 		}
 		g, err := ResolveConv2D(n, x.Shape, w.Shape)
 		if err != nil {
@@ -145,11 +134,11 @@ func buildWinogradConv(b *BuildInfo) (Kernel, error) {
 		}
 		ok, tile := winograd.Pays(g.Cin, g.Cout, g.OH, g.OW)
 		if !ok || g.P.SH != 1 || g.P.SW != 1 || g.P.DH != 1 || g.P.DW != 1 || g.Group != 1 {
-			return runFallback(fallback, ctx, in)
+			return fallback.Run(ctx, in)
 		}
 		out := ctx.Empty(tensor.Float32, g.OutShape(4)...)
 		if z != nil && (z.DType != tensor.Float32 || !tensor.SameShape(z.Shape, out.Shape)) {
-			return runFallback(fallback, ctx, in) // broadcasting addend
+			return fallback.Run(ctx, in) // broadcasting addend
 		}
 		e := ep
 		if bias != nil {
@@ -169,14 +158,6 @@ func buildWinogradConv(b *BuildInfo) (Kernel, error) {
 		}
 		return []Value{out}, nil
 	}), nil
-}
-
-func runFallback(fallback func() (Kernel, error), ctx *Ctx, in []Value) ([]Value, error) {
-	k, err := fallback()
-	if err != nil {
-		return nil, err
-	}
-	return k.Run(ctx, in)
 }
 
 // addActivate computes o = act(o + z) elementwise, in parallel chunks.

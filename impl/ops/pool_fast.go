@@ -10,10 +10,11 @@ import (
 // for each output row, the element-wise max of the window's input rows
 // (one pass over full rows, no bounds checks), then the max over each
 // window's columns of that row. It matches ref.MaxPool2D, NaN propagation
-// included, with branch-free max (random data mispredicts a compare half the time).
-// tmp must hold w floats.
-func maxPoolPlane[T float32 | uint8 | int8](x []T, h, w int, p ref.Conv2D, oh, ow int, out, tmp []T) {
-	negInf := lowest[T]()
+// included, with branch-free max (random data mispredicts a compare half the
+// time; 8-bit pooling converts to float for the same reason, see
+// buildMaxPoolInt8). tmp must hold w floats.
+func maxPoolPlane(x []float32, h, w int, p ref.Conv2D, oh, ow int, out, tmp []float32) {
+	negInf := float32(math.Inf(-1))
 	tmp = tmp[:w]
 	for oy := 0; oy < oh; oy++ {
 		or := out[oy*ow : (oy+1)*ow]
@@ -80,41 +81,18 @@ func maxPoolPlane[T float32 | uint8 | int8](x []T, h, w int, p ref.Conv2D, oh, o
 			continue
 		}
 		for ox := range or {
-			m := negInf
-			ix := ox*p.SW - p.PL
-			for kx := 0; kx < p.KW; kx, ix = kx+1, ix+p.DW {
-				if ix < 0 || ix >= w {
-					continue
-				}
-				m = max(m, tmp[ix])
-			}
-			or[ox] = m
+			or[ox] = windowMax(tmp, ox*p.SW-p.PL, p.KW, p.DW, w, negInf)
 		}
 	}
 }
 
 // windowMax is the max of row[ix + k*dw] for k < kw, skipping columns
 // outside [0, w).
-func windowMax[T float32 | uint8 | int8](row []T, ix, kw, dw, w int, m T) T {
+func windowMax(row []float32, ix, kw, dw, w int, m float32) float32 {
 	for k := 0; k < kw; k, ix = k+1, ix+dw {
 		if ix >= 0 && ix < w {
 			m = max(m, row[ix])
 		}
 	}
 	return m
-}
-
-// lowest is the identity of max for T: -Inf for float32, the smallest code
-// for 8-bit integers (quantized MaxPool works on codes directly, since
-// dequantization is monotonic).
-func lowest[T float32 | uint8 | int8]() T {
-	var z T
-	switch any(z).(type) {
-	case float32:
-		return T(float32(math.Inf(-1)))
-	case int8:
-		v := int8(math.MinInt8)
-		return T(v)
-	}
-	return 0
 }

@@ -135,10 +135,7 @@ func newRequant(sx float32, sw []float32, ys, yzp *tensor.Tensor, nout int, act 
 		if act.Kind == "Clip" {
 			// Quantization is monotonic, so Q(clip(v)) = clip(Q(v)) with
 			// the bounds quantized the way QuantizeLinear would.
-			code := func(v float32) int32 {
-				c := math.RoundToEven(float64(v/sy)) + float64(r.zy)
-				return int32(max(float64(lo), min(float64(hi), c)))
-			}
+			code := func(v float32) int32 { return int32(quantCode(v, sy, float32(r.zy), float32(lo), float32(hi))) }
 			r.lo, r.hi = max(r.lo, code(act.Min)), min(r.hi, code(act.Max))
 		}
 	}
@@ -176,6 +173,18 @@ func (r *requant) apply(c int, acc []int32, out any, off int) {
 			o[off+i] = int8(r.q(a, m))
 		}
 	}
+}
+
+// int32Bias checks an int8 layer's optional bias: int32, one per output
+// channel.
+func int32Bias(bias *tensor.Tensor, cout int) ([]int32, error) {
+	if bias == nil {
+		return nil, nil
+	}
+	if bias.DType != tensor.Int32 || bias.Len() != cout {
+		return nil, fmt.Errorf("bias must be int32[%d], got %s%v", cout, bias.DType, bias.Shape)
+	}
+	return bias.I32(), nil
 }
 
 func (r *requant) q(a int32, m float64) int32 {
@@ -247,12 +256,9 @@ func buildQConv(b *BuildInfo, isGemm bool) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		var bv []int32
-		if bias != nil {
-			if bias.DType != tensor.Int32 || bias.Len() != cout {
-				return nil, fmt.Errorf("bias must be int32[%d], got %s%v", cout, bias.DType, bias.Shape)
-			}
-			bv = bias.I32()
+		bv, err := int32Bias(bias, cout)
+		if err != nil {
+			return nil, err
 		}
 		var wv []int32
 		if pre != nil && w == b.Const[3] {

@@ -127,12 +127,9 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		var bv []int32
-		if bias != nil {
-			if bias.DType != tensor.Int32 || bias.Len() != cout {
-				return nil, fmt.Errorf("bias must be int32[%d], got %s%v", cout, bias.DType, bias.Shape)
-			}
-			bv = bias.I32()
+		bv, err := int32Bias(bias, cout)
+		if err != nil {
+			return nil, err
 		}
 		zx := []int32{zxConst}
 		scale := rq.mult
@@ -316,7 +313,7 @@ func qconvGroup[TB gemm.Int8](threads int, pa *gemm.PackedQA, xg []TB, zx0 TB, g
 				j0 := c * chunk
 				j1 := min(ohw, j0+chunk)
 				cc := col[:kk*(j1-j0)]
-				im2colColsPad(xg, cpg, g.H, g.W, g.P, g.OW, j0, j1, zx0, cc)
+				im2colColsPad(xg, cpg, g.H, g.W, g.P, g.OW, j0, j1, zx0, false, cc)
 				switch o := out.Data.(type) {
 				case []uint8:
 					gemm.QGemmPackedAThreads(1, pa, j1-j0, cc, j1-j0, zx, o[off+j0:], ohw, ep)

@@ -17,10 +17,7 @@ import (
 // quantization ops never are (quantized weights must stay quantized for the
 // int8 kernels), and results above maxFoldElems elements are left to run.
 func FoldConstants(g *graph.Graph) (int, error) {
-	isInput := map[string]bool{}
-	for _, in := range g.Inputs {
-		isInput[in.Name] = true
-	}
+	isInput := graphInputs(g)
 	constant := func(name string) *tensor.Tensor {
 		if name == "" || isInput[name] {
 			return nil

@@ -27,10 +27,7 @@ func FoldConvBN(g *graph.Graph) (int, error) {
 func foldConvBNOnce(g *graph.Graph) (int, error) {
 	prod := g.Producers()
 	cons := g.Consumers()
-	isInput := map[string]bool{}
-	for _, in := range g.Inputs {
-		isInput[in.Name] = true
-	}
+	isInput := graphInputs(g)
 	init := func(name string) *tensor.Tensor {
 		if name == "" || isInput[name] {
 			return nil
@@ -111,10 +108,7 @@ func foldConvBNOnce(g *graph.Graph) (int, error) {
 func FuseActivation(g *graph.Graph) (int, error) {
 	prod := g.Producers()
 	cons := g.Consumers()
-	isInput := map[string]bool{}
-	for _, in := range g.Inputs {
-		isInput[in.Name] = true
-	}
+	isInput := graphInputs(g)
 	n := 0
 	for _, act := range append([]*graph.Node{}, g.Nodes...) {
 		if (act.OpType != "Relu" && act.OpType != "Clip") || !defaultDomain(act) || len(act.Inputs) == 0 || len(act.Outputs) != 1 {
@@ -176,6 +170,16 @@ func clipBounds(g *graph.Graph, n *graph.Node, isInput map[string]bool) (float32
 		*dst = t.F32()[0]
 	}
 	return lo, hi, true
+}
+
+// graphInputs is the set of g's input names: an initializer that is also an
+// input can be overridden by the caller, so it is not a constant.
+func graphInputs(g *graph.Graph) map[string]bool {
+	isInput := make(map[string]bool, len(g.Inputs))
+	for _, in := range g.Inputs {
+		isInput[in.Name] = true
+	}
+	return isInput
 }
 
 func defaultDomain(n *graph.Node) bool { return n.Domain == "" || n.Domain == "ai.onnx" }

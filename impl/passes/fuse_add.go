@@ -15,10 +15,7 @@ import (
 func FuseConvAdd(g *graph.Graph) (int, error) {
 	prod := g.Producers()
 	cons := g.Consumers()
-	isInput := map[string]bool{}
-	for _, in := range g.Inputs {
-		isInput[in.Name] = true
-	}
+	isInput := graphInputs(g)
 	n := 0
 	for _, add := range append([]*graph.Node{}, g.Nodes...) {
 		if add.OpType != "Add" || !defaultDomain(add) || len(add.Inputs) != 2 || len(add.Outputs) != 1 || add.Inputs[0] == add.Inputs[1] {

@@ -53,10 +53,7 @@ func fuseOnce(g *graph.Graph) (int, error) {
 		}
 		return g.Initializers[v]
 	}
-	isInput := map[string]bool{}
-	for _, in := range g.Inputs {
-		isInput[in.Name] = true
-	}
+	isInput := graphInputs(g)
 	for _, n := range g.Nodes {
 		switch n.OpType {
 		case "Conv", "Gemm":

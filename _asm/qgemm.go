@@ -182,22 +182,22 @@ const (
 	qfC2      = 32
 	qfRowAdd  = 40
 	qfColAdd  = 48
-	qfScale   = 56
-	qfZp      = 64
-	qfLo      = 72
-	qfHi      = 80
-	qfOut     = 88
-	qfLdo     = 96
-	qfRows    = 104
-	qfCols    = 112
-	qfTile    = 120
-	qfTstride = 128
+	qfScale   = 56 // *float32
+	qfZp      = 64 // int32 output zero point
+	qfLo      = 68 // float32 lo - zp
+	qfHi      = 72 // float32 hi - zp
+	qfOut     = 80
+	qfLdo     = 88
+	qfRows    = 96
+	qfCols    = 104
+	qfTile    = 112
+	qfTstride = 120
 
 	qCorr1    = 1  // v += r1[i]*c1[j]
 	qCorr2    = 2  // v += r2[i]*c2[j]
 	qRowAdd   = 4  // v += rowAdd[i]
 	qColAdd   = 8  // v += colAdd[j]
-	qRequant  = 16 // byte output: clamp(rne(v*scale) + zp)
+	qRequant  = 16 // byte output: rne(clamp(v*scale, lo-zp, hi-zp)) + zp
 	qScaleRow = 32 // scale indexed by row (else by column)
 )
 
@@ -209,12 +209,17 @@ const (
 //
 //	v = tile[i][j] (+ r1[i]*c1[j]) (+ r2[i]*c2[j]) (+ rowAdd[i]) (+ colAdd[j])
 //	int32 output: out[i][j] = v
-//	byte output:  x = float64(v) * scale; x = roundHalfEven(x) + zp;
-//	              x = min(max(x, lo), hi); out[i][j] = byte(x)
+//	byte output:  p = float32(v) * scale            (VCVTDQ2PS, VMULPS)
+//	              p = min(max(p, lo-zp), hi-zp)     (VMAXPS, VMINPS)
+//	              out[i][j] = byte(rne(p) + zp)     (VCVTPS2DQ, VPADDD, VPMOVDB)
 //
-// The float64 arithmetic is exact to the Go reference: the int32 converts
-// exactly, the product rounds once, rounding to an integer and adding the
-// zero point are exact.
+// ONNX Runtime's float32 requantization (MlasRequantizeOutput), bit for bit
+// the Go qfinishGo. The bounds lo-zp, hi-zp are exact float32 integers, so
+// clamping before the conversion equals saturating after it, keeps the
+// conversion in range (it would give 0x80000000 for a huge product) and
+// sends a NaN product to the lower bound (VMAXPS returns its second source,
+// the bound, when one operand is NaN). Every conversion rounds half to even
+// by its embedded rounding control, whatever MXCSR says.
 func genQFinish512(f *file) {
 	f.p("")
 	f.p("// func qfinish_avx512(f *qfin)")
@@ -228,9 +233,13 @@ func genQFinish512(f *file) {
 	f.i("MOVQ %d(AX), R13 // cols", qfCols)
 	f.i("MOVQ %d(AX), SI // tile row", qfTile)
 	f.i("MOVQ %d(AX), DI // output row", qfOut)
-	f.i("VBROADCASTSD %d(AX), Z14 // zero point", qfZp)
-	f.i("VBROADCASTSD %d(AX), Z15 // lo", qfLo)
-	f.i("VBROADCASTSD %d(AX), Z16 // hi", qfHi)
+	f.i("VPBROADCASTD %d(AX), Z14 // zero point", qfZp)
+	f.i("VBROADCASTSS %d(AX), Z15 // lo - zp", qfLo)
+	f.i("VBROADCASTSS %d(AX), Z16 // hi - zp", qfHi)
+	f.i("MOVQ R8, DX")
+	f.i("ANDQ $%d, DX", qRequant|qCorr1|qCorr2|qColAdd)
+	f.i("CMPQ DX, $%d", qRequant)
+	f.i("JEQ qfin_fast // requantize with at most a row addend")
 	f.i("XORQ BX, BX // i")
 	f.label("qfin_row")
 	f.i("CMPQ BX, %d(AX)", qfRows)
@@ -253,7 +262,7 @@ func genQFinish512(f *file) {
 	f.label("qfin_rs")
 	f.i("TESTQ $%d, R8", qScaleRow)
 	f.i("JZ qfin_cols")
-	f.i("VBROADCASTSD (R12)(BX*8), Z13 // scale[i]")
+	f.i("VBROADCASTSS (R12)(BX*4), Z13 // scale[i]")
 	f.label("qfin_cols")
 	f.i("XORQ CX, CX // j")
 	f.label("qfin_col")
@@ -267,7 +276,6 @@ func genQFinish512(f *file) {
 	f.i("BZHIL DX, R14, R14 // (1<<left)-1")
 	f.label("qfin_full")
 	f.i("KMOVW R14, K1")
-	f.i("KSHIFTRW $8, K1, K3 // lanes 8..15 for the high half")
 	f.i("VMOVDQU32.Z (SI)(CX*4), K1, Z0")
 	f.i("TESTQ $%d, R8", qCorr1)
 	f.i("JZ qfin_c2")
@@ -295,33 +303,21 @@ func genQFinish512(f *file) {
 	f.i("VMOVDQU32 Z0, K1, (DI)(CX*4) // int32 output")
 	f.i("JMP qfin_step")
 	f.label("qfin_rq")
-	f.i("VCVTDQ2PD Y0, Z2 // lanes 0..7 to float64")
-	f.i("VEXTRACTI32X8 $1, Z0, Y3")
-	f.i("VCVTDQ2PD Y3, Z3 // lanes 8..15")
+	f.i("VCVTDQ2PS.RN_SAE Z0, Z2 // float32(v), half to even")
 	f.i("TESTQ $%d, R8", qScaleRow)
 	f.i("JZ qfin_colscale")
-	f.i("VMULPD Z13, Z2, Z2")
-	f.i("VMULPD Z13, Z3, Z3")
-	f.i("JMP qfin_round")
+	f.i("VMULPS.RN_SAE Z13, Z2, Z2")
+	f.i("JMP qfin_clamp")
 	f.label("qfin_colscale")
-	f.i("KSHIFTRW $0, K1, K2 // lanes 0..7 (low byte of K1 is used)")
-	f.i("VMOVUPD.Z (R12)(CX*8), K2, Z4")
-	f.i("VMOVUPD.Z 64(R12)(CX*8), K3, Z5")
-	f.i("VMULPD Z4, Z2, Z2")
-	f.i("VMULPD Z5, Z3, Z3")
-	f.label("qfin_round")
-	f.i("VRNDSCALEPD $8, Z2, Z2 // round half to even, no precision exception")
-	f.i("VRNDSCALEPD $8, Z3, Z3")
-	f.i("VADDPD Z14, Z2, Z2 // + zero point")
-	f.i("VADDPD Z14, Z3, Z3")
-	f.i("VMAXPD Z15, Z2, Z2 // saturate")
-	f.i("VMAXPD Z15, Z3, Z3")
-	f.i("VMINPD Z16, Z2, Z2")
-	f.i("VMINPD Z16, Z3, Z3")
-	f.i("VCVTPD2DQ Z2, Y2 // exact: integral and in range")
-	f.i("VCVTPD2DQ Z3, Y3")
-	f.i("VINSERTI32X8 $1, Y3, Z2, Z2")
-	f.i("VPMOVDB Z2, K1, (DI)(CX*1) // low byte: the u8 or s8 value")
+	f.i("VMOVUPS.Z (R12)(CX*4), K1, Z4")
+	f.i("VMULPS.RN_SAE Z4, Z2, Z2")
+	f.label("qfin_clamp")
+	f.i("VMAXPS Z15, Z2, Z2 // max(p, lo-zp); NaN -> lo-zp")
+	f.i("VMINPS Z16, Z2, Z2 // min(p, hi-zp)")
+	f.i("VCVTPS2DQ.RN_SAE Z2, Z2 // round half to even, exact and in range")
+	f.i("VPADDD Z14, Z2, Z2 // + zero point: within [lo, hi]")
+	f.i("VPMOVDB Z2, X2 // low bytes: the u8 or s8 codes")
+	f.i("VMOVDQU8 X2, K1, (DI)(CX*1)")
 	f.label("qfin_step")
 	f.i("ADDQ $16, CX")
 	f.i("JMP qfin_col")
@@ -339,6 +335,98 @@ func genQFinish512(f *file) {
 	f.label("qfin_done")
 	f.i("VZEROUPPER")
 	f.i("RET")
+	genQFinishFast512(f)
+}
+
+// genQFinishFast512 emits the finisher's fast path, taken for byte output
+// without per-element corrections (c1, c2, colAdd unused: the usual
+// convolution, whose weight zero point is 0 and whose input zero point and
+// bias fold into the row addend). Its inner loop has no flag tests and no
+// mask: whole vectors first, then one masked vector for the cols%16 tail,
+// the mask computed once. Registers: R9 whole-vector columns, R10 tile row
+// stride and R11 output row stride in bytes, Z12 the row addend (0 without
+// qRowAdd), Z13 the row's scale.
+func genQFinishFast512(f *file) {
+	body := func(masked, rowScale bool) {
+		if masked {
+			f.i("VMOVDQU32.Z (SI)(CX*4), K1, Z0")
+			f.i("VPADDD Z12, Z0, Z0")
+		} else {
+			f.i("VPADDD (SI)(CX*4), Z12, Z0")
+		}
+		f.i("VCVTDQ2PS.RN_SAE Z0, Z2")
+		switch {
+		case rowScale:
+			f.i("VMULPS.RN_SAE Z13, Z2, Z2")
+		case masked:
+			f.i("VMOVUPS.Z (R12)(CX*4), K1, Z4")
+			f.i("VMULPS.RN_SAE Z4, Z2, Z2")
+		default:
+			f.i("VMOVUPS (R12)(CX*4), Z4")
+			f.i("VMULPS.RN_SAE Z4, Z2, Z2")
+		}
+		f.i("VMAXPS Z15, Z2, Z2")
+		f.i("VMINPS Z16, Z2, Z2")
+		f.i("VCVTPS2DQ.RN_SAE Z2, Z2")
+		f.i("VPADDD Z14, Z2, Z2")
+		f.i("VPMOVDB Z2, X2")
+		if masked {
+			f.i("VMOVDQU8 X2, K1, (DI)(CX*1)")
+		} else {
+			f.i("VMOVDQU X2, (DI)(CX*1)")
+		}
+	}
+	f.label("qfin_fast")
+	f.i("MOVQ %d(AX), R9", qfCols)
+	f.i("ANDQ $-16, R9 // whole-vector columns")
+	f.i("MOVQ R13, DX")
+	f.i("ANDQ $15, DX")
+	f.i("MOVL $0xffff, R14")
+	f.i("BZHIL DX, R14, R14 // tail mask")
+	f.i("KMOVW R14, K1")
+	f.i("MOVQ %d(AX), R10", qfTstride)
+	f.i("SHLQ $2, R10")
+	f.i("MOVQ %d(AX), R11", qfLdo)
+	f.i("MOVQ %d(AX), R14 // rowAdd", qfRowAdd)
+	f.i("VPXORD Z12, Z12, Z12")
+	f.i("XORQ BX, BX")
+	f.label("qff_row")
+	f.i("CMPQ BX, %d(AX)", qfRows)
+	f.i("JGE qfin_done")
+	f.i("TESTQ $%d, R8", qRowAdd)
+	f.i("JZ qff_scale")
+	f.i("VPBROADCASTD (R14)(BX*4), Z12 // rowAdd[i]")
+	f.label("qff_scale")
+	f.i("XORQ CX, CX")
+	f.i("TESTQ $%d, R8", qScaleRow)
+	f.i("JZ qff_cs")
+	f.i("VBROADCASTSS (R12)(BX*4), Z13 // scale[i]")
+	for _, rs := range []bool{true, false} {
+		p := "qff_rs"
+		if !rs {
+			p = "qff_cs"
+			f.label(p)
+		}
+		f.i("CMPQ CX, R9")
+		f.i("JGE %s_tail", p)
+		f.label(p + "_loop")
+		body(false, rs)
+		f.i("ADDQ $16, CX")
+		f.i("CMPQ CX, R9")
+		f.i("JLT %s_loop", p)
+		f.label(p + "_tail")
+		f.i("CMPQ CX, R13")
+		f.i("JGE qff_next")
+		body(true, rs)
+		if rs {
+			f.i("JMP qff_next")
+		}
+	}
+	f.label("qff_next")
+	f.i("ADDQ R10, SI")
+	f.i("ADDQ R11, DI")
+	f.i("INCQ BX")
+	f.i("JMP qff_row")
 }
 
 func genQGemm(out map[string][]byte) {
@@ -426,10 +514,13 @@ func genQGemm(out map[string][]byte) {
 // qSigned marks int8 (not uint8) byte output for the AVX2 finisher's packs.
 const qSigned = 64
 
-// genQFinish256 emits the AVX2 finisher, same contract as the AVX-512 one
-// but for a column count that is a multiple of 8 (the Go finisher does the
-// rest); requantized values are clamped, so the saturating packs
-// (dword -> word -> byte) only narrow.
+// genQFinish256 emits the AVX2 finisher, same contract and arithmetic as
+// the AVX-512 one but for a column count that is a multiple of 8 (the Go
+// finisher does the rest): VCVTDQ2PS, VMULPS, VMAXPS/VMINPS against lo-zp
+// and hi-zp, VCVTPS2DQ (half to even under MXCSR's default rounding, which
+// Go never changes, as Go's own float conversions assume), VPADDD zp. The
+// values are then within [lo, hi], so the saturating packs (dword -> word
+// -> byte) only narrow.
 //
 //	func qfinish_avx2(f *qfin)
 func genQFinish256(f *file) {
@@ -445,9 +536,13 @@ func genQFinish256(f *file) {
 	f.i("MOVQ %d(AX), R13 // cols (multiple of 8)", qfCols)
 	f.i("MOVQ %d(AX), SI // tile row", qfTile)
 	f.i("MOVQ %d(AX), DI // output row", qfOut)
-	f.i("VBROADCASTSD %d(AX), Y14 // zero point", qfZp)
-	f.i("VBROADCASTSD %d(AX), Y15 // lo", qfLo)
-	f.i("VBROADCASTSD %d(AX), Y9 // hi", qfHi)
+	f.i("VPBROADCASTD %d(AX), Y14 // zero point", qfZp)
+	f.i("VBROADCASTSS %d(AX), Y15 // lo - zp", qfLo)
+	f.i("VBROADCASTSS %d(AX), Y9 // hi - zp", qfHi)
+	f.i("MOVQ R8, DX")
+	f.i("ANDQ $%d, DX", qRequant|qCorr1|qCorr2|qColAdd)
+	f.i("CMPQ DX, $%d", qRequant)
+	f.i("JEQ qf2_fast // requantize with at most a row addend")
 	f.i("XORQ BX, BX")
 	f.label("qf2_row")
 	f.i("CMPQ BX, %d(AX)", qfRows)
@@ -466,7 +561,7 @@ func genQFinish256(f *file) {
 	}
 	f.i("TESTQ $%d, R8", qScaleRow)
 	f.i("JZ qf2_cols")
-	f.i("VBROADCASTSD (R12)(BX*8), Y13 // scale[i]")
+	f.i("VBROADCASTSS (R12)(BX*4), Y13 // scale[i]")
 	f.label("qf2_cols")
 	f.i("XORQ CX, CX")
 	f.label("qf2_col")
@@ -496,28 +591,19 @@ func genQFinish256(f *file) {
 	f.i("VMOVDQU Y0, (DI)(CX*4)")
 	f.i("JMP qf2_step")
 	f.label("qf2_rq")
-	f.i("VCVTDQ2PD X0, Y2 // lanes 0..3")
-	f.i("VEXTRACTI128 $1, Y0, X3")
-	f.i("VCVTDQ2PD X3, Y3 // lanes 4..7")
+	f.i("VCVTDQ2PS Y0, Y2 // float32(v)")
 	f.i("TESTQ $%d, R8", qScaleRow)
 	f.i("JZ qf2_colscale")
-	f.i("VMULPD Y13, Y2, Y2")
-	f.i("VMULPD Y13, Y3, Y3")
-	f.i("JMP qf2_round")
+	f.i("VMULPS Y13, Y2, Y2")
+	f.i("JMP qf2_clamp")
 	f.label("qf2_colscale")
-	f.i("VMULPD (R12)(CX*8), Y2, Y2")
-	f.i("VMULPD 32(R12)(CX*8), Y3, Y3")
-	f.label("qf2_round")
-	f.i("VROUNDPD $8, Y2, Y2 // round half to even")
-	f.i("VROUNDPD $8, Y3, Y3")
-	f.i("VADDPD Y14, Y2, Y2")
-	f.i("VADDPD Y14, Y3, Y3")
-	f.i("VMAXPD Y15, Y2, Y2")
-	f.i("VMAXPD Y15, Y3, Y3")
-	f.i("VMINPD Y9, Y2, Y2")
-	f.i("VMINPD Y9, Y3, Y3")
-	f.i("VCVTPD2DQY Y2, X2")
-	f.i("VCVTPD2DQY Y3, X3")
+	f.i("VMULPS (R12)(CX*4), Y2, Y2")
+	f.label("qf2_clamp")
+	f.i("VMAXPS Y15, Y2, Y2 // max(p, lo-zp); NaN -> lo-zp")
+	f.i("VMINPS Y9, Y2, Y2 // min(p, hi-zp)")
+	f.i("VCVTPS2DQ Y2, Y2 // round half to even, exact and in range")
+	f.i("VPADDD Y14, Y2, Y2 // + zero point: within [lo, hi]")
+	f.i("VEXTRACTI128 $1, Y2, X3")
 	f.i("VPACKSSDW X3, X2, X2 // 8 x int16, exact")
 	f.i("TESTQ $%d, R8", qSigned)
 	f.i("JNZ qf2_s8")
@@ -544,4 +630,76 @@ func genQFinish256(f *file) {
 	f.label("qf2_done")
 	f.i("VZEROUPPER")
 	f.i("RET")
+	genQFinishFast256(f)
+}
+
+// genQFinishFast256 is genQFinishFast512 for AVX2: byte output without
+// per-element corrections, one loop per (row or column scale, u8 or s8)
+// with no flag tests inside. R10, R11: tile and output row strides in
+// bytes; Y12 the row addend (0 without qRowAdd), Y13 the row's scale.
+func genQFinishFast256(f *file) {
+	f.label("qf2_fast")
+	f.i("MOVQ %d(AX), R10", qfTstride)
+	f.i("SHLQ $2, R10")
+	f.i("MOVQ %d(AX), R11", qfLdo)
+	f.i("MOVQ %d(AX), R14 // rowAdd", qfRowAdd)
+	f.i("VPXOR Y12, Y12, Y12")
+	f.i("XORQ BX, BX")
+	f.label("qf2f_row")
+	f.i("CMPQ BX, %d(AX)", qfRows)
+	f.i("JGE qf2_done")
+	f.i("TESTQ $%d, R8", qRowAdd)
+	f.i("JZ qf2f_scale")
+	f.i("VPBROADCASTD (R14)(BX*4), Y12 // rowAdd[i]")
+	f.label("qf2f_scale")
+	f.i("XORQ CX, CX")
+	f.i("TESTQ R13, R13")
+	f.i("JZ qf2f_next")
+	f.i("TESTQ $%d, R8", qScaleRow)
+	f.i("JZ qf2f_cs")
+	f.i("VBROADCASTSS (R12)(BX*4), Y13 // scale[i]")
+	for _, rs := range []bool{true, false} {
+		p := "qf2f_rs"
+		if !rs {
+			p = "qf2f_cs"
+			f.label(p)
+		}
+		f.i("TESTQ $%d, R8", qSigned)
+		f.i("JNZ %s_s8", p)
+		for _, signed := range []bool{false, true} {
+			lbl := p + "_u8"
+			if signed {
+				lbl = p + "_s8"
+			}
+			f.label(lbl)
+			f.i("VPADDD (SI)(CX*4), Y12, Y0")
+			f.i("VCVTDQ2PS Y0, Y2")
+			if rs {
+				f.i("VMULPS Y13, Y2, Y2")
+			} else {
+				f.i("VMULPS (R12)(CX*4), Y2, Y2")
+			}
+			f.i("VMAXPS Y15, Y2, Y2")
+			f.i("VMINPS Y9, Y2, Y2")
+			f.i("VCVTPS2DQ Y2, Y2")
+			f.i("VPADDD Y14, Y2, Y2")
+			f.i("VEXTRACTI128 $1, Y2, X3")
+			f.i("VPACKSSDW X3, X2, X2")
+			if signed {
+				f.i("VPACKSSWB X2, X2, X2")
+			} else {
+				f.i("VPACKUSWB X2, X2, X2")
+			}
+			f.i("MOVQ X2, (DI)(CX*1)")
+			f.i("ADDQ $8, CX")
+			f.i("CMPQ CX, R13")
+			f.i("JLT %s", lbl)
+			f.i("JMP qf2f_next")
+		}
+	}
+	f.label("qf2f_next")
+	f.i("ADDQ R10, SI")
+	f.i("ADDQ R11, DI")
+	f.i("INCQ BX")
+	f.i("JMP qf2f_row")
 }

@@ -42,8 +42,11 @@
 // INT8 uses the same driver shape with VNNI 14 x 32 kernels (VPDPBUSD, 4 k
 // per dword), an exact AVX2 path (operands widened to int16, VPMADDWD: no
 // VPMADDUBSW saturation) and a Go kernel; zero points are folded in with row
-// and column sums and the requantizing finisher matches ONNX
-// QLinearConv/QLinearMatMul bit for bit (see qgemm.go). BF16 reuses the FP32
+// and column sums and the requantizing finisher is ONNX Runtime's (MLAS)
+// float32 one: float32(acc) times a float32 multiplier, round half to even,
+// zero point, saturation (see qgemm.go). A B operand may also be given by
+// row offsets (QGemmPackedAOffsets: an implicit im2col over padded input
+// planes, qoffsets.go). BF16 reuses the FP32
 // driver with VDPBF16PS kernels (a bf16 pair fills a float32 slot).
 //
 // # Dispatch

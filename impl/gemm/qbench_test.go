@@ -48,7 +48,7 @@ func BenchmarkQGemm(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("packedB-requant/%d", s), func(b *testing.B) {
 			for b.Loop() {
-				QGemmPackedB(m, A, k, []int32{3}, pb, C8, n, QEpilogue{Scale: []float64{1e-4}, ZeroPoint: 5, Relu: true})
+				QGemmPackedB(m, A, k, []int32{3}, pb, C8, n, QEpilogue{Scale: []float32{1e-4}, ZeroPoint: 5, Relu: true})
 			}
 			reportOps(b, m, n, k)
 		})

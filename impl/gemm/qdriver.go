@@ -23,14 +23,15 @@ type qjob struct {
 	flipB   byte
 	zb      []int32 // nil, 1 or n
 	pb      *PackedQB
+	rowOff  []int // B row p starts at b[rowOff[p]] (ldb unused); see QGemmPackedAOffsets
 	out     unsafe.Pointer
 	ldc     int
 	requant bool
-	lo, hi  float64
-	zp      float64
+	lo, hi  int32 // output saturation bounds (requant)
+	zp      int32 // output zero point
 	perRow  bool
 	bias    []int32
-	scale   []float64
+	scale   []float32
 }
 
 // Shared packed-B buffer cap (bytes) for the int8 row split.
@@ -76,7 +77,9 @@ func (j *qjob) run() {
 		if kpad*es*roundUp(w, kn.nr) > maxSharedQB {
 			w = max(kn.nr, maxSharedQB/(kpad*es)/kn.nr*kn.nr)
 		}
-		buf := alignedBytes(kpad * es * roundUp(w, kn.nr))
+		bufp := getSharedQB(kpad * es * roundUp(w, kn.nr))
+		defer sharedQBPool.Put(bufp)
+		buf := *bufp
 		colSum := make([]int32, w)
 		for jc := 0; jc < j.n; jc += w {
 			ncur := min(w, j.n-jc)
@@ -89,7 +92,7 @@ func (j *qjob) run() {
 					if j.needColSum() {
 						cs = colSum[p0:p1]
 					}
-					qpackB(kn, buf[p0*kpad*es:], j.b, j.ldb, false, j.flipB, !j.au, j.k, jc+p0, p1-p0, cs)
+					j.packB(buf[p0*kpad*es:], jc+p0, p1-p0, cs)
 				}
 			})
 			jj := *j
@@ -159,7 +162,6 @@ func (j *qjob) workerCols(m0, m1, n0, n1, pbCol0 int, ws *qworkspace) {
 	needRowSum := zbPer || zbU != 0
 	var f qfin
 	f.tile, f.tstride = &ws.tile[0], uintptr(nr)
-	f.zp, f.lo, f.hi = j.zp, j.lo, j.hi
 	f.ldo = uintptr(j.ldc)
 	if zbPer {
 		f.flags |= qCorr1
@@ -176,6 +178,7 @@ func (j *qjob) workerCols(m0, m1, n0, n1, pbCol0 int, ws *qworkspace) {
 	osize := uintptr(4)
 	if j.requant {
 		f.flags |= qRequant
+		f.setBounds(j.zp, j.lo, j.hi)
 		osize = 1
 		if j.perRow {
 			f.flags |= qScaleRow
@@ -196,7 +199,7 @@ func (j *qjob) workerCols(m0, m1, n0, n1, pbCol0 int, ws *qworkspace) {
 			if j.needColSum() {
 				cs = ws.colSum[:ncur]
 			}
-			qpackB(kn, ws.b, j.b, j.ldb, false, j.flipB, !j.au, j.k, jc, ncur, cs)
+			j.packB(ws.b, jc, ncur, cs)
 			bBase, colSum = ws.b, cs
 		}
 		for c := 0; c < ncur; c++ {

@@ -16,14 +16,19 @@ import (
 //
 // (za per row or per tensor, zb per column or per tensor, int32 wrap-around
 // like the reference) and then either stores it (int32 output) or
-// requantizes it exactly as ONNX QLinearConv / QLinearMatMul (and frugal's
-// reference ops) do:
+// requantizes it in float32 as ONNX Runtime does (MLAS's
+// MlasRequantizeOutput behind its QLinearConv / QLinearMatMul):
 //
-//	y = saturate(roundHalfEven(float64(acc) * scale) + zeroPoint)
+//	p = float32(float32(acc) * scale)        one float32 rounding
+//	y = roundHalfEven(clamp(p, lo-zp, hi-zp)) + zp
 //
-// with scale the per-channel multiplier sx*sw/sy computed by the caller, in
-// float64, and saturation to the output type's range (and at the zero point
-// from below when Relu is set).
+// with scale the float32 per-channel multiplier (ONNX Runtime computes it
+// as x_scale*w_scale/y_scale in float32), lo, hi the output type's range
+// narrowed by Relu (at the zero point) and Clamp, and zp the output zero
+// point. Clamping before rounding is the same as clamping after (rounding is
+// monotonic and fixes the integral bounds), and it keeps huge or infinite
+// products out of the float -> int conversion; a NaN product gives lo. See
+// Requantize for the scalar definition.
 //
 // How the kernels see the operands: the VNNI instruction multiplies an
 // unsigned byte by a signed byte. One operand is packed as the "unsigned
@@ -49,9 +54,9 @@ type QOut interface{ ~int32 | ~uint8 | ~int8 }
 // QEpilogue describes the output stage of an int8 GEMM.
 type QEpilogue struct {
 	Bias      []int32   // nil, or added to acc: one per row (PerRow) or per column
-	Scale     []float64 // requantization multipliers (1, or one per row/column); required for uint8/int8 output, ignored for int32
+	Scale     []float32 // requantization multipliers (1, or one per row/column); required for uint8/int8 output, ignored for int32
 	PerRow    bool      // Bias and Scale index rows (conv as W x im2col) instead of columns
-	ZeroPoint int32     // output zero point (uint8/int8 output)
+	ZeroPoint int32     // output zero point (uint8/int8 output), |ZeroPoint| <= 2^23
 	Relu      bool      // clamp at ZeroPoint from below
 	// Clamp narrows the output codes to [Lo, Hi] (within the type's range):
 	// a fused Clip, e.g. ReLU6, is exact in the quantized domain because
@@ -68,15 +73,36 @@ type qfin struct {
 	r2, c2  *int32         // 24, 32: v += r2[i]*c2[j]
 	rowAdd  *int32         // 40
 	colAdd  *int32         // 48
-	scale   *float64       // 56: per row (qScaleRow) or per column
-	zp      float64        // 64
-	lo, hi  float64        // 72, 80
-	out     unsafe.Pointer // 88
-	ldo     uintptr        // 96: output row stride in elements
-	rows    int            // 104
-	cols    int            // 112
-	tile    *int32         // 120
-	tstride uintptr        // 128: tile row stride in elements
+	scale   *float32       // 56: per row (qScaleRow) or per column
+	zp      int32          // 64: output zero point
+	lo, hi  float32        // 68, 72: saturation bounds minus zp (exact integers)
+	_       uint32         // 76
+	out     unsafe.Pointer // 80
+	ldo     uintptr        // 88: output row stride in elements
+	rows    int            // 96
+	cols    int            // 104
+	tile    *int32         // 112
+	tstride uintptr        // 120: tile row stride in elements
+}
+
+// setBounds stores the output stage's zero point and saturation bounds
+// [lo, hi] as the finisher uses them: lo-zp and hi-zp in float32, exact
+// because |zp| <= 2^23 (every real zero point lies in the output type's
+// range; a larger one panics rather than round the bounds).
+func (f *qfin) setBounds(zp, lo, hi int32) {
+	checkZeroPoint(zp)
+	f.zp = zp
+	f.lo, f.hi = float32(lo-zp), float32(hi-zp)
+}
+
+// qMaxZeroPoint bounds |ZeroPoint| so that lo-zp and hi-zp (lo, hi within
+// [-128, 255], see outRange) are integers below 2^24 in magnitude.
+const qMaxZeroPoint = 1 << 23
+
+func checkZeroPoint(zp int32) {
+	if zp < -qMaxZeroPoint || zp > qMaxZeroPoint {
+		panic(fmt.Sprintf("gemm: output zero point %d out of range", zp))
+	}
 }
 
 const (
@@ -119,7 +145,7 @@ func qfinishSplit(f *qfin, vec int, asm func(*qfin)) {
 		g.colAdd = (*int32)(unsafe.Add(unsafe.Pointer(f.colAdd), c*4))
 	}
 	if f.flags&qRequant != 0 && f.flags&qScaleRow == 0 {
-		g.scale = (*float64)(unsafe.Add(unsafe.Pointer(f.scale), c*8))
+		g.scale = (*float32)(unsafe.Add(unsafe.Pointer(f.scale), c*4))
 	}
 	qfinishGo(&g)
 }
@@ -223,7 +249,7 @@ func qfinishGo(f *qfin) {
 	if f.flags&qColAdd != 0 {
 		ca = unsafe.Slice(f.colAdd, cols)
 	}
-	var sc []float64
+	var sc []float32
 	if f.flags&qRequant != 0 {
 		if f.flags&qScaleRow != 0 {
 			sc = unsafe.Slice(f.scale, rows)
@@ -250,44 +276,73 @@ func qfinishGo(f *qfin) {
 				*(*int32)(unsafe.Add(f.out, (uintptr(i)*f.ldo+uintptr(j))*4)) = v
 				continue
 			}
-			var s float64
+			var s float32
 			if f.flags&qScaleRow != 0 {
 				s = sc[i]
 			} else {
 				s = sc[j]
 			}
-			x := math.RoundToEven(float64(v)*s) + f.zp
-			x = math.Min(math.Max(x, f.lo), f.hi)
-			*(*int8)(unsafe.Add(f.out, uintptr(i)*f.ldo+uintptr(j))) = int8(int32(x))
+			// The assembly's steps: VCVTDQ2PS, VMULPS, VMAXPS (a NaN
+			// takes the bound), VMINPS, VCVTPS2DQ (half to even, exact:
+			// the value is an integer-bounded float), VPADDD.
+			p := float32(float32(v) * s)
+			if !(p > f.lo) {
+				p = f.lo
+			}
+			if !(p < f.hi) {
+				p = f.hi
+			}
+			y := int32(math.RoundToEven(float64(p))) + f.zp
+			*(*int8)(unsafe.Add(f.out, uintptr(i)*f.ldo+uintptr(j))) = int8(y)
 		}
 	}
 }
 
-// Requantize is the scalar definition of the byte output stage:
-// saturate(roundHalfEven(float64(acc)*scale) + zp) into [lo, hi].
-func Requantize(acc int32, scale float64, zp, lo, hi int32) int32 {
-	x := math.RoundToEven(float64(acc)*scale) + float64(zp)
-	return int32(math.Min(math.Max(x, float64(lo)), float64(hi)))
+// Requantize is the scalar definition of the byte output stage, ONNX
+// Runtime's (MlasRequantizeOutput) float32 arithmetic:
+//
+//	p = float32(float32(acc) * scale)
+//	y = roundHalfEven(min(max(p, lo-zp), hi-zp)) + zp
+//
+// max and min in that order (lo > hi gives hi; a NaN p gives lo, or hi if
+// lo > hi). This equals roundHalfEven(p)+zp saturated to [lo, hi]. The
+// finishers compute the same bit for bit (for |zp| <= 2^23, which they
+// require).
+func Requantize(acc int32, scale float32, zp, lo, hi int32) int32 {
+	p := float64(float32(float32(acc) * scale))
+	// Bounds in float64: exact for any int32 operands.
+	flo, fhi := float64(lo)-float64(zp), float64(hi)-float64(zp)
+	if !(p > flo) {
+		p = flo
+	}
+	if !(p < fhi) {
+		p = fhi
+	}
+	return int32(int64(math.RoundToEven(p)) + int64(zp))
 }
 
 // outRange returns the saturation bounds of an output type.
 func outRange[TC QOut](ep *QEpilogue) (requant bool, lo, hi int32) {
 	var z TC
+	var tlo, thi int32
 	switch {
 	case unsafe.Sizeof(z) == 4:
 		return false, math.MinInt32, math.MaxInt32
 	case ^z < 0:
-		lo, hi = -128, 127
+		tlo, thi = -128, 127
 	default:
-		lo, hi = 0, 255
+		tlo, thi = 0, 255
 	}
+	lo, hi = tlo, thi
 	if ep.Relu && ep.ZeroPoint > lo {
 		lo = ep.ZeroPoint
 	}
 	if ep.Clamp {
 		lo, hi = max(lo, ep.Lo), min(hi, ep.Hi)
 	}
-	return true, lo, hi
+	// Both bounds stay within the type's range (an empty range, lo > hi,
+	// yields hi as before, now always a valid code).
+	return true, min(lo, thi), max(hi, tlo)
 }
 
 func isSigned[T Int8]() bool {
@@ -466,9 +521,11 @@ func GemmS8S8(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc 
 
 func setQOut[TC QOut](j *qjob, c []TC, ldc int, ep *QEpilogue) {
 	j.out, j.ldc = unsafe.Pointer(unsafe.SliceData(c)), ldc
-	var lo, hi int32
-	j.requant, lo, hi = outRange[TC](ep)
-	j.lo, j.hi, j.zp = float64(lo), float64(hi), float64(ep.ZeroPoint)
+	j.requant, j.lo, j.hi = outRange[TC](ep)
+	j.zp = ep.ZeroPoint
+	if j.requant {
+		checkZeroPoint(j.zp) // here, not in a worker goroutine
+	}
 	j.perRow = ep.PerRow
 	want, name := j.n, "column"
 	if ep.PerRow {
@@ -483,7 +540,7 @@ func setQOut[TC QOut](j *qjob, c []TC, ldc int, ep *QEpilogue) {
 	if j.requant {
 		switch {
 		case len(ep.Scale) == 1:
-			j.scale = make([]float64, want)
+			j.scale = make([]float32, want)
 			for i := range j.scale {
 				j.scale[i] = ep.Scale[0]
 			}
@@ -497,22 +554,52 @@ func setQOut[TC QOut](j *qjob, c []TC, ldc int, ep *QEpilogue) {
 
 // RequantizeRows turns a rows x cols block of int32 accumulators (row
 // stride cols) into 8-bit codes with the GEMM's own finisher (assembly
-// where available): out[i][j] = saturate(roundHalfEven(float64(acc[i][j] +
-// rowBias[i]) * scale[i]) + ep.ZeroPoint), clamped as ep says (Relu,
-// Clamp). Kernels that accumulate outside the GEMM (direct depthwise
-// convolution) share the exact output stage of QLinearConv this way.
-func RequantizeRows[TC int8 | uint8](acc []int32, rows, cols int, rowBias []int32, scale []float64, ep QEpilogue, out []TC) {
+// where available): out[i][j] = Requantize(acc[i][j] + rowBias[i],
+// scale[i], ep.ZeroPoint, lo, hi) with lo, hi the output type's range
+// narrowed as ep says (Relu, Clamp). Kernels that accumulate outside the
+// GEMM (direct depthwise convolution) share the exact output stage of
+// QLinearConv this way.
+//
+// The multipliers are float32; float64 ones are rounded to float32 first
+// (for a multiplier computed as float64(float32(sx*sw))/float64(sy) that
+// rounding gives exactly the float32 quotient ONNX Runtime uses: float64
+// carries more than 2*24+2 bits, so the double rounding of a division is
+// innocuous).
+func RequantizeRows[TC int8 | uint8, TS float32 | float64](acc []int32, rows, cols int, rowBias []int32, scale []TS, ep QEpilogue, out []TC) {
 	if rows == 0 || cols == 0 {
 		return
 	}
 	if len(acc) < rows*cols || len(out) < rows*cols || len(scale) < rows || (rowBias != nil && len(rowBias) < rows) {
 		panic(fmt.Sprintf("gemm: RequantizeRows %dx%d: acc %d, out %d, scale %d, bias %d values", rows, cols, len(acc), len(out), len(scale), len(rowBias)))
 	}
-	f := qfin{flags: qRequant | qScaleRow, scale: &scale[0], out: unsafe.Pointer(unsafe.SliceData(out)),
+	if s32, ok := any(scale).([]float32); ok {
+		requantizeRows(new(qfin), acc, rows, cols, rowBias, s32, ep, out)
+		return
+	}
+	// One allocation (the argument block escapes through the finisher
+	// call) holds the converted multipliers too.
+	tmp := new(struct {
+		f   qfin
+		buf [64]float32
+	})
+	for r0 := 0; r0 < rows; r0 += len(tmp.buf) {
+		n := min(len(tmp.buf), rows-r0)
+		for i := range n {
+			tmp.buf[i] = float32(scale[r0+i])
+		}
+		var rb []int32
+		if rowBias != nil {
+			rb = rowBias[r0:]
+		}
+		requantizeRows(&tmp.f, acc[r0*cols:], n, cols, rb, tmp.buf[:n], ep, out[r0*cols:])
+	}
+}
+
+func requantizeRows[TC int8 | uint8](f *qfin, acc []int32, rows, cols int, rowBias []int32, scale []float32, ep QEpilogue, out []TC) {
+	*f = qfin{flags: qRequant | qScaleRow, scale: &scale[0], out: unsafe.Pointer(unsafe.SliceData(out)),
 		ldo: uintptr(cols), rows: rows, cols: cols, tile: &acc[0], tstride: uintptr(cols)}
-	var lo, hi int32
-	_, lo, hi = outRange[TC](&ep)
-	f.lo, f.hi, f.zp = float64(lo), float64(hi), float64(ep.ZeroPoint)
+	_, lo, hi := outRange[TC](&ep)
+	f.setBounds(ep.ZeroPoint, lo, hi)
 	if isSigned[TC]() {
 		f.flags |= qSigned
 	}
@@ -520,5 +607,5 @@ func RequantizeRows[TC int8 | uint8](acc []int32, rows, cols int, rowBias []int3
 		f.flags |= qRowAdd
 		f.rowAdd = &rowBias[0]
 	}
-	qkernelFor(cpu.Current()).finish(&f)
+	qkernelFor(cpu.Current()).finish(f)
 }

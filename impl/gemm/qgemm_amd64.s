@@ -8147,15 +8147,19 @@ TEXT ·qfinish_avx512(SB), NOSPLIT, $0-8
 	MOVQ 32(AX), R10 // c2
 	MOVQ 48(AX), R11 // colAdd
 	MOVQ 56(AX), R12 // scale
-	MOVQ 112(AX), R13 // cols
-	MOVQ 120(AX), SI // tile row
-	MOVQ 88(AX), DI // output row
-	VBROADCASTSD 64(AX), Z14 // zero point
-	VBROADCASTSD 72(AX), Z15 // lo
-	VBROADCASTSD 80(AX), Z16 // hi
+	MOVQ 104(AX), R13 // cols
+	MOVQ 112(AX), SI // tile row
+	MOVQ 80(AX), DI // output row
+	VPBROADCASTD 64(AX), Z14 // zero point
+	VBROADCASTSS 68(AX), Z15 // lo - zp
+	VBROADCASTSS 72(AX), Z16 // hi - zp
+	MOVQ R8, DX
+	ANDQ $27, DX
+	CMPQ DX, $16
+	JEQ qfin_fast // requantize with at most a row addend
 	XORQ BX, BX // i
 qfin_row:
-	CMPQ BX, 104(AX)
+	CMPQ BX, 96(AX)
 	JGE qfin_done
 	TESTQ $1, R8
 	JZ qfin_r2
@@ -8174,7 +8178,7 @@ qfin_ra:
 qfin_rs:
 	TESTQ $32, R8
 	JZ qfin_cols
-	VBROADCASTSD (R12)(BX*8), Z13 // scale[i]
+	VBROADCASTSS (R12)(BX*4), Z13 // scale[i]
 qfin_cols:
 	XORQ CX, CX // j
 qfin_col:
@@ -8188,7 +8192,6 @@ qfin_col:
 	BZHIL DX, R14, R14 // (1<<left)-1
 qfin_full:
 	KMOVW R14, K1
-	KSHIFTRW $8, K1, K3 // lanes 8..15 for the high half
 	VMOVDQU32.Z (SI)(CX*4), K1, Z0
 	TESTQ $1, R8
 	JZ qfin_c2
@@ -8216,40 +8219,28 @@ qfin_out:
 	VMOVDQU32 Z0, K1, (DI)(CX*4) // int32 output
 	JMP qfin_step
 qfin_rq:
-	VCVTDQ2PD Y0, Z2 // lanes 0..7 to float64
-	VEXTRACTI32X8 $1, Z0, Y3
-	VCVTDQ2PD Y3, Z3 // lanes 8..15
+	VCVTDQ2PS.RN_SAE Z0, Z2 // float32(v), half to even
 	TESTQ $32, R8
 	JZ qfin_colscale
-	VMULPD Z13, Z2, Z2
-	VMULPD Z13, Z3, Z3
-	JMP qfin_round
+	VMULPS.RN_SAE Z13, Z2, Z2
+	JMP qfin_clamp
 qfin_colscale:
-	KSHIFTRW $0, K1, K2 // lanes 0..7 (low byte of K1 is used)
-	VMOVUPD.Z (R12)(CX*8), K2, Z4
-	VMOVUPD.Z 64(R12)(CX*8), K3, Z5
-	VMULPD Z4, Z2, Z2
-	VMULPD Z5, Z3, Z3
-qfin_round:
-	VRNDSCALEPD $8, Z2, Z2 // round half to even, no precision exception
-	VRNDSCALEPD $8, Z3, Z3
-	VADDPD Z14, Z2, Z2 // + zero point
-	VADDPD Z14, Z3, Z3
-	VMAXPD Z15, Z2, Z2 // saturate
-	VMAXPD Z15, Z3, Z3
-	VMINPD Z16, Z2, Z2
-	VMINPD Z16, Z3, Z3
-	VCVTPD2DQ Z2, Y2 // exact: integral and in range
-	VCVTPD2DQ Z3, Y3
-	VINSERTI32X8 $1, Y3, Z2, Z2
-	VPMOVDB Z2, K1, (DI)(CX*1) // low byte: the u8 or s8 value
+	VMOVUPS.Z (R12)(CX*4), K1, Z4
+	VMULPS.RN_SAE Z4, Z2, Z2
+qfin_clamp:
+	VMAXPS Z15, Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS Z16, Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2 // round half to even, exact and in range
+	VPADDD Z14, Z2, Z2 // + zero point: within [lo, hi]
+	VPMOVDB Z2, X2 // low bytes: the u8 or s8 codes
+	VMOVDQU8 X2, K1, (DI)(CX*1)
 qfin_step:
 	ADDQ $16, CX
 	JMP qfin_col
 qfin_next:
-	MOVQ 128(AX), DX
+	MOVQ 120(AX), DX
 	LEAQ (SI)(DX*4), SI
-	MOVQ 96(AX), DX
+	MOVQ 88(AX), DX
 	TESTQ $16, R8
 	JNZ qfin_bytes
 	SHLQ $2, DX
@@ -8260,6 +8251,96 @@ qfin_bytes:
 qfin_done:
 	VZEROUPPER
 	RET
+qfin_fast:
+	MOVQ 104(AX), R9
+	ANDQ $-16, R9 // whole-vector columns
+	MOVQ R13, DX
+	ANDQ $15, DX
+	MOVL $0xffff, R14
+	BZHIL DX, R14, R14 // tail mask
+	KMOVW R14, K1
+	MOVQ 120(AX), R10
+	SHLQ $2, R10
+	MOVQ 88(AX), R11
+	MOVQ 40(AX), R14 // rowAdd
+	VPXORD Z12, Z12, Z12
+	XORQ BX, BX
+qff_row:
+	CMPQ BX, 96(AX)
+	JGE qfin_done
+	TESTQ $4, R8
+	JZ qff_scale
+	VPBROADCASTD (R14)(BX*4), Z12 // rowAdd[i]
+qff_scale:
+	XORQ CX, CX
+	TESTQ $32, R8
+	JZ qff_cs
+	VBROADCASTSS (R12)(BX*4), Z13 // scale[i]
+	CMPQ CX, R9
+	JGE qff_rs_tail
+qff_rs_loop:
+	VPADDD (SI)(CX*4), Z12, Z0
+	VCVTDQ2PS.RN_SAE Z0, Z2
+	VMULPS.RN_SAE Z13, Z2, Z2
+	VMAXPS Z15, Z2, Z2
+	VMINPS Z16, Z2, Z2
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VPADDD Z14, Z2, Z2
+	VPMOVDB Z2, X2
+	VMOVDQU X2, (DI)(CX*1)
+	ADDQ $16, CX
+	CMPQ CX, R9
+	JLT qff_rs_loop
+qff_rs_tail:
+	CMPQ CX, R13
+	JGE qff_next
+	VMOVDQU32.Z (SI)(CX*4), K1, Z0
+	VPADDD Z12, Z0, Z0
+	VCVTDQ2PS.RN_SAE Z0, Z2
+	VMULPS.RN_SAE Z13, Z2, Z2
+	VMAXPS Z15, Z2, Z2
+	VMINPS Z16, Z2, Z2
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VPADDD Z14, Z2, Z2
+	VPMOVDB Z2, X2
+	VMOVDQU8 X2, K1, (DI)(CX*1)
+	JMP qff_next
+qff_cs:
+	CMPQ CX, R9
+	JGE qff_cs_tail
+qff_cs_loop:
+	VPADDD (SI)(CX*4), Z12, Z0
+	VCVTDQ2PS.RN_SAE Z0, Z2
+	VMOVUPS (R12)(CX*4), Z4
+	VMULPS.RN_SAE Z4, Z2, Z2
+	VMAXPS Z15, Z2, Z2
+	VMINPS Z16, Z2, Z2
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VPADDD Z14, Z2, Z2
+	VPMOVDB Z2, X2
+	VMOVDQU X2, (DI)(CX*1)
+	ADDQ $16, CX
+	CMPQ CX, R9
+	JLT qff_cs_loop
+qff_cs_tail:
+	CMPQ CX, R13
+	JGE qff_next
+	VMOVDQU32.Z (SI)(CX*4), K1, Z0
+	VPADDD Z12, Z0, Z0
+	VCVTDQ2PS.RN_SAE Z0, Z2
+	VMOVUPS.Z (R12)(CX*4), K1, Z4
+	VMULPS.RN_SAE Z4, Z2, Z2
+	VMAXPS Z15, Z2, Z2
+	VMINPS Z16, Z2, Z2
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VPADDD Z14, Z2, Z2
+	VPMOVDB Z2, X2
+	VMOVDQU8 X2, K1, (DI)(CX*1)
+qff_next:
+	ADDQ R10, SI
+	ADDQ R11, DI
+	INCQ BX
+	JMP qff_row
 
 // func qfinish_avx2(f *qfin)
 TEXT ·qfinish_avx2(SB), NOSPLIT, $0-8
@@ -8269,15 +8350,19 @@ TEXT ·qfinish_avx2(SB), NOSPLIT, $0-8
 	MOVQ 32(AX), R10 // c2
 	MOVQ 48(AX), R11 // colAdd
 	MOVQ 56(AX), R12 // scale
-	MOVQ 112(AX), R13 // cols (multiple of 8)
-	MOVQ 120(AX), SI // tile row
-	MOVQ 88(AX), DI // output row
-	VBROADCASTSD 64(AX), Y14 // zero point
-	VBROADCASTSD 72(AX), Y15 // lo
-	VBROADCASTSD 80(AX), Y9 // hi
+	MOVQ 104(AX), R13 // cols (multiple of 8)
+	MOVQ 112(AX), SI // tile row
+	MOVQ 80(AX), DI // output row
+	VPBROADCASTD 64(AX), Y14 // zero point
+	VBROADCASTSS 68(AX), Y15 // lo - zp
+	VBROADCASTSS 72(AX), Y9 // hi - zp
+	MOVQ R8, DX
+	ANDQ $27, DX
+	CMPQ DX, $16
+	JEQ qf2_fast // requantize with at most a row addend
 	XORQ BX, BX
 qf2_row:
-	CMPQ BX, 104(AX)
+	CMPQ BX, 96(AX)
 	JGE qf2_done
 	TESTQ $1, R8
 	JZ qf2_r2
@@ -8296,7 +8381,7 @@ qf2_ra:
 qf2_rs:
 	TESTQ $32, R8
 	JZ qf2_cols
-	VBROADCASTSD (R12)(BX*8), Y13 // scale[i]
+	VBROADCASTSS (R12)(BX*4), Y13 // scale[i]
 qf2_cols:
 	XORQ CX, CX
 qf2_col:
@@ -8326,28 +8411,19 @@ qf2_out:
 	VMOVDQU Y0, (DI)(CX*4)
 	JMP qf2_step
 qf2_rq:
-	VCVTDQ2PD X0, Y2 // lanes 0..3
-	VEXTRACTI128 $1, Y0, X3
-	VCVTDQ2PD X3, Y3 // lanes 4..7
+	VCVTDQ2PS Y0, Y2 // float32(v)
 	TESTQ $32, R8
 	JZ qf2_colscale
-	VMULPD Y13, Y2, Y2
-	VMULPD Y13, Y3, Y3
-	JMP qf2_round
+	VMULPS Y13, Y2, Y2
+	JMP qf2_clamp
 qf2_colscale:
-	VMULPD (R12)(CX*8), Y2, Y2
-	VMULPD 32(R12)(CX*8), Y3, Y3
-qf2_round:
-	VROUNDPD $8, Y2, Y2 // round half to even
-	VROUNDPD $8, Y3, Y3
-	VADDPD Y14, Y2, Y2
-	VADDPD Y14, Y3, Y3
-	VMAXPD Y15, Y2, Y2
-	VMAXPD Y15, Y3, Y3
-	VMINPD Y9, Y2, Y2
-	VMINPD Y9, Y3, Y3
-	VCVTPD2DQY Y2, X2
-	VCVTPD2DQY Y3, X3
+	VMULPS (R12)(CX*4), Y2, Y2
+qf2_clamp:
+	VMAXPS Y15, Y2, Y2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS Y9, Y2, Y2 // min(p, hi-zp)
+	VCVTPS2DQ Y2, Y2 // round half to even, exact and in range
+	VPADDD Y14, Y2, Y2 // + zero point: within [lo, hi]
+	VEXTRACTI128 $1, Y2, X3
 	VPACKSSDW X3, X2, X2 // 8 x int16, exact
 	TESTQ $64, R8
 	JNZ qf2_s8
@@ -8361,9 +8437,9 @@ qf2_step:
 	ADDQ $8, CX
 	JMP qf2_col
 qf2_next:
-	MOVQ 128(AX), DX
+	MOVQ 120(AX), DX
 	LEAQ (SI)(DX*4), SI
-	MOVQ 96(AX), DX
+	MOVQ 88(AX), DX
 	TESTQ $16, R8
 	JNZ qf2_bytes
 	SHLQ $2, DX
@@ -8374,3 +8450,97 @@ qf2_bytes:
 qf2_done:
 	VZEROUPPER
 	RET
+qf2_fast:
+	MOVQ 120(AX), R10
+	SHLQ $2, R10
+	MOVQ 88(AX), R11
+	MOVQ 40(AX), R14 // rowAdd
+	VPXOR Y12, Y12, Y12
+	XORQ BX, BX
+qf2f_row:
+	CMPQ BX, 96(AX)
+	JGE qf2_done
+	TESTQ $4, R8
+	JZ qf2f_scale
+	VPBROADCASTD (R14)(BX*4), Y12 // rowAdd[i]
+qf2f_scale:
+	XORQ CX, CX
+	TESTQ R13, R13
+	JZ qf2f_next
+	TESTQ $32, R8
+	JZ qf2f_cs
+	VBROADCASTSS (R12)(BX*4), Y13 // scale[i]
+	TESTQ $64, R8
+	JNZ qf2f_rs_s8
+qf2f_rs_u8:
+	VPADDD (SI)(CX*4), Y12, Y0
+	VCVTDQ2PS Y0, Y2
+	VMULPS Y13, Y2, Y2
+	VMAXPS Y15, Y2, Y2
+	VMINPS Y9, Y2, Y2
+	VCVTPS2DQ Y2, Y2
+	VPADDD Y14, Y2, Y2
+	VEXTRACTI128 $1, Y2, X3
+	VPACKSSDW X3, X2, X2
+	VPACKUSWB X2, X2, X2
+	MOVQ X2, (DI)(CX*1)
+	ADDQ $8, CX
+	CMPQ CX, R13
+	JLT qf2f_rs_u8
+	JMP qf2f_next
+qf2f_rs_s8:
+	VPADDD (SI)(CX*4), Y12, Y0
+	VCVTDQ2PS Y0, Y2
+	VMULPS Y13, Y2, Y2
+	VMAXPS Y15, Y2, Y2
+	VMINPS Y9, Y2, Y2
+	VCVTPS2DQ Y2, Y2
+	VPADDD Y14, Y2, Y2
+	VEXTRACTI128 $1, Y2, X3
+	VPACKSSDW X3, X2, X2
+	VPACKSSWB X2, X2, X2
+	MOVQ X2, (DI)(CX*1)
+	ADDQ $8, CX
+	CMPQ CX, R13
+	JLT qf2f_rs_s8
+	JMP qf2f_next
+qf2f_cs:
+	TESTQ $64, R8
+	JNZ qf2f_cs_s8
+qf2f_cs_u8:
+	VPADDD (SI)(CX*4), Y12, Y0
+	VCVTDQ2PS Y0, Y2
+	VMULPS (R12)(CX*4), Y2, Y2
+	VMAXPS Y15, Y2, Y2
+	VMINPS Y9, Y2, Y2
+	VCVTPS2DQ Y2, Y2
+	VPADDD Y14, Y2, Y2
+	VEXTRACTI128 $1, Y2, X3
+	VPACKSSDW X3, X2, X2
+	VPACKUSWB X2, X2, X2
+	MOVQ X2, (DI)(CX*1)
+	ADDQ $8, CX
+	CMPQ CX, R13
+	JLT qf2f_cs_u8
+	JMP qf2f_next
+qf2f_cs_s8:
+	VPADDD (SI)(CX*4), Y12, Y0
+	VCVTDQ2PS Y0, Y2
+	VMULPS (R12)(CX*4), Y2, Y2
+	VMAXPS Y15, Y2, Y2
+	VMINPS Y9, Y2, Y2
+	VCVTPS2DQ Y2, Y2
+	VPADDD Y14, Y2, Y2
+	VEXTRACTI128 $1, Y2, X3
+	VPACKSSDW X3, X2, X2
+	VPACKSSWB X2, X2, X2
+	MOVQ X2, (DI)(CX*1)
+	ADDQ $8, CX
+	CMPQ CX, R13
+	JLT qf2f_cs_s8
+	JMP qf2f_next
+qf2f_next:
+	ADDQ R10, SI
+	ADDQ R11, DI
+	INCQ BX
+	JMP qf2f_row

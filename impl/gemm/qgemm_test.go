@@ -19,9 +19,9 @@ func TestQfinLayout(t *testing.T) {
 		{"flags", unsafe.Offsetof(f.flags), 0}, {"r1", unsafe.Offsetof(f.r1), 8}, {"c1", unsafe.Offsetof(f.c1), 16},
 		{"r2", unsafe.Offsetof(f.r2), 24}, {"c2", unsafe.Offsetof(f.c2), 32}, {"rowAdd", unsafe.Offsetof(f.rowAdd), 40},
 		{"colAdd", unsafe.Offsetof(f.colAdd), 48}, {"scale", unsafe.Offsetof(f.scale), 56}, {"zp", unsafe.Offsetof(f.zp), 64},
-		{"lo", unsafe.Offsetof(f.lo), 72}, {"hi", unsafe.Offsetof(f.hi), 80}, {"out", unsafe.Offsetof(f.out), 88},
-		{"ldo", unsafe.Offsetof(f.ldo), 96}, {"rows", unsafe.Offsetof(f.rows), 104}, {"cols", unsafe.Offsetof(f.cols), 112},
-		{"tile", unsafe.Offsetof(f.tile), 120}, {"tstride", unsafe.Offsetof(f.tstride), 128},
+		{"lo", unsafe.Offsetof(f.lo), 68}, {"hi", unsafe.Offsetof(f.hi), 72}, {"out", unsafe.Offsetof(f.out), 80},
+		{"ldo", unsafe.Offsetof(f.ldo), 88}, {"rows", unsafe.Offsetof(f.rows), 96}, {"cols", unsafe.Offsetof(f.cols), 104},
+		{"tile", unsafe.Offsetof(f.tile), 112}, {"tstride", unsafe.Offsetof(f.tstride), 120},
 	}
 	for _, w := range want {
 		if w.got != w.off {
@@ -34,7 +34,7 @@ func TestRequantize(t *testing.T) {
 	// Round half to even, zero point after rounding, saturation.
 	cases := []struct {
 		acc        int32
-		s          float64
+		s          float32
 		zp, lo, hi int32
 		want       int32
 	}{
@@ -112,9 +112,9 @@ func runQCase[TA, TB Int8, TC QOut](t *testing.T, rng *rand.Rand, c qcase) bool 
 		ep.ZeroPoint = int32(TC(rng.IntN(256)))
 		ns := 1 + rng.IntN(2)*(chans-1)
 		ns = max(ns, 1)
-		ep.Scale = make([]float64, ns)
+		ep.Scale = make([]float32, ns)
 		for i := range ep.Scale {
-			ep.Scale[i] = 1 / float64(50+rng.IntN(2000))
+			ep.Scale[i] = 1 / float32(50+rng.IntN(2000))
 			if rng.IntN(4) == 0 {
 				ep.Scale[i] = 0.5 // exercises ties
 			}

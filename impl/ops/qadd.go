@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/frugal-ml/frugal/arith/convert"
+
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/tensor"
 )
@@ -14,7 +16,11 @@ import (
 // the float32 operations of that QDQ chain (dequantize each side through a
 // 256-entry table, add, clamp, divide by y_scale, round half to even, add
 // the zero point, saturate), so fusing changes no output code. Inputs of
-// different shapes broadcast like Add.
+// different shapes broadcast like Add. Same-shape inputs (the residual
+// case) run arith/convert's fused SIMD kernel, which performs the same
+// float32 operations in the same order (a NaN sum, from a zero or NaN
+// scale, gives the zero point clamped to the bounds, as QuantizeLinear
+// maps NaN to the zero point).
 
 func init() {
 	Register(Impl{Op: "QLinearAdd", Domain: FrugalDomain, Name: "int8-table", DTypes: []tensor.DType{tensor.Uint8, tensor.Int8},
@@ -91,21 +97,20 @@ func buildQLinearAdd(b *BuildInfo) (Kernel, error) {
 				qlo = max(qlo, quantCode(act.Min, sy, zp, lo, hi))
 				qhi = min(qhi, quantCode(act.Max, sy, zp, lo, hi))
 			}
+			// arith/convert's fused SIMD kernel does the same float32
+			// operations as f (its dequantization computes each code
+			// exactly as dequantTable does).
+			p := convert.QAddParams{
+				SA: ts[1].F32()[0], SB: ts[4].F32()[0], SY: sy,
+				ZA: int32(ts[2].Float64At(0)), ZB: int32(ts[5].Float64At(0)), ZY: int32(zp),
+				ASigned: a.DType == tensor.Int8, BSigned: bb.DType == tensor.Int8, YSigned: zy.DType == tensor.Int8,
+				Lo: int32(qlo), Hi: int32(qhi),
+			}
 			out := ctx.Empty(zy.DType, a.Shape...)
 			o := codes(out)
 			Parallel(ctx.Threads, (len(ab)+4095)/4096, func(c0, c1 int) {
 				i0, i1 := c0*4096, min(len(ab), c1*4096)
-				xa, xb, xo := ab[i0:i1], bbb[i0:i1], o[i0:i1]
-				xb, xo = xb[:len(xa)], xo[:len(xa)]
-				for i, x := range xa {
-					q := float32(math.RoundToEven(float64((ta[x]+tb[xb[i]])/sy))) + zp
-					q = min(max(q, qlo), qhi)
-					if lo < 0 {
-						xo[i] = uint8(int8(q))
-					} else {
-						xo[i] = uint8(q)
-					}
-				}
+				convert.QLinearAdd(o[i0:i1], ab[i0:i1], bbb[i0:i1], &p)
 			})
 			return []Value{out}, nil
 		}

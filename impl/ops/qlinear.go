@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/frugal-ml/frugal/graph"
+	"github.com/frugal-ml/frugal/impl/gemm"
 	"github.com/frugal-ml/frugal/impl/ref"
 	"github.com/frugal-ml/frugal/tensor"
 )
@@ -95,8 +96,18 @@ func scalarInt(t *tensor.Tensor) int32 {
 }
 
 // requant holds per-output-channel requantization.
+//
+// 8-bit outputs requantize as ONNX Runtime does (gemm.Requantize: float32
+// product, round half to even, zero point, saturation) with ONNX Runtime's
+// float32 multiplier x_scale*w_scale[c]/y_scale: the product rounded to
+// float32, then the quotient rounded to float32 (qlinearconv.cc and
+// qlinearmatmul.cc compute it in float32, in that order). mult keeps the
+// float64 quotient of the same float32 product, which rounds to exactly
+// mult32 (a float64 quotient of float32 operands rounded to float32 is the
+// float32 quotient: 53 >= 2*24+2 bits make the double rounding innocuous).
 type requant struct {
-	mult   []float64 // sx*sw[c]/sy, or sx*sw[c] for float output
+	mult   []float64 // float64(float32(sx*sw[c]))/sy; sx*sw[c] for float output
+	mult32 []float32 // float32(sx*sw[c]) / sy in float32 (ONNX Runtime's multiplier; used for 8-bit output)
 	zy     int32
 	lo, hi int32
 	dt     tensor.DType // output dtype; Float32 for float output
@@ -139,21 +150,69 @@ func newRequant(sx float32, sw []float32, ys, yzp *tensor.Tensor, nout int, act 
 			r.lo, r.hi = max(r.lo, code(act.Min)), min(r.hi, code(act.Max))
 		}
 	}
+	r.mult32 = make([]float32, nout)
 	for c := range r.mult {
 		s := sw[0]
 		if len(sw) > 1 {
 			s = sw[c]
 		}
-		r.mult[c] = float64(sx*s) / float64(sy)
+		p := float32(sx * s) // rounded to float32 (no fusion across the conversion)
+		r.mult[c] = float64(p) / float64(sy)
+		r.mult32[c] = p / sy
 	}
 	return r, nil
 }
 
+// constRequant is a layer's requantization computed once at build time,
+// when x_scale, w_scale, y_scale and y_zero_point are constants; a run
+// whose inputs are those very tensors reuses it (requant is read-only).
+type constRequant struct {
+	sx, sw, ys, yzp *tensor.Tensor
+	rq              *requant
+}
+
+// newConstRequant returns nil unless inputs 1, 4, 6 and 7 (QLinearConv /
+// QGemm numbering) are constants (or absent, for 6 and 7) that newRequant
+// accepts.
+func newConstRequant(b *BuildInfo, nout int, act Activation) *constRequant {
+	c := func(i int) (*tensor.Tensor, bool) {
+		if b.Node.Input(i) == "" {
+			return nil, true
+		}
+		if i < len(b.Const) && b.Const[i] != nil {
+			return b.Const[i], true
+		}
+		return nil, false
+	}
+	sx, ok1 := c(1)
+	sw, ok4 := c(4)
+	ys, ok6 := c(6)
+	yzp, ok7 := c(7)
+	if !ok1 || !ok4 || !ok6 || !ok7 || sx == nil || sw == nil || sx.DType != tensor.Float32 || sx.Len() != 1 || sw.DType != tensor.Float32 {
+		return nil
+	}
+	rq, err := newRequant(sx.F32()[0], sw.F32(), ys, yzp, nout, act)
+	if err != nil {
+		return nil // reported by the run, as without the cache
+	}
+	return &constRequant{sx: sx, sw: sw, ys: ys, yzp: yzp, rq: rq}
+}
+
+// get returns the build-time requantization when the run's scale tensors
+// are the constants it was computed from, else computes it (sx a float32
+// scalar and sw float32, as the callers check).
+func (c *constRequant) get(sx, sw, ys, yzp *tensor.Tensor, nout int, act Activation) (*requant, error) {
+	if c != nil && sx == c.sx && sw == c.sw && ys == c.ys && yzp == c.yzp {
+		return c.rq, nil
+	}
+	return newRequant(sx.F32()[0], sw.F32(), ys, yzp, nout, act)
+}
+
 // apply converts one output channel's accumulators.
 func (r *requant) apply(c int, acc []int32, out any, off int) {
-	m := r.mult[c]
 	switch o := out.(type) {
 	case []float32:
+		m := r.mult[c]
 		for i, a := range acc {
 			v := float32(float64(a) * m)
 			if r.relu && v < 0 {
@@ -165,10 +224,12 @@ func (r *requant) apply(c int, acc []int32, out any, off int) {
 			o[off+i] = v
 		}
 	case []uint8:
+		m := r.mult32[c]
 		for i, a := range acc {
 			o[off+i] = uint8(r.q(a, m))
 		}
 	case []int8:
+		m := r.mult32[c]
 		for i, a := range acc {
 			o[off+i] = int8(r.q(a, m))
 		}
@@ -187,15 +248,9 @@ func int32Bias(bias *tensor.Tensor, cout int) ([]int32, error) {
 	return bias.I32(), nil
 }
 
-func (r *requant) q(a int32, m float64) int32 {
-	v := math.RoundToEven(float64(a)*m) + float64(r.zy)
-	if v < float64(r.lo) {
-		return r.lo
-	}
-	if v > float64(r.hi) {
-		return r.hi
-	}
-	return int32(v)
+// q requantizes one accumulator with the GEMM finisher's arithmetic.
+func (r *requant) q(a int32, m float32) int32 {
+	return gemm.Requantize(a, m, r.zy, r.lo, r.hi)
 }
 
 // buildQConv builds QLinearConv (gemm=false) or QGemm (gemm=true: X [M,K],
@@ -440,16 +495,33 @@ func buildMaxPoolInt8(b *BuildInfo) (Kernel, error) {
 			return nil, err
 		}
 		x := ts[0]
+		if x.DType != tensor.Uint8 && x.DType != tensor.Int8 {
+			return nil, fmt.Errorf("8-bit MaxPool got %s input", x.DType)
+		}
 		g, err := PoolGeom(n, x.Shape)
 		if err != nil {
 			return nil, err
 		}
 		out := ctx.Empty(x.DType, g.OutShape(x.Rank())...)
 		plane, oplane := g.H*g.W, g.OH*g.OW
-		// Codes become exact float32 values for the float plane kernel:
+		// Common windows pool the codes as bytes, eight at a time
+		// (pool_bytes.go). Others become exact float32 values for the
+		// float plane kernel:
 		// Go compiles the 8-bit max to branches, which real data mispredicts
 		// (42 us a 112x112 plane against 9 us in float, SIMD conversions
 		// included).
+		if bytePoolFits(g.P) {
+			xb, ob := codes(x), codes(out)
+			signed := x.DType == tensor.Int8
+			Parallel(ctx.Threads, g.N*g.Cin, func(lo, hi int) {
+				buf := getBytes(bytePoolScratch(g.W, g.OW))
+				defer bytePool.Put(buf)
+				for i := lo; i < hi; i++ {
+					maxPoolBytes(xb[i*plane:(i+1)*plane], g.H, g.W, g.P, g.OH, g.OW, signed, ob[i*oplane:(i+1)*oplane], *buf)
+				}
+			})
+			return []Value{out}, nil
+		}
 		Parallel(ctx.Threads, g.N*g.Cin, func(lo, hi int) {
 			buf := getCols(plane + oplane + g.W)
 			defer colPool.Put(buf)

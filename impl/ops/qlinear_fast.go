@@ -63,7 +63,6 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 	}
 	cout := w.Shape[0]
 	var packedB *gemm.PackedQB // QGemm: W [N,K] as B^T
-	var packedA []*gemm.PackedQA
 	// Depthwise weights as exact float32 integers (w - zw) for the direct
 	// float kernel; see qdepthwise.
 	var dwW []float32
@@ -77,9 +76,16 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 			dwW[i] = float32(int32(w.Float64At(i)) - z)
 		}
 	}
+	// Group-1 convolutions with a window or a stride run on phase planes
+	// (qconv_planes.go) with tap-major weights; the group-wise packing
+	// below then only serves the float-output case and is built on first
+	// use. Other convolutions pack each group's weights [Cout/g,
+	// Cin/g*KH*KW] now. Both are read-only afterwards, so concurrent runs
+	// share them safely.
+	var planeW *qplaneWeights
+	var layouts layoutCache
+	var packedA func() []*gemm.PackedQA
 	if !isGemm {
-		// Pack each group's weights [Cout/g, Cin/g*KH*KW] once, read-only
-		// afterwards, so concurrent runs share them safely.
 		grp, err := n.Int("group", 1)
 		if err != nil {
 			return nil, err
@@ -88,12 +94,30 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 			return nil, fmt.Errorf("QLinearConv weight %v with group %d", w.Shape, grp)
 		}
 		opg, kk := cout/int(grp), tensor.NumElems(w.Shape[1:])
-		for gi := 0; gi < int(grp); gi++ {
-			if w.DType == tensor.Int8 {
-				packedA = append(packedA, gemm.PackQA(false, opg, kk, w.I8()[gi*opg*kk:(gi+1)*opg*kk], kk, zw))
-			} else {
-				packedA = append(packedA, gemm.PackQA(false, opg, kk, w.U8()[gi*opg*kk:(gi+1)*opg*kk], kk, zw))
+		packedA = sync.OnceValue(func() []*gemm.PackedQA {
+			var pas []*gemm.PackedQA
+			for gi := 0; gi < int(grp); gi++ {
+				if w.DType == tensor.Int8 {
+					pas = append(pas, gemm.PackQA(false, opg, kk, w.I8()[gi*opg*kk:(gi+1)*opg*kk], kk, zw))
+				} else {
+					pas = append(pas, gemm.PackQA(false, opg, kk, w.U8()[gi*opg*kk:(gi+1)*opg*kk], kk, zw))
+				}
 			}
+			return pas
+		})
+		if grp == 1 && w.Rank() == 4 {
+			cin, kh, kw := w.Shape[1], w.Shape[2], w.Shape[3]
+			switch {
+			case kh*kw == 1 && cin%4 == 0:
+				// Tap-major is the original order: share the packing.
+				planeW = &qplaneWeights{pa: packedA()[0], cin: cin, c4: cin, kh: 1, kw: 1, zeroPoints: zw}
+			case w.DType == tensor.Int8:
+				planeW = packPlaneWeights(w.I8(), cout, cin, kh, kw, zw)
+			default:
+				planeW = packPlaneWeights(w.U8(), cout, cin, kh, kw, zw)
+			}
+		} else {
+			packedA()
 		}
 	}
 	if isGemm {
@@ -107,6 +131,9 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 			packedB = gemm.PackQB(true, k, cout, w.U8(), k, zw)
 		}
 	}
+	// Requantization (the float32 multipliers) computed once when the
+	// scales are constants.
+	crq := newConstRequant(b, cout, act)
 	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
 		ts, err := MustTensors(in, 4)
 		if err != nil {
@@ -123,7 +150,7 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 		ys, _ := Tensor(in, 6)
 		yzp, _ := Tensor(in, 7)
 		bias, _ := Tensor(in, 8)
-		rq, err := newRequant(sx.F32()[0], sw.F32(), ys, yzp, cout, act)
+		rq, err := crq.get(sx, sw, ys, yzp, cout, act)
 		if err != nil {
 			return nil, err
 		}
@@ -132,7 +159,7 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 			return nil, err
 		}
 		zx := []int32{zxConst}
-		scale := rq.mult
+		scale := rq.mult32 // ONNX Runtime's float32 multipliers (see requant)
 		if isGemm {
 			if x.Rank() != 2 || x.Shape[1] != w.Shape[1] {
 				return nil, fmt.Errorf("QGemm: x %v and w %v must be [M,K] and [N,K]", x.Shape, w.Shape)
@@ -151,9 +178,6 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 		}
 		cpg, opg := g.Cin/g.Group, g.Cout/g.Group
 		kk := cpg * g.P.KH * g.P.KW
-		if len(packedA) != g.Group {
-			return refK.Run(ctx, in)
-		}
 		out := ctx.Empty(rq.dt, g.OutShape(x.Rank())...)
 		if dwW != nil && isDepthwise(g) && x.Rank() == 4 {
 			qdepthwise(ctx.Threads, x, zxConst, dwW, bv, g, rq, out)
@@ -161,22 +185,40 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 		}
 		ohw := g.OH * g.OW
 		plane := g.H * g.W
+		epFor := func(gi int) gemm.QEpilogue {
+			ep := gemm.QEpilogue{PerRow: true, ZeroPoint: rq.zy, Relu: rq.relu, Clamp: true, Lo: rq.lo, Hi: rq.hi}
+			if bv != nil {
+				ep.Bias = bv[gi*opg : (gi+1)*opg]
+			}
+			ep.Scale = scale[gi*opg : (gi+1)*opg]
+			return ep
+		}
+		p := g.P
+		pointwise := p.KH == 1 && p.KW == 1 && p.SH == 1 && p.SW == 1 && p.PT+p.PL+p.PB+p.PR == 0
+		if planeW != nil && !pointwise && x.Rank() == 4 && g.Group == 1 && rq.dt != tensor.Float32 {
+			l := layouts.get(g, planeW.c4)
+			for bi := 0; bi < g.N; bi++ {
+				xi, off := bi*g.Cin*plane, bi*g.Cout*ohw
+				if x.DType == tensor.Uint8 {
+					planeOut(ctx.Threads, planeW, l, x.U8()[xi:xi+g.Cin*plane], uint8(zxConst), g, zx, out, off, epFor(0))
+				} else {
+					planeOut(ctx.Threads, planeW, l, x.I8()[xi:xi+g.Cin*plane], int8(zxConst), g, zx, out, off, epFor(0))
+				}
+			}
+			return []Value{out}, nil
+		}
+		if len(packedA()) != g.Group {
+			return refK.Run(ctx, in)
+		}
 		for bi := 0; bi < g.N; bi++ {
 			for gi := 0; gi < g.Group; gi++ {
 				lo := (bi*g.Cin + gi*cpg) * plane
-				var ep gemm.QEpilogue
-				ep.PerRow = true
-				ep.ZeroPoint, ep.Relu = rq.zy, rq.relu
-				ep.Clamp, ep.Lo, ep.Hi = true, rq.lo, rq.hi
-				if bv != nil {
-					ep.Bias = bv[gi*opg : (gi+1)*opg]
-				}
-				ep.Scale = scale[gi*opg : (gi+1)*opg]
+				ep := epFor(gi)
 				off := (bi*g.Cout + gi*opg) * ohw
 				if x.DType == tensor.Uint8 {
-					qconvGroup(ctx.Threads, packedA[gi], x.U8()[lo:lo+cpg*plane], uint8(zxConst), g, cpg, opg, kk, zx, out, off, ep, rq, gi*opg)
+					qconvGroup(ctx.Threads, packedA()[gi], x.U8()[lo:lo+cpg*plane], uint8(zxConst), g, cpg, opg, kk, zx, out, off, ep, rq, gi*opg)
 				} else {
-					qconvGroup(ctx.Threads, packedA[gi], x.I8()[lo:lo+cpg*plane], int8(zxConst), g, cpg, opg, kk, zx, out, off, ep, rq, gi*opg)
+					qconvGroup(ctx.Threads, packedA()[gi], x.I8()[lo:lo+cpg*plane], int8(zxConst), g, cpg, opg, kk, zx, out, off, ep, rq, gi*opg)
 				}
 			}
 		}
@@ -215,8 +257,9 @@ func qgemmBT[TC gemm.QOut](x *tensor.Tensor, m, k int, zx []int32, pb *gemm.Pack
 // on impl/depthwise's float kernels, exactly: inputs x - zx and weights
 // w - zw are small integers, and every partial sum of at most 258 products
 // of magnitude <= 255*255 stays below 2^24, so float32 accumulates them
-// without rounding. The integer sums then go through the GEMM's
-// requantizing finisher, bias included, as QLinearConv's other paths do.
+// without rounding. 8-bit outputs are then requantized in one SIMD pass
+// (bias, float32 multiplier, rounding, zero point, clamp: qdwRequant);
+// float outputs go through requant.apply.
 func qdepthwise(threads int, x *tensor.Tensor, zx int32, wf []float32, bias []int32, g ConvGeom, rq *requant, out *tensor.Tensor) {
 	plane, ohw := g.H*g.W, g.OH*g.OW
 	kk := g.P.KH * g.P.KW
@@ -225,7 +268,6 @@ func qdepthwise(threads int, x *tensor.Tensor, zx int32, wf []float32, bias []in
 	cc := max(1, min(g.Cout, (64<<10)/max(plane, ohw)))
 	perImg := (g.Cout + cc - 1) / cc
 	units := g.N * perImg
-	ep := gemm.QEpilogue{ZeroPoint: rq.zy, Relu: rq.relu, Clamp: true, Lo: rq.lo, Hi: rq.hi}
 	Parallel(threads, units, func(u0, u1 int) {
 		bufp := getCols(cc * (plane + ohw))
 		defer colPool.Put(bufp)
@@ -242,31 +284,23 @@ func qdepthwise(threads int, x *tensor.Tensor, zx int32, wf []float32, bias []in
 				convert.DequantizeUint8(xf, x.U8()[lo:hi], 1, zx)
 			}
 			dwconv.Conv(1, xf, 1, nc, g.H, g.W, g.P, wf[c0*kk:c1*kk], nil, dwconv.NoLo, dwconv.NoHi, acc)
-			// The sums are exact integers: convert in place.
+			off := (b*g.Cout + c0) * ohw
+			if qdwRequant(acc, nc, ohw, bias, rq, c0, out, off) {
+				continue
+			}
+			// Float output: the sums are exact integers, convert in place.
 			ai := unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(acc))), len(acc))
 			for i, v := range acc {
 				ai[i] = int32(v)
 			}
-			var bb []int32
-			if bias != nil {
-				bb = bias[c0:c1]
-			}
-			off := (b*g.Cout + c0) * ohw
-			switch o := out.Data.(type) {
-			case []uint8:
-				gemm.RequantizeRows(ai, nc, ohw, bb, rq.mult[c0:c1], ep, o[off:])
-			case []int8:
-				gemm.RequantizeRows(ai, nc, ohw, bb, rq.mult[c0:c1], ep, o[off:])
-			case []float32:
-				for c := 0; c < nc; c++ {
-					row := ai[c*ohw : (c+1)*ohw]
-					if bb != nil {
-						for i := range row {
-							row[i] += bb[c]
-						}
+			for c := 0; c < nc; c++ {
+				row := ai[c*ohw : (c+1)*ohw]
+				if bias != nil {
+					for i := range row {
+						row[i] += bias[c0+c]
 					}
-					rq.apply(c0+c, row, o, off+c*ohw)
 				}
+				rq.apply(c0+c, row, out.Data, off+c*ohw)
 			}
 		}
 	})

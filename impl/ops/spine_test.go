@@ -280,6 +280,7 @@ func TestQFastMatchesRef(t *testing.T) {
 		x, w                  *tensor.Tensor
 		attrs                 []*graph.Attr
 		floatOut, relu, noBia bool
+		zw                    int8 // weight zero point
 	}
 	cases := []tc{
 		{x: u8(2, 4, 7, 6), w: i8(6, 2, 3, 3), attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1), graph.AttrI("group", 2), graph.IntsAttr("strides", 2, 1)}},
@@ -293,6 +294,14 @@ func TestQFastMatchesRef(t *testing.T) {
 		{x: u8(1, 16, 20, 21), w: i8(16, 1, 3, 3), relu: true, attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1), graph.AttrI("group", 16)}},
 		{x: u8(2, 8, 17, 17), w: i8(8, 1, 3, 3), attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 0, 1, 2), graph.AttrI("group", 8), graph.IntsAttr("strides", 2, 2)}},
 		{x: u8(1, 4, 9, 9), w: i8(4, 1, 5, 5), floatOut: true, attrs: []*graph.Attr{graph.IntsAttr("pads", 2, 2, 2, 2), graph.AttrI("group", 4)}},
+		// Group 1 with a window or a stride: the phase-plane path.
+		{x: u8(1, 3, 23, 21), w: i8(8, 3, 7, 7), relu: true, attrs: []*graph.Attr{graph.IntsAttr("pads", 3, 3, 3, 3), graph.IntsAttr("strides", 2, 2)}},
+		{x: u8(2, 16, 14, 14), w: i8(12, 16, 1, 1), attrs: []*graph.Attr{graph.IntsAttr("strides", 2, 2)}},
+		{x: u8(1, 8, 15, 16), w: i8(8, 8, 3, 3), attrs: []*graph.Attr{graph.IntsAttr("pads", 2, 2, 2, 2), graph.IntsAttr("dilations", 2, 2)}},
+		{x: u8(1, 5, 12, 13), w: i8(6, 5, 3, 2), attrs: []*graph.Attr{graph.IntsAttr("pads", 0, 1, 1, 0), graph.IntsAttr("strides", 3, 2)}},
+		{x: u8(1, 12, 8, 9), w: i8(7, 12, 3, 3), zw: 3, attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1)}},
+		{x: i8(1, 6, 11, 10), w: i8(9, 6, 3, 3), relu: true, attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1), graph.IntsAttr("strides", 2, 2)}},
+		{x: u8(1, 32, 7, 7), w: i8(40, 32, 3, 3), attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1)}},
 		{gemm: true, x: u8(3, 37), w: i8(11, 37), relu: true},
 		{gemm: true, x: u8(5, 16), w: i8(7, 16), floatOut: true, noBia: true},
 	}
@@ -304,7 +313,11 @@ func TestQFastMatchesRef(t *testing.T) {
 			sw[i] = 0.001 + 0.01*r.Float32()
 			bias.I32()[i] = int32(r.IntN(2000) - 1000)
 		}
-		in := []Value{c.x, tensor.Scalar(float32(0.03)), tensor.Scalar(uint8(120)), c.w, tensor.MustFromSlice(sw, cout), tensor.Scalar(int8(0)),
+		var zx Value = tensor.Scalar(uint8(120))
+		if c.x.DType == tensor.Int8 {
+			zx = tensor.Scalar(int8(-5))
+		}
+		in := []Value{c.x, tensor.Scalar(float32(0.03)), zx, c.w, tensor.MustFromSlice(sw, cout), tensor.Scalar(c.zw),
 			tensor.Scalar(float32(0.4)), tensor.Scalar(uint8(90)), bias}
 		op, dom := "QLinearConv", ""
 		if c.gemm {

@@ -1,0 +1,5 @@
+//go:build !amd64 || purego
+
+package convert
+
+func registerFusedAsm(map[string]fusedKernels) string { return "go" }

@@ -1,0 +1,157 @@
+package gemm
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// B given by row offsets: an implicit im2col.
+//
+// A stride-1 convolution over an input whose planes are padded (and, for
+// stride s, split into s x s phase planes) reads, for filter tap t and
+// channel c, a shifted window of one plane: if the output is computed over
+// the planes' full padded width (the columns past the true output width are
+// garbage the caller drops), row (t, c) of the im2col matrix is just
+// plane[c] starting at offset(t). QGemmPackedAOffsets takes B as those row
+// start offsets, so the GEMM's own packing reads the input planes directly
+// and no im2col matrix is ever written.
+
+// QGemmPackedAOffsets is QGemmPackedAThreads with B (pa.K() x n) given by
+// row offsets: B[p][j] = b[rowOff[p]+j]. Runs of four rows evenly spaced
+// (consecutive channels of one tap) pack with the same SIMD loop as a
+// row-major B.
+func QGemmPackedAOffsets[TB Int8, TC QOut](threads int, pa *PackedQA, n int, b []TB, rowOff []int, zb []int32, c []TC, ldc int, ep QEpilogue) {
+	if len(rowOff) != pa.k {
+		panic(fmt.Sprintf("gemm: %d row offsets for K = %d", len(rowOff), pa.k))
+	}
+	if n > 0 {
+		for p, o := range rowOff {
+			if o < 0 || o+n > len(b) {
+				panic(fmt.Sprintf("gemm: B row %d [%d, %d) outside %d elements", p, o, o+n, len(b)))
+			}
+		}
+	}
+	checkQMat("C", false, pa.m, n, len(c), ldc)
+	j := &qjob{kn: pa.kn, m: pa.m, n: n, k: pa.k, pa: pa, au: pa.unsign, threads: threads}
+	fb, sb := flipFor(isSigned[TB](), !j.au)
+	j.b, j.rowOff, j.flipB, j.zb = bytesOf(b), rowOff, fb, mapZero(zb, sb, n, "zb")
+	j.ldb = 1
+	j.za = pa.za
+	setQOut(j, c, ldc, &ep)
+	j.run()
+}
+
+// packB packs columns [j0, j0+ncur) of the job's B into dst.
+func (j *qjob) packB(dst []byte, j0, ncur int, colSum []int32) {
+	if j.rowOff != nil {
+		qpackBOffsets(j.kn, dst, j.b, j.rowOff, j.flipB, !j.au, j.k, j0, ncur, colSum)
+		return
+	}
+	qpackB(j.kn, dst, j.b, j.ldb, false, j.flipB, !j.au, j.k, j0, ncur, colSum)
+}
+
+// qpackBOffsets is qpackB for B[p][j] = src[rowOff[p]+j].
+func qpackBOffsets(kn *qkern, dst []byte, src []byte, rowOff []int, flip byte, unsigned bool, k, j0, ncur int, colSum []int32) {
+	g, nr := kn.g, kn.nr
+	kpad := roundUp(k, g)
+	// Runs of quads [q0, q1) whose rows step evenly by ld pack with one
+	// SIMD call per panel; found once for all panels.
+	type run struct{ q0, q1, ld int }
+	var runsBuf [32]run
+	runs := runsBuf[:0]
+	if !kn.wide {
+		for q := 0; q < k/4; {
+			o0 := rowOff[4*q]
+			ld := rowOff[4*q+1] - o0
+			q1 := q + 1
+			if ld > 0 && evenQuad(rowOff[4*q:4*q+4], ld) {
+				for q1 < k/4 && rowOff[4*q1] == o0+4*(q1-q)*ld && evenQuad(rowOff[4*q1:4*q1+4], ld) {
+					q1++
+				}
+			} else {
+				ld = 0
+			}
+			runs = append(runs, run{q, q1, ld})
+			q = q1
+		}
+	}
+	for jr := 0; jr < ncur; jr += nr {
+		cols := min(nr, ncur-jr)
+		c0 := j0 + jr
+		if colSum != nil {
+			cs := colSum[jr : jr+cols]
+			clear(cs)
+			for _, o := range rowOff {
+				for c, x := range src[o+c0 : o+c0+cols] {
+					cs[c] += side(x^flip, unsigned)
+				}
+			}
+		}
+		if kpad == 0 {
+			continue
+		}
+		if kn.wide {
+			d := unsafe.Slice((*int16)(unsafe.Pointer(&dst[jr*kpad*2])), nr*kpad)
+			clear(d)
+			for p, o := range rowOff {
+				base := (p/2)*nr*2 + p%2
+				for c, x := range src[o+c0 : o+c0+cols] {
+					d[base+c*2] = int16(side(x^flip, unsigned))
+				}
+			}
+			continue
+		}
+		d := dst[jr*kpad : jr*kpad+nr*kpad]
+		if cols < nr || k < kpad {
+			clear(d)
+		}
+		f32 := uint32(flip) * 0x01010101
+		for _, r := range runs {
+			o0 := rowOff[4*r.q0] + c0
+			// A short last panel packs a full width too when the source
+			// has the bytes: its extra columns are never stored.
+			if r.ld > 0 && (cols == nr || o0+(4*(r.q1-r.q0)-1)*r.ld+nr <= len(src)) &&
+				qpackBAsm(d[r.q0*nr*4:], src[o0:], r.ld, 4*(r.q1-r.q0), nr, flip) > 0 {
+				continue
+			}
+			// In Go: interleave four rows into one uint32 per column.
+			for q := r.q0; q < r.q1; q++ {
+				r0 := src[rowOff[4*q]+c0 : rowOff[4*q]+c0+cols]
+				r1 := src[rowOff[4*q+1]+c0 : rowOff[4*q+1]+c0+cols]
+				r2 := src[rowOff[4*q+2]+c0 : rowOff[4*q+2]+c0+cols]
+				r3 := src[rowOff[4*q+3]+c0 : rowOff[4*q+3]+c0+cols]
+				o := d[q*nr*4 : q*nr*4+cols*4]
+				for c := range r0 {
+					w := uint32(r0[c]) | uint32(r1[c])<<8 | uint32(r2[c])<<16 | uint32(r3[c])<<24
+					binary.LittleEndian.PutUint32(o[4*c:], w^f32)
+				}
+			}
+		}
+		for p := k &^ 3; p < k; p++ {
+			o := (p>>2)*nr*4 + p&3
+			for c, x := range src[rowOff[p]+c0 : rowOff[p]+c0+cols] {
+				d[o+c*4] = x ^ flip
+			}
+		}
+	}
+}
+
+// evenQuad reports whether four row offsets step by ld.
+func evenQuad(o []int, ld int) bool {
+	return o[1] == o[0]+ld && o[2] == o[0]+2*ld && o[3] == o[0]+3*ld
+}
+
+// sharedQBPool recycles the packed-B buffer that the threads of a row
+// split share (qjob.run), which small-N convolutions need on every call.
+var sharedQBPool sync.Pool
+
+func getSharedQB(n int) *[]byte {
+	if p, ok := sharedQBPool.Get().(*[]byte); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := alignedBytes(n)
+	return &b
+}

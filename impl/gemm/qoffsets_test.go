@@ -1,0 +1,77 @@
+package gemm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// convOffsets returns the row offsets of a tap-major implicit im2col: for
+// each of taps taps, channels evenly spaced by plane, shifted by the tap.
+func convOffsets(rng *rand.Rand, taps, ch, plane int) []int {
+	var off []int
+	for t := 0; t < taps; t++ {
+		shift := rng.IntN(plane / 4)
+		for c := 0; c < ch; c++ {
+			off = append(off, c*plane+shift)
+		}
+	}
+	return off
+}
+
+func testOffsets[TA, TB Int8, TC QOut](t *testing.T, rng *rand.Rand, m, n int, rowOff []int, src []TB, za, zb []int32, threads int) {
+	k := len(rowOff)
+	a := randInt8s[TA](rng, m*k)
+	pa := PackQA(false, m, k, a, k, za)
+	// The same B, materialized.
+	b := make([]TB, k*n)
+	for p, o := range rowOff {
+		copy(b[p*n:(p+1)*n], src[o:o+n])
+	}
+	ep := QEpilogue{Relu: true}
+	if _, ok := any(TC(0)).(int32); !ok {
+		ep.Scale = make([]float32, m)
+		for i := range ep.Scale {
+			ep.Scale[i] = 1 / float32(16+rng.IntN(400))
+		}
+		ep.PerRow, ep.ZeroPoint = true, 3
+	}
+	want := make([]TC, m*n)
+	got := make([]TC, m*n)
+	QGemmPackedAThreads(threads, pa, n, b, n, zb, want, n, ep)
+	QGemmPackedAOffsets(threads, pa, n, src, rowOff, zb, got, n, ep)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("m %d n %d k %d: C[%d][%d] = %v, want %v", m, n, k, i/n, i%n, got[i], want[i])
+		}
+	}
+}
+
+func TestQGemmPackedAOffsets(t *testing.T) {
+	oldMin := minMACsPerThread
+	defer func() { minMACsPerThread = oldMin }()
+	minMACsPerThread = 100
+	forEachQLevel(t, func(t *testing.T, kn *qkern) {
+		rng := rand.New(rand.NewPCG(7, uint64(kn.mr)))
+		for _, sz := range [][4]int{{9, 64, 70, 1}, {20, 4, 33, 1}, {3, 9, 100, 2}, {kn.mr*3 + 2, 16, 3*kn.nr + 5, 2}, {7, 1, 31, 1}, {5, 3, 64, 1}} {
+			taps, ch, m, threads := sz[0], sz[1], sz[2], sz[3]
+			n := 2*kn.nr + 7
+			plane := n + 40
+			src8 := randInt8s[uint8](rng, ch*plane+plane)
+			srcS := randInt8s[int8](rng, ch*plane+plane)
+			name := fmt.Sprintf("taps%d/ch%d/m%d/t%d", taps, ch, m, threads)
+			t.Run(name, func(t *testing.T) {
+				off := convOffsets(rng, taps, ch, plane)
+				testOffsets[int8, uint8, int32](t, rng, m, n, off, src8, nil, []int32{17}, threads)
+				testOffsets[int8, uint8, uint8](t, rng, m, n, off, src8, []int32{2}, []int32{200}, threads)
+				testOffsets[int8, int8, int8](t, rng, m, n, off, srcS, nil, []int32{-3}, threads)
+				// Irregular offsets: no even runs at all.
+				irr := make([]int, len(off))
+				for i := range irr {
+					irr[i] = rng.IntN(len(src8) - n)
+				}
+				testOffsets[uint8, uint8, int32](t, rng, m, n, irr, src8, []int32{5}, []int32{9}, threads)
+			})
+		}
+	})
+}

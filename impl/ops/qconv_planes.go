@@ -1,0 +1,277 @@
+package ops
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/frugal-ml/frugal/impl/gemm"
+	"github.com/frugal-ml/frugal/tensor"
+)
+
+// 8-bit convolution as an implicit GEMM over padded phase planes.
+//
+// im2col of an 8-bit input is mostly tiny copies (a 3x3 layer at 56x56
+// writes 9·C·56 rows of 56 bytes) and the GEMM then packs the result once
+// more. Instead, the input is padded once with its zero point and, for
+// stride s, split into s x s phase planes (plane (py, px) holds padded
+// pixels (py + s·i, px + s·j)). Every filter tap (ky, kx) then reads one
+// phase plane shifted by (ky/s, kx/s): if the output is computed over the
+// planes' full width wq instead of the output width OW, row (tap, channel)
+// of the im2col matrix is one contiguous window of one plane, and the int8
+// GEMM packs B straight from the planes through row offsets
+// (gemm.QGemmPackedAOffsets). The weights are reordered tap-major with the
+// channels padded to a multiple of 4 (pad weights equal the weight zero
+// point, so they add nothing), which makes each tap's rows evenly spaced:
+// four channels of one tap are one SIMD pack. The wq - OW extra columns per
+// output row are computed and dropped (3.4% at 56x56, 22% at 7x7, where
+// im2col's column tail wastes as much).
+
+// qplaneWeights are a group-1 convolution's weights, tap-major.
+type qplaneWeights struct {
+	pa         *gemm.PackedQA
+	cin, c4    int
+	kh, kw     int
+	zeroPoints []int32
+}
+
+// packPlaneWeights reorders w [cout][cin][kh][kw] to [cout][kh·kw][c4]
+// (c4 = cin rounded up to 4, the extra channels holding zw) and packs it.
+func packPlaneWeights[T gemm.Int8](w []T, cout, cin, kh, kw int, zw []int32) *qplaneWeights {
+	taps := kh * kw
+	c4 := (cin + 3) &^ 3
+	var pad T
+	if zw != nil {
+		pad = T(zw[0])
+	}
+	k := taps * c4
+	r := make([]T, cout*k)
+	for co := 0; co < cout; co++ {
+		dst := r[co*k : (co+1)*k]
+		src := w[co*cin*taps : (co+1)*cin*taps]
+		for t := 0; t < taps; t++ {
+			for c := 0; c < c4; c++ {
+				if c < cin {
+					dst[t*c4+c] = src[c*taps+t]
+				} else {
+					dst[t*c4+c] = pad
+				}
+			}
+		}
+	}
+	return &qplaneWeights{pa: gemm.PackQA(false, cout, k, r, k, zw), cin: cin, c4: c4, kh: kh, kw: kw, zeroPoints: zw}
+}
+
+// planeLayout is where an input of one shape goes in the phase planes.
+type planeLayout struct {
+	sy, sx  int
+	phases  []int // used phases, each py*sx+px
+	hq, wq  int   // rows and width of a phase plane
+	plane   int   // elements per (phase, channel) plane, incl. slack for the shifted windows
+	rowOff  []int // per GEMM row (tap-major): where its window starts
+	oh, ow  int
+	garbage bool // wq > ow: output rows carry columns to drop
+}
+
+func newPlaneLayout(g ConvGeom, c4 int) *planeLayout {
+	p := g.P
+	l := &planeLayout{sy: p.SH, sx: p.SW, oh: g.OH, ow: g.OW}
+	wp := g.W + p.PL + p.PR
+	l.wq = (wp + l.sx - 1) / l.sx
+	l.garbage = l.wq > g.OW
+	idx := map[int]int{}
+	maxSy, maxSx := 0, 0
+	type tap struct{ ph, sy, sx int }
+	var taps []tap
+	for ky := 0; ky < p.KH; ky++ {
+		for kx := 0; kx < p.KW; kx++ {
+			ry, rx := ky*p.DH, kx*p.DW
+			ph := (ry%l.sy)*l.sx + rx%l.sx
+			if _, ok := idx[ph]; !ok {
+				idx[ph] = len(l.phases)
+				l.phases = append(l.phases, ph)
+			}
+			t := tap{idx[ph], ry / l.sy, rx / l.sx}
+			maxSy, maxSx = max(maxSy, t.sy), max(maxSx, t.sx)
+			taps = append(taps, t)
+		}
+	}
+	l.hq = g.OH + maxSy
+	l.plane = l.hq*l.wq + maxSx
+	l.rowOff = make([]int, 0, len(taps)*c4)
+	for _, t := range taps {
+		for c := 0; c < c4; c++ {
+			l.rowOff = append(l.rowOff, (t.ph*c4+c)*l.plane+t.sy*l.wq+t.sx)
+		}
+	}
+	return l
+}
+
+// fillPlane writes phase plane ph of one channel (xc, h x w, nil for a
+// padding channel) into dst.
+func fillPlane[T gemm.Int8](dst, xc []T, h, w int, g ConvGeom, l *planeLayout, ph int, zx T) {
+	if xc == nil {
+		fill(dst[:l.plane], zx)
+		return
+	}
+	py, px := ph/l.sx, ph%l.sx
+	p := g.P
+	// Columns [j0, j1) of each row hold input columns x0, x0+sx, ...;
+	// rows [i0, i1) hold input rows y0, y0+sy, ...
+	j0, j1 := span(p.PL-px, w, l.sx, l.wq)
+	i0, i1 := span(p.PT-py, h, l.sy, l.hq)
+	x0, y0 := px+l.sx*j0-p.PL, py+l.sy*i0-p.PT
+	fill(dst[:i0*l.wq], zx)
+	for i := i0; i < i1; i++ {
+		d := dst[i*l.wq : (i+1)*l.wq]
+		row := xc[(y0+(i-i0)*l.sy)*w+x0:]
+		for j := 0; j < j0; j++ {
+			d[j] = zx
+		}
+		switch l.sx {
+		case 1:
+			copy(d[j0:j1], row[:j1-j0])
+		case 2:
+			gather2(bytesOf(d[j0:j1]), bytesOf(row))
+		default:
+			seg := d[j0:j1]
+			for j := range seg {
+				seg[j] = row[j*l.sx]
+			}
+		}
+		for j := j1; j < len(d); j++ {
+			d[j] = zx
+		}
+	}
+	fill(dst[i1*l.wq:l.plane], zx)
+}
+
+// span returns the phase-plane indices [a, b) (of n) whose padded
+// coordinate lands inside an input of size size: index a reads input
+// a·s - lead, for lead = padding minus phase offset.
+func span(lead, size, s, n int) (a, b int) {
+	if lead > 0 {
+		a = min(n, (lead+s-1)/s)
+	}
+	b = a
+	if last := size - 1 + lead; last >= 0 {
+		b = max(a, min(n, last/s+1))
+	}
+	return a, b
+}
+
+// gather2 sets d[j] = src[2j], eight bytes at a time: the even bytes of
+// two 64-bit words are folded together with shifts and masks.
+func gather2(d, src []byte) {
+	j := 0
+	for ; j+8 <= len(d) && 2*j+16 <= len(src); j += 8 {
+		a := binary.LittleEndian.Uint64(src[2*j:])
+		b := binary.LittleEndian.Uint64(src[2*j+8:])
+		binary.LittleEndian.PutUint64(d[j:], evenBytes(a)|evenBytes(b)<<32)
+	}
+	for ; j < len(d); j++ {
+		d[j] = src[2*j]
+	}
+}
+
+// evenBytes packs bytes 0, 2, 4, 6 of v into its low 32 bits.
+func evenBytes(v uint64) uint64 {
+	v &= 0x00FF00FF00FF00FF
+	v = (v | v>>8) & 0x0000FFFF0000FFFF
+	return (v | v>>16) & 0x00000000FFFFFFFF
+}
+
+func bytesOf[T gemm.Int8](x []T) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+}
+
+// qconvPlanes runs one image of a group-1 8-bit convolution through the
+// phase planes; out receives Cout x OH x OW codes at off.
+func qconvPlanes[TB gemm.Int8, TC int8 | uint8](threads int, pw *qplaneWeights, l *planeLayout, x []TB, zx0 TB, g ConvGeom, zx []int32, out []TC, ep gemm.QEpilogue) {
+	np := len(l.phases)
+	units := np * pw.c4
+	// 64 bytes of slack let the GEMM pack a short last panel at full
+	// width (see gemm.qpackBOffsets).
+	pbuf := getBytes(units*l.plane + 64)
+	defer bytePool.Put(pbuf)
+	planes := unsafe.Slice((*TB)(unsafe.Pointer(unsafe.SliceData(*pbuf))), units*l.plane+64)
+	plane := g.H * g.W
+	Parallel(threads, units, func(u0, u1 int) {
+		for u := u0; u < u1; u++ {
+			ph, c := l.phases[u/pw.c4], u%pw.c4
+			var xc []TB
+			if c < g.Cin {
+				xc = x[c*plane : (c+1)*plane]
+			}
+			fillPlane(planes[u*l.plane:(u+1)*l.plane], xc, g.H, g.W, g, l, ph, zx0)
+		}
+	})
+	ohw := g.OH * g.OW
+	nr := pw.pa.Nr()
+	cout := g.Cout
+	t := 1
+	if threads > 1 && g.OH >= threads && g.OH*l.wq >= 2*threads*nr {
+		t = threads
+	}
+	gemm.Parallel(t, func(i int) {
+		r0, r1 := i*g.OH/t, (i+1)*g.OH/t
+		if r0 == r1 {
+			return
+		}
+		n := (r1 - r0) * l.wq
+		src := planes[r0*l.wq:]
+		gt := threads
+		if t > 1 {
+			gt = 1
+		}
+		if !l.garbage {
+			gemm.QGemmPackedAOffsets(gt, pw.pa, n, src, l.rowOff, zx, out[r0*g.OW:], ohw, ep)
+			return
+		}
+		tbuf := getBytes(cout * n)
+		defer bytePool.Put(tbuf)
+		tmp := unsafe.Slice((*TC)(unsafe.Pointer(unsafe.SliceData(*tbuf))), cout*n)
+		gemm.QGemmPackedAOffsets(gt, pw.pa, n, src, l.rowOff, zx, tmp, n, ep)
+		for co := 0; co < cout; co++ {
+			src := tmp[co*n:]
+			dst := out[co*ohw+r0*g.OW:]
+			for r := 0; r < r1-r0; r++ {
+				copy(dst[r*g.OW:(r+1)*g.OW], src[r*l.wq:r*l.wq+g.OW])
+			}
+		}
+	})
+}
+
+// planeOut dispatches qconvPlanes on the output's code type.
+func planeOut[TB gemm.Int8](threads int, pw *qplaneWeights, l *planeLayout, x []TB, zx0 TB, g ConvGeom, zx []int32, out *tensor.Tensor, off int, ep gemm.QEpilogue) bool {
+	switch o := out.Data.(type) {
+	case []uint8:
+		qconvPlanes(threads, pw, l, x, zx0, g, zx, o[off:off+g.Cout*g.OH*g.OW], ep)
+	case []int8:
+		qconvPlanes(threads, pw, l, x, zx0, g, zx, o[off:off+g.Cout*g.OH*g.OW], ep)
+	default:
+		return false
+	}
+	return true
+}
+
+// layoutCache keeps the last input shape's layout: a model runs one shape
+// again and again, and the row offsets are as long as the GEMM's K.
+type layoutCache struct {
+	last atomic.Pointer[cachedLayout]
+}
+
+type cachedLayout struct {
+	g ConvGeom
+	l *planeLayout
+}
+
+func (c *layoutCache) get(g ConvGeom, c4 int) *planeLayout {
+	g.N = 1
+	if e := c.last.Load(); e != nil && e.g == g {
+		return e.l
+	}
+	l := newPlaneLayout(g, c4)
+	c.last.Store(&cachedLayout{g, l})
+	return l
+}

@@ -86,3 +86,27 @@ func TestBenchTrainPrecision(t *testing.T) {
 		t.Fatalf("bad --precision: got %v, want an error naming the flag", err)
 	}
 }
+
+// `frugal bench model --profile` prints where the time goes, and its JSON
+// carries the same table.
+func TestBenchModelProfile(t *testing.T) {
+	dir := os.Getenv("FRUGAL_ONNX_TESTS")
+	if dir == "" {
+		t.Skip("FRUGAL_ONNX_TESTS not set: no ONNX model to profile")
+	}
+	model := filepath.Join(dir, "node", "test_conv_with_strides_padding", "model.onnx")
+	out, err := frugal(t, "bench", "model", model, "--runs", "3", "--warmup", "1", "--profile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "time by operator") || !strings.Contains(out, "Conv") || !strings.Contains(out, "slowest nodes") {
+		t.Errorf("no profile table:\n%s", out)
+	}
+	out, err = frugal(t, "bench", "model", model, "--runs", "3", "--profile", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"ops":[{"op":"Conv"`) || !strings.Contains(out, `"ms_per_run"`) {
+		t.Errorf("no ops in the JSON: %s", out)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/impl/ops"
@@ -46,6 +47,9 @@ type Options struct {
 	// allocation left to the garbage collector (for comparison and
 	// debugging; FRUGAL_NOREUSE=1 sets it too).
 	NoReuse bool
+	// Profile times every step of every Run (two clock reads per node);
+	// OpProfile reports the totals.
+	Profile bool
 }
 
 type step struct {
@@ -84,6 +88,7 @@ type Session struct {
 
 	arenas sync.Pool // *ops.Arena, one per Run in flight
 	mem    memCounters
+	prof   []stepTime // per step, with Options.Profile
 
 	// PassLog says which graph passes changed what.
 	PassLog []string
@@ -231,6 +236,9 @@ func newSession(m *graph.Model, g *graph.Graph, opts Options, parent *Session, t
 		}
 		st.kernel, st.impl = k, im
 		s.steps = append(s.steps, st)
+	}
+	if opts.Profile {
+		s.prof = make([]stepTime, len(s.steps))
 	}
 	for _, o := range g.Outputs {
 		i := slot(o.Name)
@@ -471,7 +479,14 @@ func (s *Session) run(ctx context.Context, inputs map[string]ops.Value, position
 				}
 			}
 		}
+		var t0 time.Time
+		if s.prof != nil {
+			t0 = time.Now()
+		}
 		out, err := runKernel(st, kctx, in)
+		if s.prof != nil {
+			s.prof[i].add(time.Since(t0))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", st.node.Describe(), err)
 		}

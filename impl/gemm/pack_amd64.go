@@ -67,3 +67,20 @@ func qpackBAsm(dst, src []byte, ldb, k, nr int, flip byte) int {
 	qpackB32(&dst[0], &src[0], uintptr(ldb), kq, uint32(flip)*0x01010101)
 	return 4 * kq
 }
+
+//go:noescape
+func qpackB32Off(dst, src *byte, off *int, kq int, flip uint32)
+
+// qpackBOffAsm packs the whole groups of 4 k of a full 32-column VNNI panel
+// whose rows start at src[off[p]] and returns how many k it packed; the
+// caller guarantees every row has 32 bytes.
+func qpackBOffAsm(dst, src []byte, off []int, k, nr int, flip byte) int {
+	kq := k / 4
+	if noAsmPack || nr != 32 || kq == 0 || len(src) == 0 {
+		return 0
+	}
+	_ = dst[kq*128-1]
+	_ = off[4*kq-1]
+	qpackB32Off(&dst[0], &src[0], &off[0], kq, uint32(flip)*0x01010101)
+	return 4 * kq
+}

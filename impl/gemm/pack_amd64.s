@@ -119,3 +119,49 @@ qpb_loop:
 qpb_done:
 	VZEROUPPER
 	RET
+
+// func qpackB32Off(dst, src *byte, off *int, kq int, flip uint32)
+// qpackB32 with each row found by offset: group q interleaves the 32 bytes
+// at src+off[4q], src+off[4q+1], src+off[4q+2] and src+off[4q+3].
+TEXT ·qpackB32Off(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ off+16(FP), DX
+	MOVQ kq+24(FP), CX
+	MOVL flip+32(FP), AX
+	VMOVD AX, X8
+	VPBROADCASTD X8, Y8
+	TESTQ CX, CX
+	JZ   qpbo_done
+qpbo_loop:
+	MOVQ 0(DX), R8
+	MOVQ 8(DX), R9
+	MOVQ 16(DX), R10
+	MOVQ 24(DX), R11
+	VPXOR   (SI)(R8*1), Y8, Y0
+	VPXOR   (SI)(R9*1), Y8, Y1
+	VPXOR   (SI)(R10*1), Y8, Y2
+	VPXOR   (SI)(R11*1), Y8, Y3
+	VPUNPCKLBW Y1, Y0, Y4
+	VPUNPCKHBW Y1, Y0, Y5
+	VPUNPCKLBW Y3, Y2, Y6
+	VPUNPCKHBW Y3, Y2, Y7
+	VPUNPCKLWD Y6, Y4, Y0
+	VPUNPCKHWD Y6, Y4, Y1
+	VPUNPCKLWD Y7, Y5, Y2
+	VPUNPCKHWD Y7, Y5, Y3
+	VMOVDQU X0, (DI)
+	VMOVDQU X1, 16(DI)
+	VMOVDQU X2, 32(DI)
+	VMOVDQU X3, 48(DI)
+	VEXTRACTI128 $1, Y0, 64(DI)
+	VEXTRACTI128 $1, Y1, 80(DI)
+	VEXTRACTI128 $1, Y2, 96(DI)
+	VEXTRACTI128 $1, Y3, 112(DI)
+	ADDQ $32, DX
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  qpbo_loop
+qpbo_done:
+	VZEROUPPER
+	RET

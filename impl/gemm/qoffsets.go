@@ -19,9 +19,8 @@ import (
 // and no im2col matrix is ever written.
 
 // QGemmPackedAOffsets is QGemmPackedAThreads with B (pa.K() x n) given by
-// row offsets: B[p][j] = b[rowOff[p]+j]. Runs of four rows evenly spaced
-// (consecutive channels of one tap) pack with the same SIMD loop as a
-// row-major B.
+// row offsets: B[p][j] = b[rowOff[p]+j]. Each group of four rows packs in
+// one SIMD step (qpackB32Off), wherever its rows are.
 func QGemmPackedAOffsets[TB Int8, TC QOut](threads int, pa *PackedQA, n int, b []TB, rowOff []int, zb []int32, c []TC, ldc int, ep QEpilogue) {
 	if len(rowOff) != pa.k {
 		panic(fmt.Sprintf("gemm: %d row offsets for K = %d", len(rowOff), pa.k))
@@ -56,26 +55,9 @@ func (j *qjob) packB(dst []byte, j0, ncur int, colSum []int32) {
 func qpackBOffsets(kn *qkern, dst []byte, src []byte, rowOff []int, flip byte, unsigned bool, k, j0, ncur int, colSum []int32) {
 	g, nr := kn.g, kn.nr
 	kpad := roundUp(k, g)
-	// Runs of quads [q0, q1) whose rows step evenly by ld pack with one
-	// SIMD call per panel; found once for all panels.
-	type run struct{ q0, q1, ld int }
-	var runsBuf [32]run
-	runs := runsBuf[:0]
-	if !kn.wide {
-		for q := 0; q < k/4; {
-			o0 := rowOff[4*q]
-			ld := rowOff[4*q+1] - o0
-			q1 := q + 1
-			if ld > 0 && evenQuad(rowOff[4*q:4*q+4], ld) {
-				for q1 < k/4 && rowOff[4*q1] == o0+4*(q1-q)*ld && evenQuad(rowOff[4*q1:4*q1+4], ld) {
-					q1++
-				}
-			} else {
-				ld = 0
-			}
-			runs = append(runs, run{q, q1, ld})
-			q = q1
-		}
+	maxOff := 0
+	for _, o := range rowOff {
+		maxOff = max(maxOff, o)
 	}
 	for jr := 0; jr < ncur; jr += nr {
 		cols := min(nr, ncur-jr)
@@ -108,25 +90,23 @@ func qpackBOffsets(kn *qkern, dst []byte, src []byte, rowOff []int, flip byte, u
 			clear(d)
 		}
 		f32 := uint32(flip) * 0x01010101
-		for _, r := range runs {
-			o0 := rowOff[4*r.q0] + c0
-			// A short last panel packs a full width too when the source
-			// has the bytes: its extra columns are never stored.
-			if r.ld > 0 && (cols == nr || o0+(4*(r.q1-r.q0)-1)*r.ld+nr <= len(src)) &&
-				qpackBAsm(d[r.q0*nr*4:], src[o0:], r.ld, 4*(r.q1-r.q0), nr, flip) > 0 {
-				continue
-			}
-			// In Go: interleave four rows into one uint32 per column.
-			for q := r.q0; q < r.q1; q++ {
-				r0 := src[rowOff[4*q]+c0 : rowOff[4*q]+c0+cols]
-				r1 := src[rowOff[4*q+1]+c0 : rowOff[4*q+1]+c0+cols]
-				r2 := src[rowOff[4*q+2]+c0 : rowOff[4*q+2]+c0+cols]
-				r3 := src[rowOff[4*q+3]+c0 : rowOff[4*q+3]+c0+cols]
-				o := d[q*nr*4 : q*nr*4+cols*4]
-				for c := range r0 {
-					w := uint32(r0[c]) | uint32(r1[c])<<8 | uint32(r2[c])<<16 | uint32(r3[c])<<24
-					binary.LittleEndian.PutUint32(o[4*c:], w^f32)
-				}
+		// Whole quads in one SIMD call; a short last panel packs a full
+		// width too when the source has the bytes (its extra columns are
+		// never stored).
+		q0 := 0
+		if cols == nr || maxOff+c0+nr <= len(src) {
+			q0 = qpackBOffAsm(d, src[c0:], rowOff, k, nr, flip) / 4
+		}
+		// In Go: interleave four rows into one uint32 per column.
+		for q := q0; q < k/4; q++ {
+			r0 := src[rowOff[4*q]+c0 : rowOff[4*q]+c0+cols]
+			r1 := src[rowOff[4*q+1]+c0 : rowOff[4*q+1]+c0+cols]
+			r2 := src[rowOff[4*q+2]+c0 : rowOff[4*q+2]+c0+cols]
+			r3 := src[rowOff[4*q+3]+c0 : rowOff[4*q+3]+c0+cols]
+			o := d[q*nr*4 : q*nr*4+cols*4]
+			for c := range r0 {
+				w := uint32(r0[c]) | uint32(r1[c])<<8 | uint32(r2[c])<<16 | uint32(r3[c])<<24
+				binary.LittleEndian.PutUint32(o[4*c:], w^f32)
 			}
 		}
 		for p := k &^ 3; p < k; p++ {
@@ -136,11 +116,6 @@ func qpackBOffsets(kn *qkern, dst []byte, src []byte, rowOff []int, flip byte, u
 			}
 		}
 	}
-}
-
-// evenQuad reports whether four row offsets step by ld.
-func evenQuad(o []int, ld int) bool {
-	return o[1] == o[0]+ld && o[2] == o[0]+2*ld && o[3] == o[0]+3*ld
 }
 
 // sharedQBPool recycles the packed-B buffer that the threads of a row

@@ -107,6 +107,9 @@ func newPlaneLayout(g ConvGeom, c4 int) *planeLayout {
 	return l
 }
 
+// planeAsm lets tests compare the assembly plane filler with the Go rows.
+var planeAsm = true
+
 // fillPlane writes phase plane ph of one channel (xc, h x w, nil for a
 // padding channel) into dst.
 func fillPlane[T gemm.Int8](dst, xc []T, h, w int, g ConvGeom, l *planeLayout, ph int, zx T) {
@@ -121,6 +124,9 @@ func fillPlane[T gemm.Int8](dst, xc []T, h, w int, g ConvGeom, l *planeLayout, p
 	j0, j1 := span(p.PL-px, w, l.sx, l.wq)
 	i0, i1 := span(p.PT-py, h, l.sy, l.hq)
 	x0, y0 := px+l.sx*j0-p.PL, py+l.sy*i0-p.PT
+	if i1 > i0 && j1 > j0 && planeAsm && planeRowsAsm(bytesOf(dst[:l.plane]), byte(zx), i0*l.wq+j0, bytesOf(xc[y0*w+x0:]), i1-i0, j1-j0, l.wq, l.sy*w, l.sx) {
+		return
+	}
 	fill(dst[:i0*l.wq], zx)
 	for i := i0; i < i1; i++ {
 		d := dst[i*l.wq : (i+1)*l.wq]

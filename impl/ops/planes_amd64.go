@@ -1,0 +1,39 @@
+//go:build amd64 && !purego
+
+package ops
+
+import "github.com/frugal-ml/frugal/impl/cpu"
+
+//go:noescape
+func fillBytesAVX512(dst *byte, n int, v uint64)
+
+//go:noescape
+func copyRowsAVX512(dst, src *byte, rows, w, ds, ss int)
+
+//go:noescape
+func gatherRows2AVX512(dst, src *byte, rows, w, ds, ss int)
+
+// planeRowsAsm fills a phase plane in one call per plane: all of plane
+// gets zx, then rows rows of w input bytes (every sx-th byte of src, sx 1
+// or 2, src rows ss apart) land at plane[at:], ds apart. It reports false
+// when the CPU lacks AVX-512BW (the caller then goes row by row in Go).
+func planeRowsAsm(plane []byte, zx byte, at int, src []byte, rows, w, ds, ss, sx int) bool {
+	if cpu.Current() < cpu.AVX512 || sx > 2 {
+		return false
+	}
+	if len(plane) > 0 {
+		fillBytesAVX512(&plane[0], len(plane), uint64(zx))
+	}
+	if rows <= 0 || w <= 0 {
+		return true
+	}
+	// Bounds: the last row's last byte on both sides.
+	_ = plane[at+(rows-1)*ds+w-1]
+	_ = src[(rows-1)*ss+sx*(w-1)]
+	if sx == 1 {
+		copyRowsAVX512(&plane[at], &src[0], rows, w, ds, ss)
+	} else {
+		gatherRows2AVX512(&plane[at], &src[0], rows, w, ds, ss)
+	}
+	return true
+}

@@ -1,0 +1,7 @@
+//go:build !amd64 || purego
+
+package ops
+
+func planeRowsAsm(plane []byte, zx byte, at int, src []byte, rows, w, ds, ss, sx int) bool {
+	return false
+}

@@ -84,3 +84,19 @@ func qpackBOffAsm(dst, src []byte, off []int, k, nr int, flip byte) int {
 	qpackB32Off(&dst[0], &src[0], &off[0], kq, uint32(flip)*0x01010101)
 	return 4 * kq
 }
+
+//go:noescape
+func packRows32Off(dst, src *float32, off *int, k int)
+
+// packRowsOffAsm copies k rows of a full 32-float panel, row p starting at
+// src[off[p]]; the caller guarantees 32 floats per row and the ISA (an
+// AVX-512 kernel's panel).
+func packRowsOffAsm(dst, src []float32, off []int, k, w int) bool {
+	if noAsmPack || w != 32 || k == 0 || len(src) == 0 {
+		return false
+	}
+	_ = dst[k*32-1]
+	_ = off[k-1]
+	packRows32Off(&dst[0], &src[0], &off[0], k)
+	return true
+}

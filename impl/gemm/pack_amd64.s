@@ -165,3 +165,26 @@ qpbo_loop:
 qpbo_done:
 	VZEROUPPER
 	RET
+
+// func packRows32Off(dst, src *float32, off *int, k int)
+// packRows32 with row p at src + 4*off[p] bytes.
+TEXT ·packRows32Off(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ off+16(FP), DX
+	MOVQ k+24(FP), CX
+	TESTQ CX, CX
+	JZ   pr32o_done
+pr32o_loop:
+	MOVQ (DX), AX
+	VMOVUPS (SI)(AX*4), Z0
+	VMOVUPS 64(SI)(AX*4), Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $8, DX
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  pr32o_loop
+pr32o_done:
+	VZEROUPPER
+	RET

@@ -6,3 +6,5 @@ func packRowsAsm(dst, src []float32, lds, k, w int) bool                { return
 func packTAsm(dst, src []float32, lds, k, nr int) int                   { return 0 }
 func qpackBAsm(dst, src []byte, ldb, k, nr int, flip byte) int          { return 0 }
 func qpackBOffAsm(dst, src []byte, off []int, k, nr int, flip byte) int { return 0 }
+
+func packRowsOffAsm(dst, src []float32, off []int, k, w int) bool { return false }

@@ -18,10 +18,18 @@ import (
 // materialises the whole column matrix. Narrow outputs (late, small feature
 // maps) instead expand everything once and let the GEMM split rows.
 
+// convPlanesOn routes strided group-1 convolutions with a window through
+// phase planes (conv_planes.go; measured at 2 threads: the 7x7/2 stem
+// 706 -> 619 us, 3x3/2 64->128 at 56x56 457 -> 348 us, 256->512 at 14x14
+// 369 -> 356 us; 1x1/2 was 8% slower and stays on im2col); tests turn it
+// off to compare with im2col.
+var convPlanesOn = true
+
 // convWeights are a Conv node's weights packed for the GEMM, one operand
 // per group.
 type convWeights struct {
 	groups []*gemm.PackedA
+	planes layoutCache // strided group-1 convolutions' phase-plane layout
 }
 
 // packConvWeights packs w (Cout x Cin/G x KH x KW) per group.
@@ -91,6 +99,10 @@ func convGemm(threads int, x []float32, cw *convWeights, bias []float32, g ConvG
 			}
 			if pointwise {
 				gemm.SgemmPackedAThreads(threads, pa, ohw, xg, ohw, og, ohw, ep)
+				continue
+			}
+			if g.Group == 1 && !residual && (g.P.SH > 1 || g.P.SW > 1) && g.P.KH*g.P.KW > 1 && convPlanesOn {
+				convPlanes(threads, xg, pa, cw.planes.floatLayout(g), g, ep, og)
 				continue
 			}
 			nr := pa.Nr()

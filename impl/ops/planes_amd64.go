@@ -37,3 +37,18 @@ func planeRowsAsm(plane []byte, zx byte, at int, src []byte, rows, w, ds, ss, sx
 	}
 	return true
 }
+
+// copyRowsAsm copies rows rows of w bytes (dst rows ds apart, src rows ss
+// apart) in one call; false without AVX-512BW.
+func copyRowsAsm(dst, src []byte, rows, w, ds, ss int) bool {
+	if cpu.Current() < cpu.AVX512 {
+		return false
+	}
+	if rows <= 0 || w <= 0 {
+		return true
+	}
+	_ = dst[(rows-1)*ds+w-1]
+	_ = src[(rows-1)*ss+w-1]
+	copyRowsAVX512(&dst[0], &src[0], rows, w, ds, ss)
+	return true
+}

@@ -5,3 +5,5 @@ package ops
 func planeRowsAsm(plane []byte, zx byte, at int, src []byte, rows, w, ds, ss, sx int) bool {
 	return false
 }
+
+func copyRowsAsm(dst, src []byte, rows, w, ds, ss int) bool { return false }

@@ -107,6 +107,10 @@ func newPlaneLayout(g ConvGeom, c4 int) *planeLayout {
 	return l
 }
 
+// planeChunkBytes bounds the GEMM result a goroutine holds before copying
+// it out without the extra columns (L2-sized).
+const planeChunkBytes = 128 << 10
+
 // planeAsm lets tests compare the assembly plane filler with the Go rows.
 var planeAsm = true
 
@@ -220,29 +224,36 @@ func qconvPlanes[TB gemm.Int8, TC int8 | uint8](threads int, pw *qplaneWeights, 
 		t = threads
 	}
 	gemm.Parallel(t, func(i int) {
-		r0, r1 := i*g.OH/t, (i+1)*g.OH/t
-		if r0 == r1 {
-			return
-		}
-		n := (r1 - r0) * l.wq
-		src := planes[r0*l.wq:]
 		gt := threads
 		if t > 1 {
 			gt = 1
 		}
-		if !l.garbage {
-			gemm.QGemmPackedAOffsets(gt, pw.pa, n, src, l.rowOff, zx, out[r0*g.OW:], ohw, ep)
-			return
+		var tmp []TC
+		if l.garbage {
+			tbuf := getBytes(planeChunkBytes + cout*l.wq)
+			defer bytePool.Put(tbuf)
+			tmp = unsafe.Slice((*TC)(unsafe.Pointer(unsafe.SliceData(*tbuf))), len(*tbuf))
 		}
-		tbuf := getBytes(cout * n)
-		defer bytePool.Put(tbuf)
-		tmp := unsafe.Slice((*TC)(unsafe.Pointer(unsafe.SliceData(*tbuf))), cout*n)
-		gemm.QGemmPackedAOffsets(gt, pw.pa, n, src, l.rowOff, zx, tmp, n, ep)
-		for co := 0; co < cout; co++ {
-			src := tmp[co*n:]
-			dst := out[co*ohw+r0*g.OW:]
-			for r := 0; r < r1-r0; r++ {
-				copy(dst[r*g.OW:(r+1)*g.OW], src[r*l.wq:r*l.wq+g.OW])
+		// Output rows in chunks whose result stays in L2 until copied out.
+		step := max(1, planeChunkBytes/(cout*l.wq))
+		for r0, end := i*g.OH/t, (i+1)*g.OH/t; r0 < end; r0 += step {
+			r1 := min(end, r0+step)
+			n := (r1 - r0) * l.wq
+			src := planes[r0*l.wq:]
+			if !l.garbage {
+				gemm.QGemmPackedAOffsets(gt, pw.pa, n, src, l.rowOff, zx, out[r0*g.OW:], ohw, ep)
+				continue
+			}
+			gemm.QGemmPackedAOffsets(gt, pw.pa, n, src, l.rowOff, zx, tmp, n, ep)
+			for co := 0; co < cout; co++ {
+				src := tmp[co*n:]
+				dst := out[co*ohw+r0*g.OW:]
+				if planeAsm && copyRowsAsm(bytesOf(dst), bytesOf(src), r1-r0, g.OW, g.OW, l.wq) {
+					continue
+				}
+				for r := 0; r < r1-r0; r++ {
+					copy(dst[r*g.OW:(r+1)*g.OW], src[r*l.wq:r*l.wq+g.OW])
+				}
 			}
 		}
 	})

@@ -43,6 +43,9 @@ func fillPlaneF32(dst, xc []float32, h, w int, g ConvGeom, l *planeLayout, ph in
 	j0, j1 := span(p.PL-px, w, l.sx, l.wq)
 	i0, i1 := span(p.PT-py, h, l.sy, l.hq)
 	x0, y0 := px+l.sx*j0-p.PL, py+l.sy*i0-p.PT
+	if i1 > i0 && j1 > j0 && planeAsm && planeRowsF32Asm(dst[:l.plane], i0*l.wq+j0, xc[y0*w+x0:], i1-i0, j1-j0, l.wq, l.sy*w, l.sx) {
+		return
+	}
 	clear(dst[:i0*l.wq])
 	for i := i0; i < i1; i++ {
 		d := dst[i*l.wq : (i+1)*l.wq]

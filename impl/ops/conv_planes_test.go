@@ -63,3 +63,49 @@ func TestConvPlanesMatchesIm2col(t *testing.T) {
 		}
 	}
 }
+
+// The assembly float plane filler must write what the Go rows write.
+func TestFillPlaneF32AsmMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	defer func() { planeAsm = true }()
+	for _, hw := range [][2]int{{1, 1}, {3, 7}, {5, 8}, {4, 9}, {6, 16}, {7, 17}, {9, 130}, {23, 224}} {
+		for _, s := range []int{1, 2} {
+			for _, pad := range [][4]int{{0, 0, 0, 0}, {1, 1, 1, 1}, {3, 2, 0, 3}} {
+				h, w := hw[0], hw[1]
+				p := ref.Conv2D{KH: 3, KW: 3, SH: s, SW: s, PT: pad[0], PL: pad[1], PB: pad[2], PR: pad[3], DH: 1, DW: 1}
+				oh := (h+p.PT+p.PB-3)/s + 1
+				ow := (w+p.PL+p.PR-3)/s + 1
+				if oh <= 0 || ow <= 0 {
+					continue
+				}
+				g := ConvGeom{N: 1, Cin: 1, Cout: 1, Group: 1, H: h, W: w, OH: oh, OW: ow, P: p}
+				l := newPlaneLayout(g, 1)
+				x := make([]float32, h*w)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
+				}
+				for _, ph := range l.phases {
+					want := make([]float32, l.plane)
+					got := make([]float32, l.plane+4)
+					for i := range got {
+						got[i] = -7
+					}
+					planeAsm = false
+					fillPlaneF32(want, x, h, w, g, l, ph)
+					planeAsm = true
+					fillPlaneF32(got[:l.plane], x, h, w, g, l, ph)
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("%dx%d s%d pad%v phase %d: element %d = %v, want %v", h, w, s, pad, ph, i, got[i], want[i])
+						}
+					}
+					for _, v := range got[l.plane:] {
+						if v != -7 {
+							t.Fatalf("%dx%d s%d: wrote past the plane", h, w, s)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -2,7 +2,11 @@
 
 package ops
 
-import "github.com/frugal-ml/frugal/impl/cpu"
+import (
+	"unsafe"
+
+	"github.com/frugal-ml/frugal/impl/cpu"
+)
 
 //go:noescape
 func fillBytesAVX512(dst *byte, n int, v uint64)
@@ -50,5 +54,27 @@ func copyRowsAsm(dst, src []byte, rows, w, ds, ss int) bool {
 	_ = dst[(rows-1)*ds+w-1]
 	_ = src[(rows-1)*ss+w-1]
 	copyRowsAVX512(&dst[0], &src[0], rows, w, ds, ss)
+	return true
+}
+
+//go:noescape
+func gatherRows2F32AVX512(dst, src *float32, rows, w, ds, ss int)
+
+// planeRowsF32Asm is planeRowsAsm for float32 planes padded with zeros.
+func planeRowsF32Asm(plane []float32, at int, src []float32, rows, w, ds, ss, sx int) bool {
+	if cpu.Current() < cpu.AVX512 || sx > 2 {
+		return false
+	}
+	clear(plane)
+	if rows <= 0 || w <= 0 {
+		return true
+	}
+	_ = plane[at+(rows-1)*ds+w-1]
+	_ = src[(rows-1)*ss+sx*(w-1)]
+	if sx == 1 {
+		copyRowsAVX512((*byte)(unsafe.Pointer(&plane[at])), (*byte)(unsafe.Pointer(&src[0])), rows, 4*w, 4*ds, 4*ss)
+	} else {
+		gatherRows2F32AVX512(&plane[at], &src[0], rows, w, ds, ss)
+	}
 	return true
 }

@@ -118,3 +118,49 @@ gr_next:
 gr_done:
 	VZEROUPPER
 	RET
+
+// func gatherRows2F32AVX512(dst, src *float32, rows, w, ds, ss int)
+// dst row r gets w floats src[r*ss + 2j] (w >= 1; strides in floats):
+// VPMOVQD keeps the low (even) float of each pair.
+TEXT ·gatherRows2F32AVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), R8
+	MOVQ w+24(FP), R9
+	MOVQ ds+32(FP), R10
+	MOVQ ss+40(FP), R11
+	SHLQ $2, R10
+	SHLQ $2, R11
+	LEAQ -1(R9), R12
+	ANDQ $-8, R12               // whole chunks of 8 outputs while more follow
+	MOVQ R9, AX
+	SUBQ R12, AX                // rest, 1..8
+	MOVQ $-1, BX
+	BZHIQ AX, BX, DX
+	KMOVW DX, K1                // its outputs
+	LEAQ -1(AX)(AX*1), AX       // 2*rest-1 input floats
+	BZHIQ AX, BX, BX
+	KMOVW BX, K2
+gf_row:
+	TESTQ R8, R8
+	JZ   gf_done
+	XORQ CX, CX
+gf_chunk:
+	CMPQ CX, R12
+	JGE  gf_rest
+	VMOVUPS (SI)(CX*8), Z0
+	VPMOVQD Z0, Y1
+	VMOVUPS Y1, (DI)(CX*4)
+	ADDQ $8, CX
+	JMP  gf_chunk
+gf_rest:
+	VMOVUPS.Z (SI)(CX*8), K2, Z0
+	VPMOVQD Z0, Y1
+	VMOVUPS Y1, K1, (DI)(CX*4)
+	ADDQ R10, DI
+	ADDQ R11, SI
+	DECQ R8
+	JMP  gf_row
+gf_done:
+	VZEROUPPER
+	RET

@@ -7,3 +7,7 @@ func planeRowsAsm(plane []byte, zx byte, at int, src []byte, rows, w, ds, ss, sx
 }
 
 func copyRowsAsm(dst, src []byte, rows, w, ds, ss int) bool { return false }
+
+func planeRowsF32Asm(plane []float32, at int, src []float32, rows, w, ds, ss, sx int) bool {
+	return false
+}

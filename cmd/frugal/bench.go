@@ -99,6 +99,7 @@ GOGC or GOMEMLIMIT in the environment turn that off.`,
 			if profile {
 				prof = opShares(s.OpProfile(), runs)
 				res["ops"] = prof
+				res["nodes"] = nodeTimes(s.OpProfile(), runs)
 			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)

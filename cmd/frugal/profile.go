@@ -67,3 +67,19 @@ func writeProfile(w io.Writer, ops []opShare, nodes []frt.NodeTime, runs int) {
 		fmt.Fprintf(w, "  %-40s %-22s %-16s %8.3f ms\n", n.Node, n.Op, n.Kernel, float64(n.Total)/1e6/float64(runs))
 	}
 }
+
+// nodeTime is one node's time per run, for --json.
+type nodeTime struct {
+	Node     string  `json:"node"`
+	Op       string  `json:"op"`
+	Kernel   string  `json:"kernel"`
+	MsPerRun float64 `json:"ms_per_run"`
+}
+
+func nodeTimes(nodes []frt.NodeTime, runs int) []nodeTime {
+	out := make([]nodeTime, len(nodes))
+	for i, n := range nodes {
+		out[i] = nodeTime{n.Node, n.Op, n.Kernel, float64(n.Total) / 1e6 / float64(runs)}
+	}
+	return out
+}

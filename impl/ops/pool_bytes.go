@@ -2,6 +2,7 @@ package ops
 
 import (
 	"encoding/binary"
+	"unsafe"
 
 	"github.com/frugal-ml/frugal/impl/ref"
 )
@@ -16,6 +17,16 @@ import (
 // uint8 order by flipping the sign bit on the way in and out.
 
 const hiBits = 0x8080808080808080
+
+// poolKind is the element type of a plane the assembly max-pool kernels
+// (pool_simd_amd64.go) take.
+type poolKind uint8
+
+const (
+	poolU8 poolKind = iota
+	poolS8
+	poolF32
+)
 
 // maxBytes8 is the per-byte unsigned maximum of a and b.
 func maxBytes8(a, b uint64) uint64 {
@@ -52,8 +63,26 @@ func bytePoolFits(p ref.Conv2D) bool {
 }
 
 // maxPoolBytes max-pools one h x w plane of codes (int8 when signed) into
-// oh x ow; buf holds at least bytePoolScratch(w, ow) bytes.
+// oh x ow; buf holds at least bytePoolScratch(w, ow) bytes. The assembly
+// kernels (pool_simd_amd64.go) take the windows of bytePoolFits with at most
+// 3 rows at AVX2 and above (at AVX2, rows of at least 32 codes).
 func maxPoolBytes(x []byte, h, w int, p ref.Conv2D, oh, ow int, signed bool, out, buf []byte) {
+	if h > 0 && w > 0 && oh > 0 && ow > 0 {
+		_, _ = x[h*w-1], out[oh*ow-1] // the kernels stay inside both planes
+		k := poolU8
+		if signed {
+			k = poolS8
+		}
+		if maxPoolAsm(k, unsafe.Pointer(&x[0]), unsafe.Pointer(&out[0]), h, w, p, oh, ow) {
+			return
+		}
+	}
+	maxPoolBytesGo(x, h, w, p, oh, ow, signed, out, buf)
+}
+
+// maxPoolBytesGo is maxPoolBytes in Go (SWAR), the fallback and reference
+// of the assembly kernels.
+func maxPoolBytesGo(x []byte, h, w int, p ref.Conv2D, oh, ow int, signed bool, out, buf []byte) {
 	var flip uint64
 	if signed {
 		flip = hiBits

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/frugal-ml/frugal/impl/ref"
 )
@@ -13,7 +14,24 @@ import (
 // included, with branch-free max (random data mispredicts a compare half the
 // time; 8-bit pooling converts to float for the same reason, see
 // buildMaxPoolInt8). tmp must hold w floats.
+//
+// At AVX2 and above, assembly kernels (pool_simd_amd64.go) take 3-wide
+// windows with left padding 1 at stride 1 or 2 and 2-wide ones at stride 2
+// without, of at most 3 rows. They hand a plane holding a NaN back to this
+// code, so NaN still wins as in Go's max.
 func maxPoolPlane(x []float32, h, w int, p ref.Conv2D, oh, ow int, out, tmp []float32) {
+	if h > 0 && w > 0 && oh > 0 && ow > 0 {
+		_, _ = x[h*w-1], out[oh*ow-1] // the kernels stay inside both planes
+		if maxPoolAsm(poolF32, unsafe.Pointer(&x[0]), unsafe.Pointer(&out[0]), h, w, p, oh, ow) {
+			return
+		}
+	}
+	maxPoolPlaneGo(x, h, w, p, oh, ow, out, tmp)
+}
+
+// maxPoolPlaneGo is maxPoolPlane in Go, the fallback and reference of the
+// assembly kernels.
+func maxPoolPlaneGo(x []float32, h, w int, p ref.Conv2D, oh, ow int, out, tmp []float32) {
 	negInf := float32(math.Inf(-1))
 	tmp = tmp[:w]
 	for oy := 0; oy < oh; oy++ {

@@ -102,13 +102,29 @@ func (j *job) runParallel(t, mPanels, nPanels int) {
 	// A needs no per-goroutine packing when prepacked or read in place; then
 	// splitting the columns lets each goroutine pack its own share of B in a
 	// single parallel region (no shared pack, no barrier).
+	// With few column panels the split is lopsided (49 columns are a panel
+	// of 32 and one of 17): split the rows instead when there are enough.
 	aShared := j.a.pa != nil || j.directA()
-	if j.b.pb == nil && aShared && nPanels >= t {
+	if j.b.pb == nil && aShared && nPanels >= t && (nPanels >= 4*t || mPanels < 2*t) {
 		t = min(t, nPanels)
 		parallel(t, func(i int) {
 			n0, n1 := split(nPanels, t, i, kn.nr, j.n)
 			ws := getWS()
 			j.worker(0, j.m, n0, n1, ws)
+			putWS(ws)
+		})
+		return
+	}
+	if j.b.pb == nil && aShared && mPanels >= 2*t {
+		// Few columns, many rows: split the rows, each goroutine packing
+		// the narrow B itself (K x N, small next to its rows' work) rather
+		// than sharing one packing behind a barrier (960x49x160 at 2
+		// threads: 74 us by columns, 51 us this way).
+		t = min(t, mPanels)
+		parallel(t, func(i int) {
+			m0, m1 := split(mPanels, t, i, kn.mr, j.m)
+			ws := getWS()
+			j.worker(m0, m1, 0, j.n, ws)
 			putWS(ws)
 		})
 		return

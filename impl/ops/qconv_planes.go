@@ -20,46 +20,47 @@ import (
 // planes' full width wq instead of the output width OW, row (tap, channel)
 // of the im2col matrix is one contiguous window of one plane, and the int8
 // GEMM packs B straight from the planes through row offsets
-// (gemm.QGemmPackedAOffsets). The weights are reordered tap-major with the
-// channels padded to a multiple of 4 (pad weights equal the weight zero
-// point, so they add nothing), which makes each tap's rows evenly spaced:
-// four channels of one tap are one SIMD pack. The wq - OW extra columns per
+// (gemm.QGemmPackedAOffsets), four rows of any offsets per SIMD step. The
+// weights are reordered tap-major, their depth padded to a multiple of 4
+// with rows equal to the weight zero point (they add nothing). The wq - OW extra columns per
 // output row are computed and dropped (3.4% at 56x56, 22% at 7x7, where
 // im2col's column tail wastes as much).
 
 // qplaneWeights are a group-1 convolution's weights, tap-major.
 type qplaneWeights struct {
 	pa         *gemm.PackedQA
-	cin, c4    int
+	cin        int
+	k          int // GEMM depth: taps·cin rounded up to a whole group of 4
 	kh, kw     int
 	zeroPoints []int32
 }
 
-// packPlaneWeights reorders w [cout][cin][kh][kw] to [cout][kh·kw][c4]
-// (c4 = cin rounded up to 4, the extra channels holding zw) and packs it.
+// packPlaneWeights reorders w [cout][cin][kh][kw] to [cout][kh·kw][cin]
+// and packs it, padded to a multiple of 4 rows with the weight zero point
+// (rows that add nothing: their B rows may read any window, see
+// layoutCache.get).
+// Groups of four rows may mix taps: the GEMM packs any four row offsets.
 func packPlaneWeights[T gemm.Int8](w []T, cout, cin, kh, kw int, zw []int32) *qplaneWeights {
 	taps := kh * kw
-	c4 := (cin + 3) &^ 3
 	var pad T
 	if zw != nil {
 		pad = T(zw[0])
 	}
-	k := taps * c4
+	k := (taps*cin + 3) &^ 3
 	r := make([]T, cout*k)
 	for co := 0; co < cout; co++ {
 		dst := r[co*k : (co+1)*k]
 		src := w[co*cin*taps : (co+1)*cin*taps]
 		for t := 0; t < taps; t++ {
-			for c := 0; c < c4; c++ {
-				if c < cin {
-					dst[t*c4+c] = src[c*taps+t]
-				} else {
-					dst[t*c4+c] = pad
-				}
+			for c := 0; c < cin; c++ {
+				dst[t*cin+c] = src[c*taps+t]
 			}
 		}
+		for i := taps * cin; i < k; i++ {
+			dst[i] = pad
+		}
 	}
-	return &qplaneWeights{pa: gemm.PackQA(false, cout, k, r, k, zw), cin: cin, c4: c4, kh: kh, kw: kw, zeroPoints: zw}
+	return &qplaneWeights{pa: gemm.PackQA(false, cout, k, r, k, zw), cin: cin, k: k, kh: kh, kw: kw, zeroPoints: zw}
 }
 
 // planeLayout is where an input of one shape goes in the phase planes.
@@ -73,7 +74,7 @@ type planeLayout struct {
 	garbage bool // wq > ow: output rows carry columns to drop
 }
 
-func newPlaneLayout(g ConvGeom, c4 int) *planeLayout {
+func newPlaneLayout(g ConvGeom, cin int) *planeLayout {
 	p := g.P
 	l := &planeLayout{sy: p.SH, sx: p.SW, oh: g.OH, ow: g.OW}
 	wp := g.W + p.PL + p.PR
@@ -98,10 +99,10 @@ func newPlaneLayout(g ConvGeom, c4 int) *planeLayout {
 	}
 	l.hq = g.OH + maxSy
 	l.plane = l.hq*l.wq + maxSx
-	l.rowOff = make([]int, 0, len(taps)*c4)
+	l.rowOff = make([]int, 0, len(taps)*cin)
 	for _, t := range taps {
-		for c := 0; c < c4; c++ {
-			l.rowOff = append(l.rowOff, (t.ph*c4+c)*l.plane+t.sy*l.wq+t.sx)
+		for c := 0; c < cin; c++ {
+			l.rowOff = append(l.rowOff, (t.ph*cin+c)*l.plane+t.sy*l.wq+t.sx)
 		}
 	}
 	return l
@@ -199,7 +200,7 @@ func bytesOf[T gemm.Int8](x []T) []byte {
 // phase planes; out receives Cout x OH x OW codes at off.
 func qconvPlanes[TB gemm.Int8, TC int8 | uint8](threads int, pw *qplaneWeights, l *planeLayout, x []TB, zx0 TB, g ConvGeom, zx []int32, out []TC, ep gemm.QEpilogue) {
 	np := len(l.phases)
-	units := np * pw.c4
+	units := np * pw.cin
 	// 64 bytes of slack let the GEMM pack a short last panel at full
 	// width (see gemm.qpackBOffsets).
 	pbuf := getBytes(units*l.plane + 64)
@@ -208,11 +209,8 @@ func qconvPlanes[TB gemm.Int8, TC int8 | uint8](threads int, pw *qplaneWeights, 
 	plane := g.H * g.W
 	Parallel(threads, units, func(u0, u1 int) {
 		for u := u0; u < u1; u++ {
-			ph, c := l.phases[u/pw.c4], u%pw.c4
-			var xc []TB
-			if c < g.Cin {
-				xc = x[c*plane : (c+1)*plane]
-			}
+			ph, c := l.phases[u/pw.cin], u%pw.cin
+			xc := x[c*plane : (c+1)*plane]
 			fillPlane(planes[u*l.plane:(u+1)*l.plane], xc, g.H, g.W, g, l, ph, zx0)
 		}
 	})
@@ -283,12 +281,15 @@ type cachedLayout struct {
 	l *planeLayout
 }
 
-func (c *layoutCache) get(g ConvGeom, c4 int) *planeLayout {
+func (c *layoutCache) get(g ConvGeom, cin, k int) *planeLayout {
 	g.N = 1
 	if e := c.last.Load(); e != nil && e.g == g {
 		return e.l
 	}
-	l := newPlaneLayout(g, c4)
+	l := newPlaneLayout(g, cin)
+	for len(l.rowOff) < k {
+		l.rowOff = append(l.rowOff, l.rowOff[0]) // padding rows (zero-point weights)
+	}
 	c.last.Store(&cachedLayout{g, l})
 	return l
 }

@@ -110,7 +110,7 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 			switch {
 			case kh*kw == 1 && cin%4 == 0:
 				// Tap-major is the original order: share the packing.
-				planeW = &qplaneWeights{pa: packedA()[0], cin: cin, c4: cin, kh: 1, kw: 1, zeroPoints: zw}
+				planeW = &qplaneWeights{pa: packedA()[0], cin: cin, k: cin, kh: 1, kw: 1, zeroPoints: zw}
 			case w.DType == tensor.Int8:
 				planeW = packPlaneWeights(w.I8(), cout, cin, kh, kw, zw)
 			default:
@@ -196,7 +196,7 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 		p := g.P
 		pointwise := p.KH == 1 && p.KW == 1 && p.SH == 1 && p.SW == 1 && p.PT+p.PL+p.PB+p.PR == 0
 		if planeW != nil && !pointwise && x.Rank() == 4 && g.Group == 1 && rq.dt != tensor.Float32 {
-			l := layouts.get(g, planeW.c4)
+			l := layouts.get(g, planeW.cin, planeW.k)
 			for bi := 0; bi < g.N; bi++ {
 				xi, off := bi*g.Cin*plane, bi*g.Cout*ohw
 				if x.DType == tensor.Uint8 {

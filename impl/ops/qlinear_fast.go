@@ -266,6 +266,11 @@ func qdepthwise(threads int, x *tensor.Tensor, zx int32, wf []float32, bias []in
 	// Work in chunks of channels whose planes fit in L2, each chunk
 	// converted, convolved, and requantized by one goroutine.
 	cc := max(1, min(g.Cout, (64<<10)/max(plane, ohw)))
+	// Small late maps fit whole in one chunk: still give every thread a
+	// share (MobileNetV2's 960-channel 7x7 layers ran on one thread).
+	if g.N == 1 && threads > 1 {
+		cc = min(cc, (g.Cout+threads-1)/threads)
+	}
 	perImg := (g.Cout + cc - 1) / cc
 	units := g.N * perImg
 	Parallel(threads, units, func(u0, u1 int) {

@@ -51,6 +51,9 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
+				if out := parallelQuantize(ctx, ts[0], ts[1], zp, opt); out != nil {
+					return []Value{out}, nil
+				}
 				out, err := QuantizeLinearOpts(ts[0], ts[1], zp, opt)
 				if err != nil {
 					return nil, err
@@ -89,6 +92,11 @@ func init() {
 				zp, err := Tensor(in, 2)
 				if err != nil {
 					return nil, err
+				}
+				if outDT == 0 || tensor.DType(outDT) == tensor.Float32 {
+					if out := parallelDequantize(ctx, ts[0], ts[1], zp); out != nil {
+						return []Value{out}, nil
+					}
 				}
 				out, err := DequantizeLinearTo(ts[0], ts[1], zp, int(axis), int(block), tensor.DType(outDT))
 				if err != nil {
@@ -583,4 +591,75 @@ func gatherCodes[O float32 | uint16](dst, lut []O, codes any) {
 			dst[i] = lut[uint8(c)]
 		}
 	}
+}
+
+// parallelChunk is the work one goroutine converts at a time in the
+// per-tensor paths below (smaller tensors run on the caller alone); their
+// output comes from the Run's arena.
+const parallelChunk = 32 << 10
+
+// parallelQuantize is QuantizeLinear's per-tensor float32 -> 8-bit case
+// (a model's input, the activations between float ops) split over the
+// threads, with the same SIMD loop QuantizeLinearOpts uses; nil when the
+// case does not apply (QuantizeLinearOpts then handles it, errors
+// included).
+func parallelQuantize(ctx *Ctx, x, scale, zp *tensor.Tensor, o QuantizeOptions) *tensor.Tensor {
+	xd, ok := x.Data.([]float32)
+	if !ok || scale.DType != tensor.Float32 || scale.Len() != 1 ||
+		(o.Precision != tensor.Undefined && o.Precision != tensor.Float32) || o.Block != 0 {
+		return nil
+	}
+	dt := o.OutDType
+	var z int32
+	if zp != nil {
+		if zp.Len() != 1 || (dt != tensor.Undefined && dt != zp.DType) {
+			return nil
+		}
+		dt = zp.DType
+		z = int32(zp.Float64At(0))
+	}
+	if dt == tensor.Undefined {
+		dt = tensor.Uint8
+	}
+	if dt != tensor.Uint8 && dt != tensor.Int8 {
+		return nil
+	}
+	s := scale.F32()[0]
+	out := ctx.Empty(dt, x.Shape...)
+	Parallel(ctx.Threads, (len(xd)+parallelChunk-1)/parallelChunk, func(c0, c1 int) {
+		i0, i1 := c0*parallelChunk, min(len(xd), c1*parallelChunk)
+		if dt == tensor.Uint8 {
+			convert.QuantizeUint8(out.U8()[i0:i1], xd[i0:i1], s, z)
+		} else {
+			convert.QuantizeInt8(out.I8()[i0:i1], xd[i0:i1], s, z)
+		}
+	})
+	return out
+}
+
+// parallelDequantize is DequantizeLinear's per-tensor 8-bit -> float32
+// case split over the threads: (x - zp) * scale in float32, which is what
+// DequantizeLinearTo computes; nil when the case does not apply.
+func parallelDequantize(ctx *Ctx, x, scale, zp *tensor.Tensor) *tensor.Tensor {
+	if scale.DType != tensor.Float32 || scale.Len() != 1 ||
+		(x.DType != tensor.Uint8 && x.DType != tensor.Int8) || (zp != nil && (zp.Len() != 1 || zp.DType != x.DType)) {
+		return nil
+	}
+	var z int32
+	if zp != nil {
+		z = int32(zp.Float64At(0))
+	}
+	s := scale.F32()[0]
+	out := ctx.Empty(tensor.Float32, x.Shape...)
+	o := out.F32()
+	n := x.Len()
+	Parallel(ctx.Threads, (n+parallelChunk-1)/parallelChunk, func(c0, c1 int) {
+		i0, i1 := c0*parallelChunk, min(n, c1*parallelChunk)
+		if x.DType == tensor.Uint8 {
+			convert.DequantizeUint8(o[i0:i1], x.U8()[i0:i1], s, z)
+		} else {
+			convert.DequantizeInt8(o[i0:i1], x.I8()[i0:i1], s, z)
+		}
+	})
+	return out
 }

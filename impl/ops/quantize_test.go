@@ -460,3 +460,62 @@ func TestQuantizeLinearFastPathMatchesSpec(t *testing.T) {
 		}
 	}
 }
+
+// The threaded per-tensor paths must equal QuantizeLinear / DequantizeLinear.
+func TestParallelQuantizeDequantizeMatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	n := 3*parallelChunk + 77
+	x := tensor.New(tensor.Float32, 1, n)
+	for i := range x.F32() {
+		x.F32()[i] = float32(rng.NormFloat64() * 40)
+		switch i % 97 {
+		case 0:
+			x.F32()[i] = float32(math.NaN())
+		case 1:
+			x.F32()[i] = float32(math.Inf(1 - 2*(i%2)))
+		case 2:
+			x.F32()[i] = 2.5 * 0.1 // a tie at scale 0.1
+		}
+	}
+	ctx := &Ctx{Threads: 2}
+	for _, zp := range []*tensor.Tensor{nil, tensor.Scalar(uint8(130)), tensor.Scalar(int8(-7))} {
+		scale := tensor.Scalar(float32(0.1))
+		got := parallelQuantize(ctx, x, scale, zp, QuantizeOptions{Axis: 1, Saturate: true})
+		if got == nil {
+			t.Fatalf("zp %v: parallel path not taken", zp)
+		}
+		want, err := QuantizeLinearOpts(x, scale, zp, QuantizeOptions{Axis: 1, Saturate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DType != want.DType {
+			t.Fatalf("dtype %s, want %s", got.DType, want.DType)
+		}
+		for i := 0; i < want.Len(); i++ {
+			if got.Float64At(i) != want.Float64At(i) {
+				t.Fatalf("zp %v: quantized[%d] of %v = %v, want %v", zp, i, x.F32()[i], got.Float64At(i), want.Float64At(i))
+			}
+		}
+		dzp := zp
+		if dzp == nil {
+			dzp = tensor.Scalar(uint8(0))
+		}
+		dgot := parallelDequantize(ctx, want, scale, dzp)
+		if dgot == nil {
+			t.Fatal("parallel dequantize not taken")
+		}
+		dwant, err := DequantizeLinear(want, scale, dzp, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range dwant.F32() {
+			if math.Float32bits(dgot.F32()[i]) != math.Float32bits(dwant.F32()[i]) {
+				t.Fatalf("dequantized[%d] = %v, want %v", i, dgot.F32()[i], dwant.F32()[i])
+			}
+		}
+	}
+	// Cases the fast paths leave to the general code.
+	if parallelQuantize(ctx, x, tensor.Scalar(float32(0.1)), tensor.Scalar(uint8(1)), QuantizeOptions{OutDType: tensor.Int8}) != nil {
+		t.Error("mismatched output_dtype and zero point not left to QuantizeLinearOpts")
+	}
+}

@@ -75,3 +75,15 @@ func TestQGemmPackedAOffsets(t *testing.T) {
 		}
 	})
 }
+
+// Deep K (no K blocking in the int8 driver) with one or two column panels.
+func TestQGemmDeepNarrow(t *testing.T) {
+	forEachQLevel(t, func(t *testing.T, kn *qkern) {
+		rng := rand.New(rand.NewPCG(9, uint64(kn.nr)))
+		for _, n := range []int{kn.nr - 3, 2*kn.nr - 1} {
+			c := qcase{m: 2*kn.mr + 3, n: n, k: 1300, padA: 1, padC: 2, zaKind: 1, zbKind: 1, biasKind: 2, relu: true}
+			runQCase[uint8, int8, uint8](t, rng, c)
+			runQCase[int8, uint8, int32](t, rng, c)
+		}
+	})
+}

@@ -38,6 +38,7 @@ func init() {
 	}
 	RegisterShape("", "Conv", convShape)
 	RegisterShape("ai.frugal", "FusedConv", fusedConvShape)
+	RegisterShape("ai.frugal", "FusedPwDw", fusedPwDwShape)
 	RegisterShape("", "MaxPool", poolShape)
 	RegisterShape("", "AveragePool", poolShape)
 	RegisterShape("", "GlobalAveragePool", globalPoolShape)
@@ -270,6 +271,39 @@ func fusedConvShape(n *Node, in []Type, c []*tensor.Tensor, opset int64) ([]Type
 	}
 	out[0].Shape = sh
 	return out, nil
+}
+
+// fusedPwDwShape types frugal's FusedPwDw (X, WA, BA, WB, BB): a 1x1
+// Conv with WA then a depthwise Conv with WB, window attributes dw_strides
+// and dw_pads (impl/passes fuse-pw-dw).
+func fusedPwDwShape(n *Node, in []Type, c []*tensor.Tensor, _ int64) ([]Type, error) {
+	if len(in) < 4 {
+		return nil, fmt.Errorf("FusedPwDw needs X, WA, BA and WB inputs")
+	}
+	out := Type{DType: in[0].DType}
+	xs, ok1 := in[0].Known()
+	wb, ok2 := in[3].Known()
+	if !ok1 || !ok2 {
+		return []Type{out}, nil
+	}
+	st, err := n.Ints("dw_strides", []int64{1, 1})
+	if err != nil {
+		return nil, err
+	}
+	pd, err := n.Ints("dw_pads", []int64{0, 0, 0, 0})
+	if err != nil {
+		return nil, err
+	}
+	if len(xs) != 4 || len(wb) != 4 || len(st) != 2 || len(pd) != 4 || st[0] < 1 || st[1] < 1 {
+		return nil, fmt.Errorf("FusedPwDw: input %v, depthwise weight %v, dw_strides %v, dw_pads %v", xs, wb, st, pd)
+	}
+	oh := (xs[2]+int(pd[0]+pd[2])-wb[2])/int(st[0]) + 1
+	ow := (xs[3]+int(pd[1]+pd[3])-wb[3])/int(st[1]) + 1
+	if oh <= 0 || ow <= 0 {
+		return nil, fmt.Errorf("FusedPwDw: input %v with depthwise weight %v gives an empty output", xs, wb)
+	}
+	out.Shape, out.HasShape = ConcreteShape(xs[0], wb[0], oh, ow), true
+	return []Type{out}, nil
 }
 
 func poolShape(n *Node, in []Type, c []*tensor.Tensor, _ int64) ([]Type, error) {

@@ -86,20 +86,7 @@ func (a Activation) Apply(x []float32) {
 // ActivationFromNode reads the fused activation attributes frugal's fusion
 // pass sets ("activation", "activation_min", "activation_max").
 func ActivationFromNode(n *graph.Node) (Activation, error) {
-	k, err := n.String("activation", "")
-	if err != nil {
-		return Activation{}, err
-	}
-	a := Activation{Kind: k}
-	switch k {
-	case "", "Relu":
-	case "Clip":
-		a.Min, _ = n.Float("activation_min", -3.4e38)
-		a.Max, _ = n.Float("activation_max", 3.4e38)
-	default:
-		return a, fmt.Errorf("unknown fused activation %q", k)
-	}
-	return a, nil
+	return activationAttrs(n, "")
 }
 
 func buildConv(b *BuildInfo) (Kernel, error) {

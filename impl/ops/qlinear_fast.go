@@ -14,10 +14,13 @@ import (
 
 // Fast int8 layers: QLinearConv and ai.frugal:QGemm with constant weights
 // run on impl/gemm's int8 GEMM (VNNI / AVX2 / pure Go), weights prepacked
-// once with their zero point. Convolution is im2col over the raw 8-bit
-// activations (padding with the input zero point, i.e. real zero) times the
-// packed weights, requantized per output channel in the GEMM epilogue. The
-// int32-accumulating reference kernels in qlinear.go are their oracle.
+// once with their zero point. Group-1 convolutions with a window or a
+// stride read the raw 8-bit activations through phase planes
+// (qconv_planes.go: padded once with the input zero point, i.e. real zero;
+// no im2col matrix); pointwise ones multiply the input in place; grouped
+// ones use im2col. Everything is requantized per output channel in the GEMM
+// epilogue. The int32-accumulating reference kernels in qlinear.go are
+// their oracle.
 
 func init() {
 	constW := func(b *BuildInfo) bool {

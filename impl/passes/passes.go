@@ -22,6 +22,7 @@ var Default = []Pass{
 	{"fold-conv-bn", FoldConvBN},
 	{"fuse-conv-add", FuseConvAdd},
 	{"fuse-activation", FuseActivation},
+	{"fuse-pw-dw", FusePwDw},
 	{"dead-nodes", DeadNodes},
 }
 

@@ -227,3 +227,47 @@ loop:
 	JNZ       loop
 	VZEROUPPER
 	RET
+
+// func dequantI8AVX512(dst *float32, src *int8, n int, scale float32, zp int32)
+// n a multiple of 16.
+TEXT ·dequantI8AVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Z15
+	MOVL         zp+28(FP), AX
+	VPBROADCASTD AX, Z12
+dqi5_loop:
+	VPMOVSXBD (SI), Z0
+	VPSUBD    Z12, Z0, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z15, Z0, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $64, DI
+	SUBQ      $16, CX
+	JNZ       dqi5_loop
+	VZEROUPPER
+	RET
+
+// func dequantU8AVX512(dst *float32, src *uint8, n int, scale float32, zp int32)
+// n a multiple of 16.
+TEXT ·dequantU8AVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Z15
+	MOVL         zp+28(FP), AX
+	VPBROADCASTD AX, Z12
+dqu5_loop:
+	VPMOVZXBD (SI), Z0
+	VPSUBD    Z12, Z0, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z15, Z0, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $64, DI
+	SUBQ      $16, CX
+	JNZ       dqu5_loop
+	VZEROUPPER
+	RET

@@ -68,7 +68,7 @@ func TestConvPlanesMatchesIm2col(t *testing.T) {
 func TestFillPlaneF32AsmMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	defer func() { planeAsm = true }()
-	for _, hw := range [][2]int{{1, 1}, {3, 7}, {5, 8}, {4, 9}, {6, 16}, {7, 17}, {9, 130}, {23, 224}} {
+	for _, hw := range [][2]int{{1, 1}, {2, 2}, {3, 3}, {3, 7}, {5, 8}, {4, 9}, {6, 16}, {7, 17}, {9, 130}, {23, 224}} {
 		for _, s := range []int{1, 2} {
 			for _, pad := range [][4]int{{0, 0, 0, 0}, {1, 1, 1, 1}, {3, 2, 0, 3}} {
 				h, w := hw[0], hw[1]

@@ -30,7 +30,10 @@ fb_done:
 	RET
 
 // func copyRowsAVX512(dst, src *byte, rows, w, ds, ss int)
-// Copies rows rows of w bytes, src rows ss apart, dst rows ds apart.
+// Copies rows rows of w bytes, src rows ss apart, dst rows ds apart. Each
+// row is moved with unmasked loads and stores that may overlap inside the
+// row (the memcpy trick: the first and the last 2^k bytes), because
+// byte-masked stores are slow on some cores (AMD's).
 TEXT ·copyRowsAVX512(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
@@ -38,34 +41,89 @@ TEXT ·copyRowsAVX512(SB), NOSPLIT, $0-48
 	MOVQ w+24(FP), R9
 	MOVQ ds+32(FP), R10
 	MOVQ ss+40(FP), R11
-	MOVQ R9, AX
-	ANDQ $63, AX
-	MOVQ $-1, BX
-	BZHIQ AX, BX, BX
-	KMOVQ BX, K1               // the last partial chunk
-	MOVQ R9, R12
-	ANDQ $-64, R12              // whole chunks
-cr_row:
 	TESTQ R8, R8
 	JZ   cr_done
+	CMPQ R9, $64
+	JGE  cr_big
+	CMPQ R9, $32
+	JGE  cr_32
+	CMPQ R9, $16
+	JGE  cr_16
+	CMPQ R9, $8
+	JGE  cr_8
+	CMPQ R9, $4
+	JGE  cr_4
+cr_1:	// 1..3 bytes
 	XORQ CX, CX
-cr_chunk:
-	CMPQ CX, R12
-	JGE  cr_rest
-	VMOVDQU8 (SI)(CX*1), Z0
-	VMOVDQU8 Z0, (DI)(CX*1)
-	ADDQ $64, CX
-	JMP  cr_chunk
-cr_rest:
+cr_1b:
+	MOVB (SI)(CX*1), AX
+	MOVB AX, (DI)(CX*1)
+	INCQ CX
 	CMPQ CX, R9
-	JGE  cr_next
-	VMOVDQU8.Z (SI)(CX*1), K1, Z0
-	VMOVDQU8 Z0, K1, (DI)(CX*1)
-cr_next:
+	JLT  cr_1b
 	ADDQ R10, DI
 	ADDQ R11, SI
 	DECQ R8
-	JMP  cr_row
+	JNZ  cr_1
+	JMP  cr_done
+cr_4:	// 4..7 bytes
+	MOVL (SI), AX
+	MOVL -4(SI)(R9*1), BX
+	MOVL AX, (DI)
+	MOVL BX, -4(DI)(R9*1)
+	ADDQ R10, DI
+	ADDQ R11, SI
+	DECQ R8
+	JNZ  cr_4
+	JMP  cr_done
+cr_8:	// 8..15 bytes
+	MOVQ (SI), AX
+	MOVQ -8(SI)(R9*1), BX
+	MOVQ AX, (DI)
+	MOVQ BX, -8(DI)(R9*1)
+	ADDQ R10, DI
+	ADDQ R11, SI
+	DECQ R8
+	JNZ  cr_8
+	JMP  cr_done
+cr_16:	// 16..31 bytes
+	VMOVDQU (SI), X0
+	VMOVDQU -16(SI)(R9*1), X1
+	VMOVDQU X0, (DI)
+	VMOVDQU X1, -16(DI)(R9*1)
+	ADDQ R10, DI
+	ADDQ R11, SI
+	DECQ R8
+	JNZ  cr_16
+	JMP  cr_done
+cr_32:	// 32..63 bytes
+	VMOVDQU (SI), Y0
+	VMOVDQU -32(SI)(R9*1), Y1
+	VMOVDQU Y0, (DI)
+	VMOVDQU Y1, -32(DI)(R9*1)
+	ADDQ R10, DI
+	ADDQ R11, SI
+	DECQ R8
+	JNZ  cr_32
+	JMP  cr_done
+cr_big:	// 64 or more: whole chunks, then the last 64 bytes (overlapping)
+	LEAQ -64(R9), R12
+cr_row:
+	XORQ CX, CX
+cr_chunk:
+	CMPQ CX, R12
+	JGE  cr_last
+	VMOVDQU64 (SI)(CX*1), Z0
+	VMOVDQU64 Z0, (DI)(CX*1)
+	ADDQ $64, CX
+	JMP  cr_chunk
+cr_last:
+	VMOVDQU64 (SI)(R12*1), Z0
+	VMOVDQU64 Z0, (DI)(R12*1)
+	ADDQ R10, DI
+	ADDQ R11, SI
+	DECQ R8
+	JNZ  cr_row
 cr_done:
 	VZEROUPPER
 	RET

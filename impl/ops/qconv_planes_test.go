@@ -14,7 +14,7 @@ import (
 // chunks, and any padding.
 func TestFillPlaneAsmMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, hw := range [][2]int{{1, 1}, {3, 31}, {5, 32}, {4, 33}, {6, 63}, {7, 64}, {3, 65}, {9, 130}, {56, 56}, {17, 224}} {
+	for _, hw := range [][2]int{{1, 1}, {2, 2}, {3, 5}, {4, 9}, {2, 15}, {3, 31}, {5, 32}, {4, 33}, {6, 63}, {7, 64}, {3, 65}, {9, 130}, {56, 56}, {17, 224}} {
 		for _, s := range []int{1, 2} {
 			for _, pad := range [][4]int{{0, 0, 0, 0}, {1, 1, 1, 1}, {3, 2, 0, 3}} {
 				h, w := hw[0], hw[1]

@@ -22,9 +22,11 @@ import (
 // GEMM packs B straight from the planes through row offsets
 // (gemm.QGemmPackedAOffsets), four rows of any offsets per SIMD step. The
 // weights are reordered tap-major, their depth padded to a multiple of 4
-// with rows equal to the weight zero point (they add nothing). The wq - OW extra columns per
-// output row are computed and dropped (3.4% at 56x56, 22% at 7x7, where
-// im2col's column tail wastes as much).
+// with rows equal to the weight zero point (they add nothing). The wq - OW
+// extra columns per output row are computed and dropped (3.4% at 56x56,
+// 22% at 7x7, where im2col's 32-column panels waste as much: 49 columns
+// take 64 lanes either way). The output rows are computed in L2-sized
+// chunks per goroutine and copied out without the extra columns.
 
 // qplaneWeights are a group-1 convolution's weights, tap-major.
 type qplaneWeights struct {

@@ -96,10 +96,11 @@ GOGC or GOMEMLIMIT in the environment turn that off.`,
 				"buffers_reused": rs.Reused + rs.InPlace, "buffers_requested": rs.Allocs + rs.InPlace,
 				"gc_memory_limit_bytes": limit}
 			var prof []opShare
+			nodes := s.OpProfile() // nil without --profile
 			if profile {
-				prof = opShares(s.OpProfile(), runs)
+				prof = opShares(nodes, runs)
 				res["ops"] = prof
-				res["nodes"] = nodeTimes(s.OpProfile(), runs)
+				res["nodes"] = nodeTimes(nodes, runs)
 			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
@@ -109,7 +110,7 @@ GOGC or GOMEMLIMIT in the environment turn that off.`,
 				args[0], med, p90, runs, batch, effectiveThreads(threads), report.HumanBytes(peakRSS()))
 			writeMemory(w, plan, rs)
 			if profile {
-				writeProfile(w, prof, s.OpProfile(), runs)
+				writeProfile(w, prof, nodes, runs)
 			}
 			return nil
 		},

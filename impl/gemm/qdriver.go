@@ -489,15 +489,7 @@ func qpackB(kn *qkern, dst []byte, src []byte, ldb int, trans bool, flip byte, u
 			f32 := uint32(flip) * 0x01010101
 			for q := 0; q < k/4; q++ {
 				base := 4*q*ldb + j0 + jr
-				r0 := src[base : base+cols]
-				r1 := src[base+ldb : base+ldb+cols]
-				r2 := src[base+2*ldb : base+2*ldb+cols]
-				r3 := src[base+3*ldb : base+3*ldb+cols]
-				o := d[q*nr*4 : q*nr*4+cols*4]
-				for c := range r0 {
-					w := uint32(r0[c]) | uint32(r1[c])<<8 | uint32(r2[c])<<16 | uint32(r3[c])<<24
-					binary.LittleEndian.PutUint32(o[4*c:], w^f32)
-				}
+				interleave4(d[q*nr*4:q*nr*4+cols*4], src, base, base+ldb, base+2*ldb, base+3*ldb, cols, f32)
 			}
 			q0 = k / 4
 		}
@@ -558,4 +550,17 @@ func alignedBytes(n int) []byte {
 func alignedInt32(n int) []int32 {
 	b := alignedBytes(n * 4)
 	return unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(b))), n)
+}
+
+// sharedQBPool recycles the packed-B buffer that the threads of a row
+// split share (qjob.run), which small-N convolutions need on every call.
+var sharedQBPool sync.Pool
+
+func getSharedQB(n int) *[]byte {
+	if p, ok := sharedQBPool.Get().(*[]byte); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := alignedBytes(n)
+	return &b
 }

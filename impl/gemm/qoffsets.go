@@ -3,7 +3,6 @@ package gemm
 import (
 	"encoding/binary"
 	"fmt"
-	"sync"
 	"unsafe"
 )
 
@@ -99,15 +98,8 @@ func qpackBOffsets(kn *qkern, dst []byte, src []byte, rowOff []int, flip byte, u
 		}
 		// In Go: interleave four rows into one uint32 per column.
 		for q := q0; q < k/4; q++ {
-			r0 := src[rowOff[4*q]+c0 : rowOff[4*q]+c0+cols]
-			r1 := src[rowOff[4*q+1]+c0 : rowOff[4*q+1]+c0+cols]
-			r2 := src[rowOff[4*q+2]+c0 : rowOff[4*q+2]+c0+cols]
-			r3 := src[rowOff[4*q+3]+c0 : rowOff[4*q+3]+c0+cols]
-			o := d[q*nr*4 : q*nr*4+cols*4]
-			for c := range r0 {
-				w := uint32(r0[c]) | uint32(r1[c])<<8 | uint32(r2[c])<<16 | uint32(r3[c])<<24
-				binary.LittleEndian.PutUint32(o[4*c:], w^f32)
-			}
+			o := rowOff[4*q : 4*q+4]
+			interleave4(d[q*nr*4:q*nr*4+cols*4], src, o[0]+c0, o[1]+c0, o[2]+c0, o[3]+c0, cols, f32)
 		}
 		for p := k &^ 3; p < k; p++ {
 			o := (p>>2)*nr*4 + p&3
@@ -118,15 +110,13 @@ func qpackBOffsets(kn *qkern, dst []byte, src []byte, rowOff []int, flip byte, u
 	}
 }
 
-// sharedQBPool recycles the packed-B buffer that the threads of a row
-// split share (qjob.run), which small-N convolutions need on every call.
-var sharedQBPool sync.Pool
-
-func getSharedQB(n int) *[]byte {
-	if p, ok := sharedQBPool.Get().(*[]byte); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
+// interleave4 writes, for c < cols, the bytes src[o0+c], src[o1+c],
+// src[o2+c], src[o3+c] as one little-endian uint32 xored with f32: one
+// group of four B rows in the VNNI panel layout.
+func interleave4(dst, src []byte, o0, o1, o2, o3, cols int, f32 uint32) {
+	r0, r1, r2, r3 := src[o0:o0+cols], src[o1:o1+cols], src[o2:o2+cols], src[o3:o3+cols]
+	for c := range r0 {
+		w := uint32(r0[c]) | uint32(r1[c])<<8 | uint32(r2[c])<<16 | uint32(r3[c])<<24
+		binary.LittleEndian.PutUint32(dst[4*c:], w^f32)
 	}
-	b := alignedBytes(n)
-	return &b
 }

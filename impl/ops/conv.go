@@ -89,6 +89,30 @@ func ActivationFromNode(n *graph.Node) (Activation, error) {
 	return activationAttrs(n, "")
 }
 
+// activationAttrs reads a fused activation stored under prefix+"activation"
+// ("activation" for the output's, "pw_activation" for FusedPwDw's first
+// convolution).
+func activationAttrs(n *graph.Node, prefix string) (Activation, error) {
+	k, err := n.String(prefix+"activation", "")
+	if err != nil {
+		return Activation{}, err
+	}
+	a := Activation{Kind: k}
+	switch k {
+	case "", "Relu":
+	case "Clip":
+		if a.Min, err = n.Float(prefix+"activation_min", -3.4e38); err != nil {
+			return a, err
+		}
+		if a.Max, err = n.Float(prefix+"activation_max", 3.4e38); err != nil {
+			return a, err
+		}
+	default:
+		return a, fmt.Errorf("unknown fused activation %q", k)
+	}
+	return a, nil
+}
+
 func buildConv(b *BuildInfo) (Kernel, error) {
 	act, err := ActivationFromNode(b.Node)
 	if err != nil {

@@ -19,49 +19,27 @@ import (
 // floatLayout returns the phase-plane layout for g with channel-major rows
 // (row c·KH·KW + t, as the weights are packed), cached like layoutCache.get.
 func (c *layoutCache) floatLayout(g ConvGeom) *planeLayout {
-	g.N = 1
-	if e := c.last.Load(); e != nil && e.g == g {
-		return e.l
-	}
-	l := newPlaneLayout(g, g.Cin)
-	taps := g.P.KH * g.P.KW
-	cm := make([]int, len(l.rowOff))
-	for t := 0; t < taps; t++ {
-		for ch := 0; ch < g.Cin; ch++ {
-			cm[ch*taps+t] = l.rowOff[t*g.Cin+ch]
+	return c.load(g, func(g ConvGeom) *planeLayout {
+		l := newPlaneLayout(g, g.Cin)
+		taps := g.P.KH * g.P.KW
+		cm := make([]int, len(l.rowOff))
+		for t := 0; t < taps; t++ {
+			for ch := 0; ch < g.Cin; ch++ {
+				cm[ch*taps+t] = l.rowOff[t*g.Cin+ch]
+			}
 		}
-	}
-	l.rowOff = cm
-	c.last.Store(&cachedLayout{g, l})
-	return l
+		l.rowOff = cm
+		return l
+	})
 }
 
 // fillPlaneF32 writes phase plane ph of one channel xc (h x w) into dst.
 func fillPlaneF32(dst, xc []float32, h, w int, g ConvGeom, l *planeLayout, ph int) {
-	py, px := ph/l.sx, ph%l.sx
-	p := g.P
-	j0, j1 := span(p.PL-px, w, l.sx, l.wq)
-	i0, i1 := span(p.PT-py, h, l.sy, l.hq)
-	x0, y0 := px+l.sx*j0-p.PL, py+l.sy*i0-p.PT
-	if i1 > i0 && j1 > j0 && planeAsm && planeRowsF32Asm(dst[:l.plane], i0*l.wq+j0, xc[y0*w+x0:], i1-i0, j1-j0, l.wq, l.sy*w, l.sx) {
+	r := l.window(g, h, w, ph)
+	if r.i1 > r.i0 && r.j1 > r.j0 && planeAsm && planeRowsF32Asm(dst[:l.plane], r.i0*l.wq+r.j0, xc[r.y0*w+r.x0:], r.i1-r.i0, r.j1-r.j0, l.wq, l.sy*w, l.sx) {
 		return
 	}
-	clear(dst[:i0*l.wq])
-	for i := i0; i < i1; i++ {
-		d := dst[i*l.wq : (i+1)*l.wq]
-		row := xc[(y0+(i-i0)*l.sy)*w+x0:]
-		clear(d[:j0])
-		if l.sx == 1 {
-			copy(d[j0:j1], row[:j1-j0])
-		} else {
-			seg := d[j0:j1]
-			for j := range seg {
-				seg[j] = row[j*l.sx]
-			}
-		}
-		clear(d[j1:])
-	}
-	clear(dst[i1*l.wq : l.plane])
+	fillPlaneRows(dst, xc, w, l, r, 0, nil)
 }
 
 // convPlanes convolves one image (x: Cin planes) into out (Cout x OH x OW)
@@ -79,41 +57,7 @@ func convPlanes(threads int, x []float32, pa *gemm.PackedA, l *planeLayout, g Co
 			fillPlaneF32(planes[u*l.plane:(u+1)*l.plane], x[c*plane:(c+1)*plane], g.H, g.W, g, l, ph)
 		}
 	})
-	ohw := g.OH * g.OW
-	nr := pa.Nr()
-	t := 1
-	if threads > 1 && g.OH >= threads && g.OH*l.wq >= 2*threads*nr {
-		t = threads
-	}
-	gemm.Parallel(t, func(i int) {
-		gt := threads
-		if t > 1 {
-			gt = 1
-		}
-		var tmp []float32
-		if l.garbage {
-			tbuf := getCols(planeChunkBytes/4 + g.Cout*l.wq)
-			defer colPool.Put(tbuf)
-			tmp = *tbuf
-		}
-		// Output rows in chunks whose result stays in L2 until copied out.
-		step := max(1, planeChunkBytes/(4*g.Cout*l.wq))
-		for r0, end := i*g.OH/t, (i+1)*g.OH/t; r0 < end; r0 += step {
-			r1 := min(end, r0+step)
-			n := (r1 - r0) * l.wq
-			src := planes[r0*l.wq:]
-			if !l.garbage {
-				gemm.SgemmPackedAOffsets(gt, pa, n, src, l.rowOff, out[r0*g.OW:], ohw, ep)
-				continue
-			}
-			gemm.SgemmPackedAOffsets(gt, pa, n, src, l.rowOff, tmp, n, ep)
-			for co := 0; co < g.Cout; co++ {
-				src := tmp[co*n:]
-				dst := out[co*ohw+r0*g.OW:]
-				for r := 0; r < r1-r0; r++ {
-					copy(dst[r*g.OW:(r+1)*g.OW], src[r*l.wq:r*l.wq+g.OW])
-				}
-			}
-		}
+	planeGEMMs(threads, pa.Nr(), l, g, out, func(gt, r0, n int, c []float32, ldc int) {
+		gemm.SgemmPackedAOffsets(gt, pa, n, planes[r0*l.wq:], l.rowOff, c, ldc, ep)
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/frugal-ml/frugal/graph"
 	dwconv "github.com/frugal-ml/frugal/impl/depthwise"
 	"github.com/frugal-ml/frugal/impl/gemm"
 	"github.com/frugal-ml/frugal/impl/ref"
@@ -56,30 +55,6 @@ var pwdwRows = 0
 type pwdwGeom struct {
 	N, Cin, C, H, W, OH, OW int
 	P                       ref.Conv2D // the depthwise window on the full image
-}
-
-// activationAttrs reads a fused activation stored under prefix+"activation"
-// ("activation" for the output's, "pw_activation" for FusedPwDw's first
-// convolution).
-func activationAttrs(n *graph.Node, prefix string) (Activation, error) {
-	k, err := n.String(prefix+"activation", "")
-	if err != nil {
-		return Activation{}, err
-	}
-	a := Activation{Kind: k}
-	switch k {
-	case "", "Relu":
-	case "Clip":
-		if a.Min, err = n.Float(prefix+"activation_min", -3.4e38); err != nil {
-			return a, err
-		}
-		if a.Max, err = n.Float(prefix+"activation_max", 3.4e38); err != nil {
-			return a, err
-		}
-	default:
-		return a, fmt.Errorf("unknown fused activation %q", k)
-	}
-	return a, nil
 }
 
 func buildPwDw(b *BuildInfo) (Kernel, error) {

@@ -143,7 +143,7 @@ func quantCode(v, sy, zp, lo, hi float32) float32 {
 // tables are indexed accordingly).
 func codes(t *tensor.Tensor) []uint8 {
 	if t.DType == tensor.Int8 {
-		return unsafeU8(t.I8())
+		return anyBytes(t.I8())
 	}
 	return t.U8()
 }

@@ -124,39 +124,51 @@ func fillPlane[T gemm.Int8](dst, xc []T, h, w int, g ConvGeom, l *planeLayout, p
 		fill(dst[:l.plane], zx)
 		return
 	}
-	py, px := ph/l.sx, ph%l.sx
-	p := g.P
-	// Columns [j0, j1) of each row hold input columns x0, x0+sx, ...;
-	// rows [i0, i1) hold input rows y0, y0+sy, ...
-	j0, j1 := span(p.PL-px, w, l.sx, l.wq)
-	i0, i1 := span(p.PT-py, h, l.sy, l.hq)
-	x0, y0 := px+l.sx*j0-p.PL, py+l.sy*i0-p.PT
-	if i1 > i0 && j1 > j0 && planeAsm && planeRowsAsm(bytesOf(dst[:l.plane]), byte(zx), i0*l.wq+j0, bytesOf(xc[y0*w+x0:]), i1-i0, j1-j0, l.wq, l.sy*w, l.sx) {
+	r := l.window(g, h, w, ph)
+	if r.i1 > r.i0 && r.j1 > r.j0 && planeAsm && planeRowsAsm(anyBytes(dst[:l.plane]), byte(zx), r.i0*l.wq+r.j0, anyBytes(xc[r.y0*w+r.x0:]), r.i1-r.i0, r.j1-r.j0, l.wq, l.sy*w, l.sx) {
 		return
 	}
-	fill(dst[:i0*l.wq], zx)
-	for i := i0; i < i1; i++ {
+	fillPlaneRows(dst, xc, w, l, r, zx, func(d, row []T) { gather2(anyBytes(d), anyBytes(row)) })
+}
+
+// planeWindow is where the input lands in one phase plane: rows [i0, i1)
+// and columns [j0, j1) hold input rows y0, y0+sy, ... and columns x0,
+// x0+sx, ...; everything else is padding.
+type planeWindow struct{ i0, i1, j0, j1, y0, x0 int }
+
+func (l *planeLayout) window(g ConvGeom, h, w, ph int) planeWindow {
+	py, px := ph/l.sx, ph%l.sx
+	p := g.P
+	var r planeWindow
+	r.j0, r.j1 = span(p.PL-px, w, l.sx, l.wq)
+	r.i0, r.i1 = span(p.PT-py, h, l.sy, l.hq)
+	r.x0, r.y0 = px+l.sx*r.j0-p.PL, py+l.sy*r.i0-p.PT
+	return r
+}
+
+// fillPlaneRows writes a phase plane row by row in Go (the fallback of
+// the assembly fillers): pad, then each row's input; gather2, when set,
+// moves stride-2 rows (d[j] = row[2j]).
+func fillPlaneRows[T any](dst, xc []T, w int, l *planeLayout, r planeWindow, pad T, gather2 func(d, row []T)) {
+	fill(dst[:r.i0*l.wq], pad)
+	for i := r.i0; i < r.i1; i++ {
 		d := dst[i*l.wq : (i+1)*l.wq]
-		row := xc[(y0+(i-i0)*l.sy)*w+x0:]
-		for j := 0; j < j0; j++ {
-			d[j] = zx
-		}
-		switch l.sx {
-		case 1:
-			copy(d[j0:j1], row[:j1-j0])
-		case 2:
-			gather2(bytesOf(d[j0:j1]), bytesOf(row))
+		row := xc[(r.y0+(i-r.i0)*l.sy)*w+r.x0:]
+		fill(d[:r.j0], pad)
+		switch {
+		case l.sx == 1:
+			copy(d[r.j0:r.j1], row[:r.j1-r.j0])
+		case l.sx == 2 && gather2 != nil:
+			gather2(d[r.j0:r.j1], row)
 		default:
-			seg := d[j0:j1]
+			seg := d[r.j0:r.j1]
 			for j := range seg {
 				seg[j] = row[j*l.sx]
 			}
 		}
-		for j := j1; j < len(d); j++ {
-			d[j] = zx
-		}
+		fill(d[r.j1:], pad)
 	}
-	fill(dst[i1*l.wq:l.plane], zx)
+	fill(dst[r.i1*l.wq:l.plane], pad)
 }
 
 // span returns the phase-plane indices [a, b) (of n) whose padded
@@ -194,10 +206,6 @@ func evenBytes(v uint64) uint64 {
 	return (v | v>>16) & 0x00000000FFFFFFFF
 }
 
-func bytesOf[T gemm.Int8](x []T) []byte {
-	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
-}
-
 // qconvPlanes runs one image of a group-1 8-bit convolution through the
 // phase planes; out receives Cout x OH x OW codes at off.
 func qconvPlanes[TB gemm.Int8, TC int8 | uint8](threads int, pw *qplaneWeights, l *planeLayout, x []TB, zx0 TB, g ConvGeom, zx []int32, out []TC, ep gemm.QEpilogue) {
@@ -216,9 +224,21 @@ func qconvPlanes[TB gemm.Int8, TC int8 | uint8](threads int, pw *qplaneWeights, 
 			fillPlane(planes[u*l.plane:(u+1)*l.plane], xc, g.H, g.W, g, l, ph, zx0)
 		}
 	})
+	planeGEMMs(threads, pw.pa.Nr(), l, g, out, func(gt, r0, n int, c []TC, ldc int) {
+		gemm.QGemmPackedAOffsets(gt, pw.pa, n, planes[r0*l.wq:], l.rowOff, zx, c, ldc, ep)
+	})
+}
+
+// planeGEMMs runs a phase-plane convolution's GEMM over its output rows:
+// on t goroutines each with a share of the rows and a one-thread GEMM, or
+// (short maps) one GEMM on all threads. Rows go in chunks whose result
+// fits planeChunkBytes; mul(gt, r0, n, c, ldc) computes the n = rows·wq
+// plane columns from output row r0 into c, which is out itself when the
+// planes carry no extra columns, else a chunk buffer then copied out
+// without them.
+func planeGEMMs[T any](threads, nr int, l *planeLayout, g ConvGeom, out []T, mul func(gt, r0, n int, c []T, ldc int)) {
 	ohw := g.OH * g.OW
-	nr := pw.pa.Nr()
-	cout := g.Cout
+	elt := int(unsafe.Sizeof(*new(T)))
 	t := 1
 	if threads > 1 && g.OH >= threads && g.OH*l.wq >= 2*threads*nr {
 		t = threads
@@ -228,35 +248,43 @@ func qconvPlanes[TB gemm.Int8, TC int8 | uint8](threads int, pw *qplaneWeights, 
 		if t > 1 {
 			gt = 1
 		}
-		var tmp []TC
+		var tmp []T
 		if l.garbage {
-			tbuf := getBytes(planeChunkBytes + cout*l.wq)
+			tbuf := getBytes(planeChunkBytes + elt*g.Cout*l.wq)
 			defer bytePool.Put(tbuf)
-			tmp = unsafe.Slice((*TC)(unsafe.Pointer(unsafe.SliceData(*tbuf))), len(*tbuf))
+			tmp = unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(*tbuf))), len(*tbuf)/elt)
 		}
-		// Output rows in chunks whose result stays in L2 until copied out.
-		step := max(1, planeChunkBytes/(cout*l.wq))
+		step := max(1, planeChunkBytes/(elt*g.Cout*l.wq))
 		for r0, end := i*g.OH/t, (i+1)*g.OH/t; r0 < end; r0 += step {
 			r1 := min(end, r0+step)
 			n := (r1 - r0) * l.wq
-			src := planes[r0*l.wq:]
 			if !l.garbage {
-				gemm.QGemmPackedAOffsets(gt, pw.pa, n, src, l.rowOff, zx, out[r0*g.OW:], ohw, ep)
+				mul(gt, r0, n, out[r0*g.OW:], ohw)
 				continue
 			}
-			gemm.QGemmPackedAOffsets(gt, pw.pa, n, src, l.rowOff, zx, tmp, n, ep)
-			for co := 0; co < cout; co++ {
-				src := tmp[co*n:]
-				dst := out[co*ohw+r0*g.OW:]
-				if planeAsm && copyRowsAsm(bytesOf(dst), bytesOf(src), r1-r0, g.OW, g.OW, l.wq) {
-					continue
-				}
-				for r := 0; r < r1-r0; r++ {
-					copy(dst[r*g.OW:(r+1)*g.OW], src[r*l.wq:r*l.wq+g.OW])
-				}
+			mul(gt, r0, n, tmp, n)
+			for co := 0; co < g.Cout; co++ {
+				dropColumns(out[co*ohw+r0*g.OW:], tmp[co*n:], r1-r0, g.OW, l.wq)
 			}
 		}
 	})
+}
+
+// dropColumns copies rows rows of ow values, src rows wq apart, to dst
+// rows ow apart.
+func dropColumns[T any](dst, src []T, rows, ow, wq int) {
+	elt := int(unsafe.Sizeof(*new(T)))
+	if planeAsm && copyRowsAsm(anyBytes(dst), anyBytes(src), rows, ow*elt, ow*elt, wq*elt) {
+		return
+	}
+	for r := 0; r < rows; r++ {
+		copy(dst[r*ow:(r+1)*ow], src[r*wq:r*wq+ow])
+	}
+}
+
+// anyBytes views a slice as its bytes.
+func anyBytes[T any](x []T) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x)*int(unsafe.Sizeof(*new(T))))
 }
 
 // planeOut dispatches qconvPlanes on the output's code type.
@@ -284,14 +312,23 @@ type cachedLayout struct {
 }
 
 func (c *layoutCache) get(g ConvGeom, cin, k int) *planeLayout {
+	return c.load(g, func(g ConvGeom) *planeLayout {
+		l := newPlaneLayout(g, cin)
+		for len(l.rowOff) < k {
+			l.rowOff = append(l.rowOff, l.rowOff[0]) // padding rows (zero-point weights)
+		}
+		return l
+	})
+}
+
+// load returns the cached layout when g is the last shape, else builds
+// and caches it.
+func (c *layoutCache) load(g ConvGeom, build func(g ConvGeom) *planeLayout) *planeLayout {
 	g.N = 1
 	if e := c.last.Load(); e != nil && e.g == g {
 		return e.l
 	}
-	l := newPlaneLayout(g, cin)
-	for len(l.rowOff) < k {
-		l.rowOff = append(l.rowOff, l.rowOff[0]) // padding rows (zero-point weights)
-	}
+	l := build(g)
 	c.last.Store(&cachedLayout{g, l})
 	return l
 }

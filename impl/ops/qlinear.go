@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"github.com/frugal-ml/frugal/arith/convert"
 	"math"
-	"unsafe"
 
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/impl/gemm"
@@ -479,10 +478,6 @@ func buildQLinearMatMul(b *BuildInfo) (Kernel, error) {
 		}
 		return []Value{out}, nil
 	}), nil
-}
-
-func unsafeU8(b []int8) []uint8 {
-	return unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
 }
 
 // buildMaxPoolInt8 pools 8-bit codes directly (max commutes with the

@@ -389,11 +389,7 @@ func QuantizeLinearOpts(x, scale, zp *tensor.Tensor, o QuantizeOptions) (*tensor
 			z = int32(zv[0])
 		}
 		out := newTensor(dt, x.Shape...)
-		if dt == tensor.Uint8 {
-			convert.QuantizeUint8(out.U8(), xd, scale.F32()[0], z)
-		} else {
-			convert.QuantizeInt8(out.I8(), xd, scale.F32()[0], z)
-		}
+		quantize8(1, out, xd, scale.F32()[0], z)
 		return out, nil
 	}
 	out := newTensor(dt, x.Shape...)
@@ -624,17 +620,23 @@ func parallelQuantize(ctx *Ctx, x, scale, zp *tensor.Tensor, o QuantizeOptions) 
 	if dt != tensor.Uint8 && dt != tensor.Int8 {
 		return nil
 	}
-	s := scale.F32()[0]
 	out := ctx.Empty(dt, x.Shape...)
-	Parallel(ctx.Threads, (len(xd)+parallelChunk-1)/parallelChunk, func(c0, c1 int) {
+	quantize8(ctx.Threads, out, xd, scale.F32()[0], z)
+	return out
+}
+
+// quantize8 fills out (uint8 or int8 codes) with xd quantized per tensor
+// (scale s, zero point z) by arith/convert's SIMD loop, in chunks over
+// threads: saturate(roundHalfEven(x / s) + z), NaN giving z.
+func quantize8(threads int, out *tensor.Tensor, xd []float32, s float32, z int32) {
+	Parallel(threads, (len(xd)+parallelChunk-1)/parallelChunk, func(c0, c1 int) {
 		i0, i1 := c0*parallelChunk, min(len(xd), c1*parallelChunk)
-		if dt == tensor.Uint8 {
+		if out.DType == tensor.Uint8 {
 			convert.QuantizeUint8(out.U8()[i0:i1], xd[i0:i1], s, z)
 		} else {
 			convert.QuantizeInt8(out.I8()[i0:i1], xd[i0:i1], s, z)
 		}
 	})
-	return out
 }
 
 // parallelDequantize is DequantizeLinear's per-tensor 8-bit -> float32

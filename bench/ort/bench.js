@@ -22,6 +22,7 @@
 
 const fs = require('fs');
 const path = require('path');
+const os = require('os');
 const ort = require('onnxruntime-node');
 
 function usage(msg) {
@@ -33,7 +34,7 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const a = {threads: 2, batch: 1, runs: 100, warmup: 10, json: false, inputs: [], outDir: '', samples: '', out: '', model: '', opt: 'all', spin: true};
+  const a = {threads: 2, batch: 1, runs: 100, warmup: 10, json: false, inputs: [], outDir: '', samples: '', out: '', model: '', opt: 'all', spin: true, profile: ''};
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => {
@@ -53,6 +54,7 @@ function parseArgs(argv) {
       case '--json': a.json = true; break;
       case '--opt': a.opt = next(); break;
       case '--no-spin': a.spin = false; break;
+      case '--profile': a.profile = next(); break;
       case '-i': case '--input': a.inputs.push(next()); break;
       case '-o': a.outDir = next(); break;
       case '--samples': a.samples = next(); break;
@@ -264,6 +266,8 @@ function quantile(sorted, q) {
   return sorted[Math.floor(sorted.length * q)];
 }
 
+const profilePrefix = `frugal-ort-profile-${process.pid}`;
+
 async function main() {
   const a = parseArgs(process.argv.slice(2));
   const session = await ort.InferenceSession.create(a.model, {
@@ -274,6 +278,9 @@ async function main() {
     // ORT's pool threads spin while waiting for work by default; --no-spin makes them sleep,
     // which costs a little on an idle machine and helps a lot on an oversubscribed one.
     extra: a.spin ? {} : {session: {intra_op: {allow_spinning: '0'}}},
+    // --profile: ORT's own per-node trace (Chrome trace JSON), summarized below.
+    enableProfiling: !!a.profile,
+    profileFilePrefix: a.profile ? path.join(os.tmpdir(), profilePrefix) : undefined,
   });
   const ins = session.inputMetadata;
 
@@ -331,11 +338,42 @@ async function main() {
     model: a.model, median_ms: quantile(times, 0.5), p90_ms: quantile(times, 0.9), runs: a.runs, batch: a.batch,
     threads: a.threads, spin: a.spin, peak_rss_bytes: peakRSS(), ort_version: ort.env.versions.node,
   };
+  if (a.profile) {
+    // endProfiling returns nothing in onnxruntime-node: find the newest trace with our prefix.
+    session.endProfiling();
+    const dir = os.tmpdir();
+    const traces = fs.readdirSync(dir).filter((f) => f.startsWith(profilePrefix) && f.endsWith('.json'))
+      .map((f) => path.join(dir, f)).sort((p, q) => fs.statSync(q).mtimeMs - fs.statSync(p).mtimeMs);
+    if (!traces.length) throw new Error('--profile: ONNX Runtime wrote no trace in ' + dir);
+    const trace = traces[0];
+    res.profile = summarizeProfile(trace, a.runs + a.warmup, a.profile);
+    fs.unlinkSync(trace);
+  }
   if (a.json) console.log(JSON.stringify(res));
   else {
     console.log(`${a.model}: median ${res.median_ms.toFixed(3)} ms, p90 ${res.p90_ms.toFixed(3)} ms over ${a.runs} runs ` +
       `(batch ${a.batch}, ${a.threads} threads, onnxruntime-node ${res.ort_version}), peak RSS ${(res.peak_rss_bytes / 1048576).toFixed(1)} MiB`);
   }
+}
+
+// summarizeProfile reads ORT's Chrome trace and writes OUT (JSON): per node of the optimized
+// graph, its operator and the median over runs of its kernel time in microseconds, in execution
+// order; ORT's own names, so fused nodes show as ORT fused them. Returns OUT's path.
+function summarizeProfile(traceFile, runs, out) {
+  const events = JSON.parse(fs.readFileSync(traceFile, 'utf8'));
+  const byNode = new Map();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const name = e.name.slice(0, -'_kernel_time'.length);
+    if (!byNode.has(name)) byNode.set(name, {name, op: (e.args && e.args.op_name) || '', us: []});
+    byNode.get(name).us.push(e.dur);
+  }
+  const nodes = [...byNode.values()].map((n) => {
+    const s = n.us.slice().sort((p, q) => p - q);
+    return {name: n.name, op: n.op, median_us: quantile(s, 0.5), calls: s.length};
+  });
+  fs.writeFileSync(out, JSON.stringify({trace_runs: runs, nodes}, null, 1));
+  return out;
 }
 
 main().catch((e) => {

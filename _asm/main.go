@@ -24,6 +24,7 @@ func generate() (map[string][]byte, error) {
 	genSparse256(out)
 	genPack(out)
 	genDepthwise(out)
+	genTranspose(out)
 	for name, b := range out {
 		if strings.HasSuffix(name, ".go") {
 			fb, err := format.Source(b)

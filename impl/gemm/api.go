@@ -148,6 +148,55 @@ func SgemmPacked(m int, a []float32, lda int, pb *PackedB, c []float32, ldc int,
 	j.run()
 }
 
+// SgemmPackedTransACols computes columns [n0, n1) of C = epilogue(A x B)
+// on the calling goroutine, with A m x k given transposed, as a k x m
+// row-major matrix a (lda), and B prepacked by PackB; n0 must be a
+// multiple of pb.Nr().
+//
+// It is the GEMM of a pointwise convolution turned around: out^T[HW, Cout]
+// = x^T[HW, Cin] x W^T[Cin, Cout], with x read in place in NCHW and the
+// output channels in the vector lanes, so a 7x7 map (49 columns, which the
+// upright kernel spreads over 64 lanes) wastes no lanes. The caller splits
+// the work over goroutines itself (by columns or by rows of C), so each
+// one finishes its own share while it is in its cache (see
+// impl/ops/conv_pointwise_t.go).
+func SgemmPackedTransACols(m int, a []float32, lda int, pb *PackedB, n0, n1 int, c []float32, ldc int, ep Epilogue) {
+	checkMat("A", true, m, pb.kdim, a, lda)
+	checkMat("C", false, m, pb.n, c, ldc)
+	if pb.bf16 {
+		panic("gemm: SgemmPackedTransACols with a bfloat16 PackedB")
+	}
+	if n0 < 0 || n1 > pb.n || n0%pb.kn.nr != 0 {
+		panic(fmt.Sprintf("gemm: SgemmPackedTransACols columns [%d, %d) of %d (nr %d)", n0, n1, pb.n, pb.kn.nr))
+	}
+	if m == 0 || n0 >= n1 {
+		return
+	}
+	j := job{
+		kn: pb.kn, m: m, n: pb.n, k: pb.k, alpha: 1,
+		a: operand{data: a, ld: lda, trans: true},
+		b: operand{pb: pb},
+		c: c, ldc: ldc, threads: 1,
+	}
+	j.setEpilogue(&ep)
+	if j.k == 0 {
+		// Only this call's columns: others may be written concurrently.
+		j.c, j.n = c[n0:], n1-n0
+		if j.colBias != nil {
+			j.colBias = j.colBias[n0:]
+		}
+		j.scaleOnly()
+		return
+	}
+	ws := getWS()
+	j.worker(0, m, n0, n1, ws)
+	putWS(ws)
+}
+
+// Nr is the column panel width of the packing: column ranges handed to
+// SgemmPackedTransACols start at multiples of it.
+func (p *PackedB) Nr() int { return p.kn.nr }
+
 // PackedA is a left-hand operand packed once (for instance convolution
 // weights W[Cout, K] in out = W x im2col). Read-only and shareable like
 // PackedB.

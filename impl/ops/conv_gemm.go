@@ -30,6 +30,10 @@ var convPlanesOn = true
 type convWeights struct {
 	groups []*gemm.PackedA
 	planes layoutCache // strided group-1 convolutions' phase-plane layout
+	// turned is W^T packed as a GEMM B operand for group-1 pointwise
+	// convolutions run turned around (conv_pointwise_t.go), packed on
+	// first use; nil for other convolutions.
+	turned func() *gemm.PackedB
 }
 
 // packConvWeights packs w (Cout x Cin/G x KH x KW) per group.
@@ -38,6 +42,9 @@ func packConvWeights(w []float32, cout, group, kk int) *convWeights {
 	cw := &convWeights{groups: make([]*gemm.PackedA, group)}
 	for gi := range cw.groups {
 		cw.groups[gi] = gemm.PackA(false, opg, kk, w[gi*opg*kk:(gi+1)*opg*kk], kk)
+	}
+	if group == 1 {
+		cw.turned = sync.OnceValue(func() *gemm.PackedB { return gemm.PackB(true, kk, cout, w, kk) })
 	}
 	return cw
 }
@@ -96,6 +103,10 @@ func convGemm(threads int, x []float32, cw *convWeights, bias []float32, g ConvG
 			ep := act.epilogue(bg)
 			if residual {
 				ep.Beta = 1
+			}
+			if pointwise && cw.turned != nil && turnPointwise(ohw, cpg, opg) {
+				convPointwiseT(threads, xg, cw.turned(), bg, act, residual, ohw, opg, og)
+				continue
 			}
 			if pointwise {
 				gemm.SgemmPackedAThreads(threads, pa, ohw, xg, ohw, og, ohw, ep)

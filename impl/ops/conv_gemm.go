@@ -178,7 +178,12 @@ func convGemm(threads int, x []float32, cw *convWeights, bias []float32, g ConvG
 				c0, c1 := i*cpg/t, (i+1)*cpg/t
 				ref.Im2Col(xg[c0*hw:c1*hw], c1-c0, g.H, g.W, g.P, col[c0*rowsPer*ohw:c1*rowsPer*ohw])
 			})
-			gemm.SgemmPackedAThreads(threads, pa, ohw, col, ohw, og, ohw, ep)
+			if cw.turned != nil && turnPointwise(ohw, kk, opg) {
+				// The column matrix is a pointwise convolution's input.
+				convPointwiseT(threads, col, cw.turned(), bg, act, residual, ohw, opg, og)
+			} else {
+				gemm.SgemmPackedAThreads(threads, pa, ohw, col, ohw, og, ohw, ep)
+			}
 			colPool.Put(buf)
 		}
 	}

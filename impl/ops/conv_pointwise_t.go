@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"math"
 
 	"github.com/frugal-ml/frugal/impl/gemm"
 )
@@ -27,7 +26,12 @@ import (
 // 41 -> 39; 14x14 projections 576->96 61 -> 54, 384->64 26 -> 24.5; but
 // 14x14 expansions lose (96->576 49 -> 51, 64->384 23 -> 25) and so do
 // larger maps (192->32 at 28x28 25 -> 26-32, 144->24 at 56x56 equal),
-// hence turnPointwise's rule.
+// hence turnPointwise's rule. A windowed convolution on such a map, whose
+// im2col matrix is expanded whole, goes the same way when it does not run
+// on Winograd (3x3 512->512 at 7x7: 707-742 -> 560-582 us, go test -bench
+// ConvWindowTurned). MobileNetV2's 3x3/2 stem turned around in im2col
+// chunks was 2x slower than its phase-plane GEMM (more memory traffic
+// than lanes saved), so it stays upright.
 
 // turnPointwiseOn lets tests compare both routes.
 var turnPointwiseOn = true
@@ -56,13 +60,7 @@ func convPointwiseT(threads int, xg []float32, wt *gemm.PackedB, bias []float32,
 	defer colPool.Put(bufp)
 	t := *bufp
 	ep := gemm.Epilogue{ColBias: bias}
-	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
-	switch act.Kind {
-	case "Relu":
-		lo = 0
-	case "Clip":
-		lo, hi = act.Min, act.Max
-	}
+	lo, hi := act.bounds()
 	nr := wt.Nr()
 	panels, strips := (cout+nr-1)/nr, (ohw+15)/16
 	threads = max(1, threads)
@@ -73,14 +71,14 @@ func convPointwiseT(threads int, xg []float32, wt *gemm.PackedB, bias []float32,
 		Parallel(threads, panels, func(u0, u1 int) {
 			c0, c1 := u0*nr, min(cout, u1*nr)
 			gemm.SgemmPackedTransACols(ohw, xg, ohw, wt, c0, c1, t, cout, ep)
-			storeTurned(og, t, ohw, cout, 0, ohw, c0, c1, residual, lo, hi)
+			storeTurned(og, ohw, t, cout, 0, ohw, c0, c1, residual, lo, hi)
 		})
 		return
 	}
 	Parallel(threads, strips, func(s0, s1 int) {
 		p0, p1 := s0*16, min(ohw, s1*16)
 		gemm.SgemmPackedTransACols(p1-p0, xg[p0:], ohw, wt, 0, cout, t[p0*cout:], cout, ep)
-		storeTurned(og, t, ohw, cout, p0, p1, 0, cout, residual, lo, hi)
+		storeTurned(og, ohw, t, cout, p0, p1, 0, cout, residual, lo, hi)
 	})
 }
 
@@ -91,18 +89,19 @@ func busiest(n, t, unit, total int) float64 {
 	return float64(min(total, per*unit)) / float64(total)
 }
 
-// storeTurned writes pixels [p0, p1) x channels [c0, c1) of t (ohw x
-// cout) into og (cout x ohw): og = clamp(t^T (+ og when residual)). p0 is
-// a multiple of 16, c0 and c1 - c0 of 16 (or c1 = cout).
-func storeTurned(og, t []float32, ohw, cout, p0, p1, c0, c1 int, residual bool, lo, hi float32) {
+// storeTurned writes pixels [p0, p1) x channels [c0, c1) of t (pixel
+// rows ldt apart) into og (channel rows ldo apart): og[c*ldo+p] =
+// clamp(t[p*ldt+c] (+ og[c*ldo+p] when residual)). c1 - c0 is a multiple
+// of 16.
+func storeTurned(og []float32, ldo int, t []float32, ldt, p0, p1, c0, c1 int, residual bool, lo, hi float32) {
 	p := p0
 	for ; p+16 <= p1; p += 16 {
-		transposeOut(og[c0*ohw+p:], t[p*cout+c0:], ohw, cout, c1-c0, residual, lo, hi)
+		transposeOut(og[c0*ldo+p:], t[p*ldt+c0:], ldo, ldt, c1-c0, residual, lo, hi)
 	}
 	for c := c0; c < c1 && p < p1; c++ {
-		row := og[c*ohw : (c+1)*ohw]
+		row := og[c*ldo:]
 		for q := p; q < p1; q++ {
-			v := t[q*cout+c]
+			v := t[q*ldt+c]
 			if residual {
 				v += row[q]
 			}

@@ -127,3 +127,68 @@ func BenchmarkTransposeOut(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConvWindowTurned: windowed convolutions upright and turned
+// around (MobileNetV2's stem; ResNet-18's 3x3 layers on 14x14 and 7x7).
+func BenchmarkConvWindowTurned(b *testing.B) {
+	for _, s := range []struct{ cin, cout, hw, stride int }{{3, 32, 224, 2}, {256, 256, 14, 1}, {512, 512, 7, 1}} {
+		g := ConvGeom{N: 1, Cin: s.cin, Cout: s.cout, H: s.hw, W: s.hw, Group: 1}
+		g.P.KH, g.P.KW, g.P.SH, g.P.SW, g.P.DH, g.P.DW = 3, 3, s.stride, s.stride, 1, 1
+		g.P.PT, g.P.PL, g.P.PB, g.P.PR = 1, 1, 1, 1
+		g.OH, g.OW = (s.hw+2-3)/s.stride+1, (s.hw+2-3)/s.stride+1
+		x := make([]float32, s.cin*s.hw*s.hw)
+		w := make([]float32, s.cout*s.cin*9)
+		for i := range w {
+			w[i] = float32(i%7) * 0.1
+		}
+		out := make([]float32, s.cout*g.OH*g.OW)
+		cw := packConvWeights(w, s.cout, 1, s.cin*9)
+		for _, turn := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%d-%d@%d/s%d/turn=%v", s.cin, s.cout, s.hw, s.stride, turn), func(b *testing.B) {
+				defer func(v bool) { turnPointwiseOn = v }(turnPointwiseOn)
+				turnPointwiseOn = turn
+				for b.Loop() {
+					convGemm(2, x, cw, nil, g, Activation{Kind: "Relu"}, false, out)
+				}
+			})
+		}
+	}
+}
+
+// TestConvWindowTurned checks a 3x3 convolution on a small map, whose
+// im2col matrix goes through the turned-around GEMM, against upright.
+func TestConvWindowTurned(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, s := range []struct{ cin, cout, hw int }{{64, 32, 7}, {40, 48, 5}, {16, 16, 8}} {
+		g := ConvGeom{N: 1, Cin: s.cin, Cout: s.cout, H: s.hw, W: s.hw, OH: s.hw, OW: s.hw, Group: 1}
+		g.P.KH, g.P.KW, g.P.SH, g.P.SW, g.P.DH, g.P.DW = 3, 3, 1, 1, 1, 1
+		g.P.PT, g.P.PL, g.P.PB, g.P.PR = 1, 1, 1, 1
+		kk := s.cin * 9
+		ohw := s.hw * s.hw
+		if !turnPointwise(ohw, kk, s.cout) && haveTransposeOut() {
+			t.Fatalf("%v: expected the turned route", s)
+		}
+		x := make([]float32, s.cin*ohw)
+		w := make([]float32, s.cout*kk)
+		bias := make([]float32, s.cout)
+		for _, v := range [][]float32{x, w, bias} {
+			for i := range v {
+				v[i] = float32(r.NormFloat64())
+			}
+		}
+		cw := packConvWeights(w, s.cout, 1, kk)
+		run := func(turn bool) []float32 {
+			defer func(v bool) { turnPointwiseOn = v }(turnPointwiseOn)
+			turnPointwiseOn = turn
+			out := make([]float32, s.cout*ohw)
+			convGemm(2, x, cw, bias, g, Activation{Kind: "Relu"}, false, out)
+			return out
+		}
+		want, got := run(false), run(true)
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("%v: out[%d] = %v, upright %v", s, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package ops
 
 import (
-
 	"github.com/frugal-ml/frugal/impl/gemm"
 )
 

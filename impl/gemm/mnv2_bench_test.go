@@ -41,3 +41,34 @@ func BenchmarkMobileNetV2PointwiseT(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkQGemmConvShapes: int8 GEMMs of ResNet-18's 3x3 layers (M=Cout,
+// N=OH*OW, K=9*Cin) with A (weights) prepacked, uint8 requantized output,
+// on 1 and 2 threads.
+func BenchmarkQGemmConvShapes(b *testing.B) {
+	for _, sz := range [][3]int{{64, 3136, 576}, {128, 784, 1152}, {256, 196, 2304}, {512, 49, 4608}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		A := make([]int8, m*k)
+		B := make([]uint8, k*n)
+		for i := range A {
+			A[i] = int8(i * 5)
+		}
+		for i := range B {
+			B[i] = uint8(i * 7)
+		}
+		C8 := make([]uint8, m*n)
+		pa := PackQA(false, m, k, A, k, nil)
+		scale := make([]float32, m)
+		for i := range scale {
+			scale[i] = 1e-4
+		}
+		for _, th := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dx%dx%d/t%d", m, n, k, th), func(b *testing.B) {
+				for b.Loop() {
+					QGemmPackedAThreads(th, pa, n, B, n, []int32{3}, C8, n, QEpilogue{PerRow: true, Scale: scale, ZeroPoint: 5, Relu: true})
+				}
+				reportOps(b, m, n, k)
+			})
+		}
+	}
+}

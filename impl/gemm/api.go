@@ -151,7 +151,9 @@ func SgemmPacked(m int, a []float32, lda int, pb *PackedB, c []float32, ldc int,
 // SgemmPackedTransACols computes columns [n0, n1) of C = epilogue(A x B)
 // on the calling goroutine, with A m x k given transposed, as a k x m
 // row-major matrix a (lda), and B prepacked by PackB; n0 must be a
-// multiple of pb.Nr().
+// multiple of the vector width (16 with AVX-512), so that goroutines can
+// split the columns evenly in vectors rather than in panels (160 columns
+// are 5 panels of 32, which two goroutines share 3:2, but 10 vectors).
 //
 // It is the GEMM of a pointwise convolution turned around: out^T[HW, Cout]
 // = x^T[HW, Cin] x W^T[Cin, Cout], with x read in place in NCHW and the
@@ -166,8 +168,9 @@ func SgemmPackedTransACols(m int, a []float32, lda int, pb *PackedB, n0, n1 int,
 	if pb.bf16 {
 		panic("gemm: SgemmPackedTransACols with a bfloat16 PackedB")
 	}
-	if n0 < 0 || n1 > pb.n || n0%pb.kn.nr != 0 {
-		panic(fmt.Sprintf("gemm: SgemmPackedTransACols columns [%d, %d) of %d (nr %d)", n0, n1, pb.n, pb.kn.nr))
+	kn := pb.kn
+	if n0 < 0 || n1 > pb.n || n0%kn.vec != 0 {
+		panic(fmt.Sprintf("gemm: SgemmPackedTransACols columns [%d, %d) of %d (vector %d)", n0, n1, pb.n, kn.vec))
 	}
 	if m == 0 || n0 >= n1 {
 		return
@@ -189,13 +192,24 @@ func SgemmPackedTransACols(m int, a []float32, lda int, pb *PackedB, n0, n1 int,
 		return
 	}
 	ws := getWS()
+	defer putWS(ws)
+	if s := n0 % kn.nr; s != 0 {
+		// A start inside a panel: the rest of that panel through a view
+		// whose panels begin s columns in (same rows, same stride).
+		e := min(n1, n0-s+kn.nr)
+		view := *pb
+		view.data, view.col0 = pb.data[s:], pb.col0+s
+		jv := j
+		jv.b = operand{pb: &view}
+		jv.worker(0, m, n0, e, ws)
+		n0 = e
+	}
 	j.worker(0, m, n0, n1, ws)
-	putWS(ws)
 }
 
-// Nr is the column panel width of the packing: column ranges handed to
-// SgemmPackedTransACols start at multiples of it.
-func (p *PackedB) Nr() int { return p.kn.nr }
+// Vec is the vector width of the packing's kernel: column ranges handed
+// to SgemmPackedTransACols start at multiples of it.
+func (p *PackedB) Vec() int { return p.kn.vec }
 
 // PackedA is a left-hand operand packed once (for instance convolution
 // weights W[Cout, K] in out = W x im2col). Read-only and shareable like

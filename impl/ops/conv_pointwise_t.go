@@ -60,15 +60,15 @@ func convPointwiseT(threads int, xg []float32, wt *gemm.PackedB, bias []float32,
 	t := *bufp
 	ep := gemm.Epilogue{ColBias: bias}
 	lo, hi := act.bounds()
-	nr := wt.Nr()
-	panels, strips := (cout+nr-1)/nr, (ohw+15)/16
+	vec := wt.Vec()
+	blocks, strips := (cout+vec-1)/vec, (ohw+15)/16
 	threads = max(1, threads)
 	byChannels := cout*ohw > 0 && (strips < threads ||
-		busiest(panels, threads, nr, cout) < busiest(strips, threads, 16, ohw) ||
-		(busiest(panels, threads, nr, cout) == busiest(strips, threads, 16, ohw) && cout >= ohw))
+		busiest(blocks, threads, vec, cout) < busiest(strips, threads, 16, ohw) ||
+		(busiest(blocks, threads, vec, cout) == busiest(strips, threads, 16, ohw) && cout >= ohw))
 	if byChannels {
-		Parallel(threads, panels, func(u0, u1 int) {
-			c0, c1 := u0*nr, min(cout, u1*nr)
+		Parallel(threads, blocks, func(u0, u1 int) {
+			c0, c1 := u0*vec, min(cout, u1*vec)
 			gemm.SgemmPackedTransACols(ohw, xg, ohw, wt, c0, c1, t, cout, ep)
 			storeTurned(og, ohw, t, cout, 0, ohw, c0, c1, residual, lo, hi)
 		})

@@ -47,7 +47,8 @@ type q8Args struct {
 	tailN    int      // 200: outputs of that block
 	lastMask uint64   // 208: the same for the last group
 	lastN    int      // 216
-	_        [32]byte // 224
+	narrow   uint64   // 224: when PL + W + PR <= 64, bytes PL..PL+W-1 (else 0): rows padded in one load and store
+	_        [24]byte // 232
 	idx      [64]byte // 256: VPERMB index: byte t of dword j reads byte off(j)+t of the load
 }
 
@@ -55,7 +56,7 @@ var q8Offsets = map[string]uintptr{
 	"x": 0, "xPlane": 8, "buf": 16, "out": 24, "wts": 32, "corr": 40, "mult": 48, "bufX": 56,
 	"planes": 64, "h": 72, "w": 80, "pt": 88, "pl": 96, "hp": 104, "wp": 112, "groups": 120, "ow16": 128,
 	"rowStep": 136, "tapStep": 144, "colStep": 152, "zy": 160, "lo": 164, "hi": 168, "pad": 172,
-	"xor": 176, "tailMask": 184, "outMask": 192, "tailN": 200, "lastMask": 208, "lastN": 216, "idx": 256,
+	"xor": 176, "tailMask": 184, "outMask": 192, "tailN": 200, "lastMask": 208, "lastN": 216, "narrow": 224, "idx": 256,
 }
 
 // q8dw3 computes a.planes planes of a 3 x KW (KW <= 4) depthwise
@@ -115,6 +116,9 @@ func q8Asm(q *Q8, p Params, oh, ow int, x []byte, c0, c1 int, out []byte) {
 	}
 	if r := q.W % 64; r != 0 {
 		a.tailMask = 1<<r - 1
+	}
+	if wp <= 64 {
+		a.narrow = (1<<q.W - 1) << p.PL
 	}
 	// Rows per group: as many whole rows of OW <= 8 outputs as one block
 	// and one 64-byte load hold.

@@ -14,6 +14,8 @@
 //	Z8  VPERMB index    Z9  padding bytes    Z10 xor bytes
 //	K2  lanes of a row's last partial output block
 //	K3  bytes of an input row's last partial 64-byte chunk
+//	K4  lanes of the last group's last block  K5 data bytes of a narrow padded row
+//	Z15 raw zero-point bytes (Z9 ^ Z10)
 
 // Q8BLOCK computes 16 outputs from the padded rows at R13, R13+DX,
 // R13+2*DX into Z12 (requantized, not yet narrowed): for each kernel row,
@@ -56,6 +58,8 @@ TEXT ·q8dw3(SB), NOSPLIT, $0-8
 	KMOVQ 184(AX), K3
 	KMOVW 192(AX), K2
 	KMOVW 208(AX), K4
+	KMOVQ 224(AX), K5
+	VPXORD Z10, Z9, Z15 // the zero point's raw bytes
 	MOVQ 16(AX), BX // slot of the plane being convolved
 	// Pad plane 0 into slot BX, then enter the loop.
 	MOVQ SI, R13
@@ -88,6 +92,26 @@ top:
 topdone:
 	MOVQ R12, R11 // padded row pt
 	MOVQ 72(AX), DX
+	KORTESTQ K5, K5
+	JZ copyrow
+	// Narrow rows (PL + W + PR <= 64): one merge-masked load from PL
+	// bytes before the row over raw zero-point bytes, flipped, stored
+	// whole (its last bytes land in the next row, rewritten next).
+	MOVQ R13, R14
+	SUBQ 96(AX), R14
+	MOVQ 80(AX), CX
+	MOVQ 112(AX), R12
+
+narrow:
+	VMOVDQA64 Z15, Z11
+	VMOVDQU8 (R14), K5, Z11
+	VPXORD Z10, Z11, Z11
+	VMOVDQU64 Z11, (R11)
+	ADDQ CX, R14
+	ADDQ R12, R11
+	DECQ DX
+	JNZ narrow
+	JMP bottomrows
 
 copyrow:
 	VMOVDQU64 Z9, (R11) // left padding
@@ -123,6 +147,7 @@ copyright:
 	DECQ DX
 	JNZ copyrow
 
+bottomrows:
 	// Bottom padding rows: hp - pt - h of them.
 	MOVQ 104(AX), CX
 	SUBQ 88(AX), CX

@@ -62,6 +62,7 @@ type Features struct {
 	AVX, AVX2, FMA, F16C                  bool
 	AVX512F, AVX512BW, AVX512VL, AVX512DQ bool
 	AVX512VNNI, AVX512BF16, AVXVNNI       bool
+	AVX512VBMI                            bool // VPERMB (byte permutes)
 	OSAVX, OSAVX512                       bool // the OS saves ymm / zmm+opmask state
 	hwLevel                               Level
 }
@@ -121,7 +122,7 @@ func At(l Level) Features {
 	f := X86
 	if l < AVX512 {
 		f.AVX512F, f.AVX512BW, f.AVX512VL, f.AVX512DQ = false, false, false, false
-		f.AVX512VNNI, f.AVX512BF16 = false, false
+		f.AVX512VNNI, f.AVX512BF16, f.AVX512VBMI = false, false, false
 	}
 	if l < AVX2 {
 		f.AVX, f.AVX2, f.FMA, f.F16C, f.AVXVNNI = false, false, false, false, false

@@ -38,6 +38,7 @@ func detect() Features {
 			f.AVX512BW = bit(ebx7, 30)
 			f.AVX512VL = bit(ebx7, 31)
 			f.AVX512VNNI = bit(ecx7, 11) && f.AVX512F
+			f.AVX512VBMI = bit(ecx7, 1) && f.AVX512F
 		}
 		eax71, _, _, _ := cpuid(7, 1)
 		f.AVXVNNI = bit(eax71, 4) && f.OSAVX

@@ -28,6 +28,10 @@
 // the outputs whose window overlaps the padding (0 * Inf = NaN), as in the
 // pad-then-convolve definition.
 //
+// 8-bit: Q8 (q8.go) convolves uint8/int8 codes directly and requantizes
+// them (QLinearConv's depthwise layers), with VPERMB + VPDPBUSD on
+// AVX512-VBMI/VNNI (q8_amd64.s) and a Go version elsewhere.
+//
 // -0: the assembly's ReLU keeps the sign of a -0 sum (max(0, -0) returns
 // the second operand), Go's max returns +0; both compare equal.
 package depthwise

@@ -20,3 +20,17 @@ func TestArgsLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestQ8ArgsLayout checks q8Args against the offsets q8_amd64.s uses.
+func TestQ8ArgsLayout(t *testing.T) {
+	rt := reflect.TypeOf(q8Args{})
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		if f.Name == "_" {
+			continue
+		}
+		if off, ok := q8Offsets[f.Name]; !ok || off != f.Offset {
+			t.Errorf("q8Args.%s at %d, assembly uses %d (%v)", f.Name, f.Offset, off, ok)
+		}
+	}
+}

@@ -69,15 +69,21 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 	// Depthwise weights as exact float32 integers (w - zw) for the direct
 	// float kernel; see qdepthwise.
 	var dwW []float32
+	var dwQ8 *dwconv.Q8Weights
 	if grp, _ := n.Int("group", 1); !isGemm && w.Rank() == 4 && w.Shape[1] == 1 && int(grp) == cout && cout > 1 && w.Shape[2]*w.Shape[3] <= 258 {
 		var z int32
 		if zw != nil {
 			z = zw[0]
 		}
 		dwW = make([]float32, w.Len())
+		wq := make([]int32, w.Len())
 		for i := range dwW {
-			dwW[i] = float32(int32(w.Float64At(i)) - z)
+			wq[i] = int32(w.Float64At(i)) - z
+			dwW[i] = float32(wq[i])
 		}
+		// The same weights as bytes for the native 8-bit kernel, when
+		// every w - zw fits int8 (nil otherwise: float route).
+		dwQ8, _ = dwconv.PackQ8(wq, cout, w.Shape[2], w.Shape[3])
 	}
 	// Group-1 convolutions with a window or a stride run on phase planes
 	// (qconv_planes.go) with tap-major weights; the group-wise packing
@@ -183,6 +189,10 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 		kk := cpg * g.P.KH * g.P.KW
 		out := ctx.Empty(rq.dt, g.OutShape(x.Rank())...)
 		if dwW != nil && isDepthwise(g) && x.Rank() == 4 {
+			if q := qdwNative(x, zxConst, dwQ8, bv, g, rq); q != nil {
+				qdepthwise8(ctx.Threads, q, x, g, out)
+				return []Value{out}, nil
+			}
 			qdepthwise(ctx.Threads, x, zxConst, dwW, bv, g, rq, out)
 			return []Value{out}, nil
 		}

@@ -642,12 +642,32 @@ func init() {
 	}
 }
 
+// inPlaceFrugal are frugal-domain ops whose first output may be written
+// over one input (by index) that dies at that step: FusedConv's residual
+// addend Z, which its store reads element by element before writing.
+var inPlaceFrugal = map[string]int{"FusedConv": 3}
+
 // StorageReuse tells a memory planner how an op's first output may share
 // storage at run time: view when it is a view of input 0 (no allocation),
-// inPlace when it may be written over an input that dies at that step.
+// inPlace when it may be written over an input that dies at that step
+// (MayReuseInput says which).
 func StorageReuse(domain, op string) (view, inPlace bool) {
+	if domain == FrugalDomain {
+		_, ok := inPlaceFrugal[op]
+		return false, ok
+	}
 	if domain != "" && domain != "ai.onnx" {
 		return false, false
 	}
 	return viewOps[op], inPlaceOps[op]
+}
+
+// MayReuseInput reports whether an in-place op's first output may take
+// the storage of its input i (every input, for the elementwise ONNX ops).
+func MayReuseInput(domain, op string, i int) bool {
+	if domain == FrugalDomain {
+		k, ok := inPlaceFrugal[op]
+		return ok && k == i
+	}
+	return true
 }

@@ -164,10 +164,18 @@ func buildConv(b *BuildInfo) (Kernel, error) {
 			}
 			bv = bias.F32()
 		}
-		out := ctx.Empty(tensor.Float32, g.OutShape(x.Rank())...) // every path writes all of it
-		z, err := Tensor(in, 3)                                   // FusedConv's addend
+		z, err := Tensor(in, 3) // FusedConv's addend
 		if err != nil {
 			return nil, err
+		}
+		// Every path writes all of out. A same-shape addend that dies here
+		// lends its storage: the residual stores read each element of it
+		// before writing that element, so no copy of Z is needed.
+		var out *tensor.Tensor
+		if z != nil && z.DType == tensor.Float32 && tensor.SameShape(z.Shape, g.OutShape(x.Rank())) {
+			out = ctx.Output(tensor.Float32, g.OutShape(x.Rank()), z)
+		} else {
+			out = ctx.Empty(tensor.Float32, g.OutShape(x.Rank())...)
 		}
 		if z != nil && (z.DType != tensor.Float32 || !tensor.SameShape(z.Shape, out.Shape)) {
 			// Broadcasting addend: convolve, then add and clamp apart.
@@ -187,7 +195,7 @@ func buildConv(b *BuildInfo) (Kernel, error) {
 			return []Value{tensor.MustFromSlice(sum, shape...)}, nil
 		}
 		residual := z != nil
-		if residual {
+		if residual && !sameStorage(out.F32(), z.F32()) {
 			copy(out.F32(), z.F32())
 		}
 		if packed != nil && w == b.Const[1] && tensor.SameShape(w.Shape, packedFor) {
@@ -270,4 +278,10 @@ func (a Activation) bounds() (lo, hi float32) {
 		return a.Min, a.Max
 	}
 	return dwconv.NoLo, dwconv.NoHi
+}
+
+// sameStorage reports whether a and b start at the same element (an
+// output written in place over an input).
+func sameStorage(a, b []float32) bool {
+	return len(a) > 0 && len(b) > 0 && &a[0] == &b[0]
 }

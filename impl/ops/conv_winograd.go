@@ -136,9 +136,16 @@ func buildWinogradConv(b *BuildInfo) (Kernel, error) {
 		if !ok || g.P.SH != 1 || g.P.SW != 1 || g.P.DH != 1 || g.P.DW != 1 || g.Group != 1 {
 			return fallback.Run(ctx, in)
 		}
-		out := ctx.Empty(tensor.Float32, g.OutShape(4)...)
-		if z != nil && (z.DType != tensor.Float32 || !tensor.SameShape(z.Shape, out.Shape)) {
+		if z != nil && (z.DType != tensor.Float32 || !tensor.SameShape(z.Shape, g.OutShape(4))) {
 			return fallback.Run(ctx, in) // broadcasting addend
+		}
+		// A dying addend lends its storage (see buildConv); the transform
+		// then writes a scratch buffer, added to Z in place.
+		var out *tensor.Tensor
+		if z != nil {
+			out = ctx.Output(tensor.Float32, g.OutShape(4), z)
+		} else {
+			out = ctx.Empty(tensor.Float32, g.OutShape(4)...)
 		}
 		e := ep
 		if bias != nil {
@@ -151,6 +158,13 @@ func buildWinogradConv(b *BuildInfo) (Kernel, error) {
 			// act(conv + z): convolve without the clamp, then add and clamp
 			// in one pass.
 			e.Act = gemm.ActNone
+		}
+		if z != nil && sameStorage(out.F32(), z.F32()) {
+			tmp := ctx.Float32s(out.Len())
+			winograd.Conv(ctx.Threads, x.F32(), g.N, g.H, g.W, g.P.PT, g.P.PL, g.P.PB, g.P.PR, transformed(tile), e, tmp)
+			addActivate(ctx.Threads, out.F32(), tmp, act)
+			ctx.Release(tmp)
+			return []Value{out}, nil
 		}
 		winograd.Conv(ctx.Threads, x.F32(), g.N, g.H, g.W, g.P.PT, g.P.PL, g.P.PB, g.P.PR, transformed(tile), e, out.F32())
 		if z != nil {

@@ -202,8 +202,9 @@ func (s *Session) plan(types map[string]graph.Type) *MemoryPlan {
 			if j != 0 || !inplace || !sized[o] || isOut[o] {
 				continue
 			}
-			for _, in := range st.in {
-				if in < 0 || !sized[in] || size[in] != size[o] || types[s.names[in]].DType != types[s.names[o]].DType {
+			for k, in := range st.in {
+				if in < 0 || !sized[in] || size[in] != size[o] || types[s.names[in]].DType != types[s.names[o]].DType ||
+					!ops.MayReuseInput(st.node.Domain, st.node.OpType, k) {
 					continue
 				}
 				// The input's whole buffer must die here.

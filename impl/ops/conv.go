@@ -172,7 +172,7 @@ func buildConv(b *BuildInfo) (Kernel, error) {
 		// lends its storage: the residual stores read each element of it
 		// before writing that element, so no copy of Z is needed.
 		var out *tensor.Tensor
-		if z != nil && z.DType == tensor.Float32 && tensor.SameShape(z.Shape, g.OutShape(x.Rank())) {
+		if z != nil && z.DType == tensor.Float32 && tensor.SameShape(z.Shape, g.OutShape(x.Rank())) && !overlaps(x, z) {
 			out = ctx.Output(tensor.Float32, g.OutShape(x.Rank()), z)
 		} else {
 			out = ctx.Empty(tensor.Float32, g.OutShape(x.Rank())...)
@@ -278,6 +278,15 @@ func (a Activation) bounds() (lo, hi float32) {
 		return a.Min, a.Max
 	}
 	return dwconv.NoLo, dwconv.NoHi
+}
+
+// overlaps reports whether a and b share storage (Conv(x) + x, fused:
+// the output may then not be written over the addend, which is also the
+// input the convolution reads).
+func overlaps(a, b *tensor.Tensor) bool {
+	alo, ahi, aok := dataRange(a.Data)
+	blo, bhi, bok := dataRange(b.Data)
+	return !aok || !bok || (alo < bhi && blo < ahi)
 }
 
 // sameStorage reports whether a and b start at the same element (an

@@ -142,7 +142,7 @@ func buildWinogradConv(b *BuildInfo) (Kernel, error) {
 		// A dying addend lends its storage (see buildConv); the transform
 		// then writes a scratch buffer, added to Z in place.
 		var out *tensor.Tensor
-		if z != nil {
+		if z != nil && !overlaps(x, z) {
 			out = ctx.Output(tensor.Float32, g.OutShape(4), z)
 		} else {
 			out = ctx.Empty(tensor.Float32, g.OutShape(4)...)

@@ -204,7 +204,7 @@ func (s *Session) plan(types map[string]graph.Type) *MemoryPlan {
 			}
 			for k, in := range st.in {
 				if in < 0 || !sized[in] || size[in] != size[o] || types[s.names[in]].DType != types[s.names[o]].DType ||
-					!ops.MayReuseInput(st.node.Domain, st.node.OpType, k) {
+					!ops.MayReuseInput(st.node.Domain, st.node.OpType, k) || readElsewhere(st, k, in) {
 					continue
 				}
 				// The input's whole buffer must die here.
@@ -330,4 +330,17 @@ func groupLast(members map[int][]int, r int, last []int) int {
 		l = max(l, last[o])
 	}
 	return l
+}
+
+// readElsewhere reports whether value slot in, offered to step st's output
+// as input k, is also st's input at an index the op may not write over
+// (FusedConv(x, W, B, x): the convolution reads x while the output would
+// overwrite it).
+func readElsewhere(st *step, k, in int) bool {
+	for j, other := range st.in {
+		if j != k && other == in && !ops.MayReuseInput(st.node.Domain, st.node.OpType, j) {
+			return true
+		}
+	}
+	return false
 }

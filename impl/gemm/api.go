@@ -207,6 +207,10 @@ func SgemmPackedTransACols(m int, a []float32, lda int, pb *PackedB, n0, n1 int,
 	j.worker(0, m, n0, n1, ws)
 }
 
+// Tile is the micro-tile of the packing's kernel: mr rows of C by nr
+// columns (one packed panel).
+func (p *PackedB) Tile() (mr, nr int) { return p.kn.mr, p.kn.nr }
+
 // Vec is the vector width of the packing's kernel: column ranges handed
 // to SgemmPackedTransACols start at multiples of it.
 func (p *PackedB) Vec() int { return p.kn.vec }

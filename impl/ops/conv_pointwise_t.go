@@ -49,43 +49,101 @@ func turnPointwise(ohw, cin, cout int) bool {
 // around: og (cout x ohw) = act(W x xg + bias [+ og when residual]).
 //
 // Each goroutine multiplies its own share and transposes it back while it
-// is still in its cache: a share of the channels (all pixels) when the
-// weights outweigh the input, so each streams only its part of W^T, else
-// a share of 16-pixel strips (all channels). Letting the GEMM split the
-// work and transposing apart cost a cross-core read of the whole
-// intermediate (1280x49: 83 us GEMM + ~20 us store vs 108 upright).
+// is still in its cache (letting the GEMM split the work and transposing
+// apart cost a cross-core read of the whole intermediate: 1280x49, 83 us
+// GEMM + ~20 us store vs 108 upright). The shares are cut from the output
+// walked channel panel by channel panel (turnedShares), so each goroutine
+// streams only its part of W^T and every tile but the last pixel panel
+// uses the full-width kernel.
 func convPointwiseT(threads int, xg []float32, wt *gemm.PackedB, bias []float32, act Activation, residual bool, ohw, cout int, og []float32) {
 	bufp := getCols(ohw * cout)
 	defer colPool.Put(bufp)
 	t := *bufp
 	ep := gemm.Epilogue{ColBias: bias}
 	lo, hi := act.bounds()
-	vec := wt.Vec()
-	blocks, strips := (cout+vec-1)/vec, (ohw+15)/16
-	threads = max(1, threads)
-	byChannels := cout*ohw > 0 && (strips < threads ||
-		busiest(blocks, threads, vec, cout) < busiest(strips, threads, 16, ohw) ||
-		(busiest(blocks, threads, vec, cout) == busiest(strips, threads, 16, ohw) && cout >= ohw))
-	if byChannels {
-		Parallel(threads, blocks, func(u0, u1 int) {
-			c0, c1 := u0*vec, min(cout, u1*vec)
-			gemm.SgemmPackedTransACols(ohw, xg, ohw, wt, c0, c1, t, cout, ep)
-			storeTurned(og, ohw, t, cout, 0, ohw, c0, c1, residual, lo, hi)
-		})
-		return
-	}
-	Parallel(threads, strips, func(s0, s1 int) {
-		p0, p1 := s0*16, min(ohw, s1*16)
-		gemm.SgemmPackedTransACols(p1-p0, xg[p0:], ohw, wt, 0, cout, t[p0*cout:], cout, ep)
-		storeTurned(og, ohw, t, cout, p0, p1, 0, cout, residual, lo, hi)
+	mr, nr := wt.Tile()
+	shares := turnedShares(ohw, cout, mr, nr, max(1, threads))
+	gemm.Parallel(len(shares), func(i int) {
+		for _, r := range shares[i] {
+			gemm.SgemmPackedTransACols(r.p1-r.p0, xg[r.p0:], ohw, wt, r.c0, r.c1, t[r.p0*cout:], cout, ep)
+			storeTurned(og, ohw, t, cout, r.p0, r.p1, r.c0, r.c1, residual, lo, hi)
+		}
 	})
 }
 
-// busiest is the largest fraction of total that one of t goroutines gets
-// when n units of size unit (the last one possibly cut) are split evenly.
-func busiest(n, t, unit, total int) float64 {
-	per := (n + t - 1) / t
-	return float64(min(total, per*unit)) / float64(total)
+// turnedRect is pixels [p0, p1) x channels [c0, c1) of a turned output.
+type turnedRect struct{ p0, p1, c0, c1 int }
+
+// turnedShares cuts an ohw x cout turned output into at most threads
+// shares of about equal area. The mr x nr tiles are walked along the
+// larger side in the inner loop — channel panel by channel panel (pixel
+// panels inside) when there are at least as many channels as pixels,
+// pixel strip by pixel strip otherwise — and each tile goes to the share
+// its midpoint falls in. A share is then a run of whole panels (or strips)
+// with partial ones at its ends: each goroutine streams only its part of
+// W^T when the weights dominate, only its pixels when the input does, and
+// the tiles keep the full-width kernel (960 -> 160 channels at 7x7 on 2
+// threads: panels 0-1 and half of 2, then the rest, rather than 96:64
+// channels or vector-aligned cuts through the narrow one-vector kernel).
+func turnedShares(ohw, cout, mr, nr, threads int) [][]turnedRect {
+	total := ohw * cout
+	if total == 0 {
+		return nil
+	}
+	threads = max(1, min(threads, total/(mr*nr)))
+	shares := make([][]turnedRect, threads)
+	byChannels := cout >= ohw
+	outerN, innerN, outerStep, innerStep := cout, ohw, nr, mr
+	if !byChannels {
+		outerN, innerN, outerStep, innerStep = ohw, cout, mr, nr
+	}
+	done := 0
+	for o0 := 0; o0 < outerN; o0 += outerStep {
+		o1 := min(outerN, o0+outerStep)
+		for i0 := 0; i0 < innerN; i0 += innerStep {
+			i1 := min(innerN, i0+innerStep)
+			r := turnedRect{i0, i1, o0, o1} // pixels inner, channels outer
+			if !byChannels {
+				r = turnedRect{o0, o1, i0, i1}
+			}
+			area := (r.p1 - r.p0) * (r.c1 - r.c0)
+			th := min(threads-1, (2*done+area)*threads/(2*total))
+			done += area
+			shares[th] = appendRect(shares[th], r, ohw, cout)
+		}
+	}
+	return shares
+}
+
+// appendRect adds r to a share, merging it into the last rectangle when
+// they form one (the same panel continued, or whole panels side by side).
+func appendRect(sh []turnedRect, r turnedRect, ohw, cout int) []turnedRect {
+	n := len(sh)
+	if n == 0 {
+		return append(sh, r)
+	}
+	last := &sh[n-1]
+	switch {
+	case last.c0 == r.c0 && last.c1 == r.c1 && last.p1 == r.p0:
+		last.p1 = r.p1
+	case last.p0 == r.p0 && last.p1 == r.p1 && last.c1 == r.c0:
+		last.c1 = r.c1
+	default:
+		return append(sh, r)
+	}
+	// A completed run may now join the rectangle before it.
+	if n > 1 {
+		prev, cur := &sh[n-2], sh[n-1]
+		switch {
+		case prev.p0 == cur.p0 && prev.p1 == cur.p1 && prev.c1 == cur.c0:
+			prev.c1 = cur.c1
+			return sh[:n-1]
+		case prev.c0 == cur.c0 && prev.c1 == cur.c1 && prev.p1 == cur.p0:
+			prev.p1 = cur.p1
+			return sh[:n-1]
+		}
+	}
+	return sh
 }
 
 // storeTurned writes pixels [p0, p1) x channels [c0, c1) of t (pixel

@@ -192,3 +192,40 @@ func TestConvWindowTurned(t *testing.T) {
 		}
 	}
 }
+
+// TestTurnedShares: the shares tile the output exactly once, each within
+// one micro-tile of an even split, in few rectangles.
+func TestTurnedShares(t *testing.T) {
+	for _, s := range [][2]int{{49, 160}, {49, 1280}, {196, 96}, {16, 16}, {45, 48}, {196, 64}, {49, 320}} {
+		ohw, cout := s[0], s[1]
+		for _, threads := range []int{1, 2, 3} {
+			shares := turnedShares(ohw, cout, 14, 32, threads)
+			seen := make([]int, ohw*cout)
+			for _, sh := range shares {
+				area := 0
+				if len(sh) > 3 {
+					t.Errorf("%v/%d: %d rectangles in a share", s, threads, len(sh))
+				}
+				for _, r := range sh {
+					if r.c0%32 != 0 || r.p0 < 0 || r.p1 > ohw || r.c1 > cout || r.p0 >= r.p1 || r.c0 >= r.c1 {
+						t.Fatalf("%v/%d: bad rectangle %+v", s, threads, r)
+					}
+					for p := r.p0; p < r.p1; p++ {
+						for c := r.c0; c < r.c1; c++ {
+							seen[p*cout+c]++
+						}
+					}
+					area += (r.p1 - r.p0) * (r.c1 - r.c0)
+				}
+				if even := ohw * cout / len(shares); area > even+14*32 || area < even-14*32 {
+					t.Errorf("%v/%d: share of %d, even split %d", s, threads, area, even)
+				}
+			}
+			for i, n := range seen {
+				if n != 1 {
+					t.Fatalf("%v/%d: element %d covered %d times", s, threads, i, n)
+				}
+			}
+		}
+	}
+}

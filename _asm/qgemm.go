@@ -429,6 +429,100 @@ func genQFinishFast512(f *file) {
 	f.i("JMP qff_row")
 }
 
+// qColUnroll is how many groups a column kernel of t columns keeps in
+// flight (independent accumulator sets, summed at the end): enough chains
+// to cover VPDPBUSD latency when t is small.
+func qColUnroll(t int) int { return max(2, (8+t-1)/t) }
+
+// qColMax is the widest column kernel.
+const qColMax = 8
+
+// genQColKernel512 emits a VNNI "column" kernel: rows (<= 16) of a packed A
+// panel against t (<= qColMax) columns of a packed B panel, with the rows
+// in the vector lanes. Per group it loads the A panel's group (4*rows
+// bytes, masked to rows lanes) once and broadcasts one B dword per column,
+// so a tile t columns wide costs t VPDPBUSD per group where the row
+// kernels spend one per row on a whole 16-column vector. Used for the
+// cols%16 tail of a panel (N = 49 or 196: the last 1 or 4 columns). The
+// sums go to the scratch tile (rows 128 bytes apart) by VPSCATTERDD.
+//
+//	func(kg int, a, b unsafe.Pointer, t *int32, rows int)
+//
+// b points at the first column's dword of group 0; groups are 128 bytes
+// apart in B and 4*rows bytes apart in A.
+func genQColKernel512(f *file, au bool, t int) {
+	fl := "bu"
+	if au {
+		fl = "au"
+	}
+	name := fmt.Sprintf("qgemm_vnni%s_c%d", fl, t)
+	u := qColUnroll(t)
+	acc := func(j, c int) string { return z(j*t + c) }
+	f.p("")
+	f.p("// func %s(kg int, a, b unsafe.Pointer, t *int32, rows int)", name)
+	f.p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	f.i("MOVQ kg+0(FP), CX")
+	f.i("MOVQ a+8(FP), SI")
+	f.i("MOVQ b+16(FP), DI")
+	f.i("MOVQ t+24(FP), DX")
+	f.i("MOVQ rows+32(FP), R8")
+	f.i("MOVL $0xffff, R9")
+	f.i("BZHIL R8, R9, R9 // (1<<rows)-1")
+	f.i("KMOVW R9, K1")
+	f.i("SHLQ $2, R8 // A group stride")
+	for j := 0; j < u; j++ {
+		for c := 0; c < t; c++ {
+			f.i("VPXORD %s, %s, %s", acc(j, c), acc(j, c), acc(j, c))
+		}
+	}
+	group := func(j int) {
+		a := []string{"Z28", "Z29"}[j%2]
+		f.i("VMOVDQU32.Z (SI), K1, %s", a)
+		f.i("ADDQ R8, SI")
+		for c := 0; c < t; c++ {
+			bm := mem(j*128+4*c, "DI")
+			if au {
+				f.i("VPDPBUSD.BCST %s, %s, %s // acc += u8(A) . s8(B)", bm, a, acc(j, c))
+				continue
+			}
+			b := []string{"Z30", "Z31"}[c%2]
+			f.i("VPBROADCASTD %s, %s", bm, b)
+			f.i("VPDPBUSD %s, %s, %s // acc += u8(B) . s8(A)", a, b, acc(j, c))
+		}
+	}
+	f.i("CMPQ CX, $%d", u)
+	f.i("JLT %s_rem", name)
+	f.label(name + "_loop")
+	for j := 0; j < u; j++ {
+		group(j)
+	}
+	f.i("ADDQ $%d, DI", 128*u)
+	f.i("SUBQ $%d, CX", u)
+	f.i("CMPQ CX, $%d", u)
+	f.i("JGE %s_loop", name)
+	f.label(name + "_rem")
+	f.i("TESTQ CX, CX")
+	f.i("JZ %s_sum", name)
+	f.label(name + "_remloop")
+	group(0)
+	f.i("ADDQ $128, DI")
+	f.i("DECQ CX")
+	f.i("JNZ %s_remloop", name)
+	f.label(name + "_sum")
+	for c := 0; c < t; c++ {
+		for j := 1; j < u; j++ {
+			f.i("VPADDD %s, %s, %s", acc(j, c), acc(0, c), acc(0, c))
+		}
+	}
+	f.i("VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r")
+	for c := 0; c < t; c++ {
+		f.i("KMOVW R9, K2")
+		f.i("VPSCATTERDD %s, K2, %s", acc(0, c), mem(4*c, "DX", "Z28*4"))
+	}
+	f.i("VZEROUPPER")
+	f.i("RET")
+}
+
 func genQGemm(out map[string][]byte) {
 	stubs := newGoFile("amd64 && !purego", "gemm", "unsafe")
 	f := newAsmFile("amd64 && !purego")
@@ -469,6 +563,25 @@ func genQGemm(out map[string][]byte) {
 	}
 	stubs.p("}")
 	stubs.p("")
+	stubs.p("// VNNI column kernels (rows in the lanes), indexed [A unsigned][columns].")
+	stubs.p("var qgemmColKernels_vnni = [2][%d]qcolFunc{", qColMax+1)
+	f.p("")
+	f.p("// Column kernels' scatter indices: lane r -> tile row r (32 int32 apart).")
+	for r := 0; r < 16; r++ {
+		f.p("DATA qcolidx<>+%d(SB)/4, $%d", 4*r, 32*r)
+	}
+	f.p("GLOBL qcolidx<>(SB), RODATA|NOPTR, $64")
+	for i, au := range []bool{false, true} {
+		stubs.p("\t%d: {", i)
+		for t := 1; t <= qColMax; t++ {
+			genQColKernel512(f, au, t)
+			fl := map[bool]string{true: "au", false: "bu"}[au]
+			stubs.p("\t\t%d: qgemm_vnni%s_c%d,", t, fl, t)
+		}
+		stubs.p("\t},")
+	}
+	stubs.p("}")
+	stubs.p("")
 	stubs.p("// AVX2 int16-pair micro-kernels, indexed [rows][vectors].")
 	stubs.p("var qgemmKernels_avx2 = [7][3]qgemmFunc{")
 	for mr := 1; mr <= 6; mr++ {
@@ -492,6 +605,13 @@ func genQGemm(out map[string][]byte) {
 				stubs.p("//go:noescape")
 				stubs.p("func %s(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)", qName("vnni", fl+"_d", mr, nv))
 			}
+		}
+	}
+	for _, fl := range []string{"au", "bu"} {
+		for t := 1; t <= qColMax; t++ {
+			stubs.p("")
+			stubs.p("//go:noescape")
+			stubs.p("func qgemm_vnni%s_c%d(kg int, a, b unsafe.Pointer, t *int32, rows int)", fl, t)
 		}
 	}
 	for mr := 1; mr <= 6; mr++ {

@@ -63,12 +63,25 @@ func BenchmarkQGemmConvShapes(b *testing.B) {
 			scale[i] = 1e-4
 		}
 		for _, th := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%dx%dx%d/t%d", m, n, k, th), func(b *testing.B) {
-				for b.Loop() {
-					QGemmPackedAThreads(th, pa, n, B, n, []int32{3}, C8, n, QEpilogue{PerRow: true, Scale: scale, ZeroPoint: 5, Relu: true})
-				}
-				reportOps(b, m, n, k)
-			})
+			for _, v := range qConvShapeVariants {
+				b.Run(fmt.Sprintf("%dx%dx%d/t%d%s", m, n, k, th, v.name), func(b *testing.B) {
+					defer v.set()()
+					for b.Loop() {
+						QGemmPackedAThreads(th, pa, n, B, n, []int32{3}, C8, n, QEpilogue{PerRow: true, Scale: scale, ZeroPoint: 5, Relu: true})
+					}
+					reportOps(b, m, n, k)
+				})
+			}
 		}
 	}
+}
+
+// qConvShapeVariants are the driver configurations BenchmarkQGemmConvShapes
+// compares side by side: as shipped, and without the column kernels.
+var qConvShapeVariants = []struct {
+	name string
+	set  func() (restore func())
+}{
+	{"", func() func() { return func() {} }},
+	{"/nocol", func() func() { noColKernel = true; return func() { noColKernel = false } }},
 }

@@ -7,6 +7,9 @@ import (
 	"unsafe"
 )
 
+// noColKernel disables the column kernels (tests compare both paths).
+var noColKernel = false
+
 // qjob is one int8 GEMM (see qgemm.go for the arithmetic).
 type qjob struct {
 	kn      *qkern
@@ -291,7 +294,19 @@ func (j *qjob) workerCols(m0, m1, n0, n1, pbCol0 int, ws *qworkspace) {
 					if kg > 0 && directA {
 						kn.kernD(kn, j.au, rows, cols, kg, unsafe.Pointer(&aBase[ir*j.lda]), j.lda, bp, f.tile)
 					} else if kg > 0 {
-						kn.kern(kn, j.au, rows, cols, kg, unsafe.Pointer(&aBase[ir*kpad*es]), bp, f.tile)
+						ap := unsafe.Pointer(&aBase[ir*kpad*es])
+						if tail := cols % max(kn.vec, 1); kn.kernCol != nil && tail > 0 && tail <= kn.colMax && tail < rows && !noColKernel {
+							// The last few columns with the rows in the
+							// lanes: tail VPDPBUSD per group instead of
+							// one per row for a mostly empty vector.
+							full := cols - tail
+							if full > 0 {
+								kn.kern(kn, j.au, rows, full, kg, ap, bp, f.tile)
+							}
+							kn.kernCol(j.au, rows, tail, kg, ap, unsafe.Add(bp, full*kn.g), (*int32)(unsafe.Add(unsafe.Pointer(f.tile), full*4)))
+						} else {
+							kn.kern(kn, j.au, rows, cols, kg, ap, bp, f.tile)
+						}
 					} else {
 						clear(ws.tile[:mr*nr])
 					}
@@ -480,14 +495,25 @@ func qpackB(kn *qkern, dst []byte, src []byte, ldb int, trans bool, flip byte, u
 			clear(d)
 		}
 		q0 := 0
-		if !trans && cols == nr {
-			q0 = qpackBAsm(d, src[j0+jr:], ldb, k, nr, flip) / 4
-		}
-		if !trans && q0 == 0 {
+		if !trans {
+			// A short last panel packs at full width too for the groups
+			// whose rows have nr bytes in src (the extra columns are
+			// never stored).
+			kq := k / 4
+			if cols < nr {
+				if rest := len(src) - (j0 + jr) - nr; rest < 0 {
+					kq = 0
+				} else {
+					kq = min(kq, (rest/ldb+1)/4)
+				}
+			}
+			if kq > 0 {
+				q0 = qpackBAsm(d, src[j0+jr:], ldb, 4*kq, nr, flip) / 4
+			}
 			// Four rows of B make one group: interleave their bytes into
 			// one uint32 per column.
 			f32 := uint32(flip) * 0x01010101
-			for q := 0; q < k/4; q++ {
+			for q := q0; q < k/4; q++ {
 				base := 4*q*ldb + j0 + jr
 				interleave4(d[q*nr*4:q*nr*4+cols*4], src, base, base+ldb, base+2*ldb, base+3*ldb, cols, f32)
 			}

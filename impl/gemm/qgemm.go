@@ -157,6 +157,11 @@ type qgemmFunc func(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 // qgemmDirectFunc reads a row-major A in place (rows lda bytes apart).
 type qgemmDirectFunc func(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
+// qcolFunc is a column kernel: rows (the lanes) of a packed A panel against
+// a few columns of a packed B panel (b at the first column's dword), sums
+// stored into the tile (row stride 32 int32).
+type qcolFunc func(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
 // qkern describes one int8 micro-kernel.
 type qkern struct {
 	level  cpu.Level
@@ -168,8 +173,14 @@ type qkern struct {
 	// kern computes a rows x nr tile (whole vectors) into t (stride nr).
 	kern func(kn *qkern, au bool, rows, cols, kg int, a, b unsafe.Pointer, t *int32)
 	// kernD, when set, is kern reading a row-major byte A in place.
-	kernD  func(kn *qkern, au bool, rows, cols, kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32)
-	finish func(f *qfin)
+	kernD func(kn *qkern, au bool, rows, cols, kg int, a unsafe.Pointer, lda int, b unsafe.Pointer, t *int32)
+	// kernCol, when set, computes a tile of up to colMax columns with the
+	// rows in the lanes (t at the tile's first column, b at the B panel's
+	// first column): the cols%vec tail of a panel.
+	kernCol func(au bool, rows, cols, kg int, a, b unsafe.Pointer, t *int32)
+	colMax  int
+	vec     int // columns per kernel vector (kernCol splits at multiples of vec)
+	finish  func(f *qfin)
 }
 
 func (kn *qkern) esize() int {

@@ -7581,6 +7581,1412 @@ qgemm_vnniau_d_14x2_store:
 	VZEROUPPER
 	RET
 
+// Column kernels' scatter indices: lane r -> tile row r (32 int32 apart).
+DATA qcolidx<>+0(SB)/4, $0
+DATA qcolidx<>+4(SB)/4, $32
+DATA qcolidx<>+8(SB)/4, $64
+DATA qcolidx<>+12(SB)/4, $96
+DATA qcolidx<>+16(SB)/4, $128
+DATA qcolidx<>+20(SB)/4, $160
+DATA qcolidx<>+24(SB)/4, $192
+DATA qcolidx<>+28(SB)/4, $224
+DATA qcolidx<>+32(SB)/4, $256
+DATA qcolidx<>+36(SB)/4, $288
+DATA qcolidx<>+40(SB)/4, $320
+DATA qcolidx<>+44(SB)/4, $352
+DATA qcolidx<>+48(SB)/4, $384
+DATA qcolidx<>+52(SB)/4, $416
+DATA qcolidx<>+56(SB)/4, $448
+DATA qcolidx<>+60(SB)/4, $480
+GLOBL qcolidx<>(SB), RODATA|NOPTR, $64
+
+// func qgemm_vnnibu_c1(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnnibu_c1(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CMPQ CX, $8
+	JLT qgemm_vnnibu_c1_rem
+qgemm_vnnibu_c1_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPBROADCASTD 128(DI), Z30
+	VPDPBUSD Z29, Z30, Z1 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD 256(DI), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPBROADCASTD 384(DI), Z30
+	VPDPBUSD Z29, Z30, Z3 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD 512(DI), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPBROADCASTD 640(DI), Z30
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD 768(DI), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPBROADCASTD 896(DI), Z30
+	VPDPBUSD Z29, Z30, Z7 // acc += u8(B) . s8(A)
+	ADDQ $1024, DI
+	SUBQ $8, CX
+	CMPQ CX, $8
+	JGE qgemm_vnnibu_c1_loop
+qgemm_vnnibu_c1_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_c1_sum
+qgemm_vnnibu_c1_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_c1_remloop
+qgemm_vnnibu_c1_sum:
+	VPADDD Z1, Z0, Z0
+	VPADDD Z2, Z0, Z0
+	VPADDD Z3, Z0, Z0
+	VPADDD Z4, Z0, Z0
+	VPADDD Z5, Z0, Z0
+	VPADDD Z6, Z0, Z0
+	VPADDD Z7, Z0, Z0
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_c2(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnnibu_c2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CMPQ CX, $4
+	JLT qgemm_vnnibu_c2_rem
+qgemm_vnnibu_c2_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPBROADCASTD 128(DI), Z30
+	VPDPBUSD Z29, Z30, Z2 // acc += u8(B) . s8(A)
+	VPBROADCASTD 132(DI), Z31
+	VPDPBUSD Z29, Z31, Z3 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD 256(DI), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(B) . s8(A)
+	VPBROADCASTD 260(DI), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPBROADCASTD 384(DI), Z30
+	VPDPBUSD Z29, Z30, Z6 // acc += u8(B) . s8(A)
+	VPBROADCASTD 388(DI), Z31
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(B) . s8(A)
+	ADDQ $512, DI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE qgemm_vnnibu_c2_loop
+qgemm_vnnibu_c2_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_c2_sum
+qgemm_vnnibu_c2_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_c2_remloop
+qgemm_vnnibu_c2_sum:
+	VPADDD Z2, Z0, Z0
+	VPADDD Z4, Z0, Z0
+	VPADDD Z6, Z0, Z0
+	VPADDD Z3, Z1, Z1
+	VPADDD Z5, Z1, Z1
+	VPADDD Z7, Z1, Z1
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_c3(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnnibu_c3(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	CMPQ CX, $3
+	JLT qgemm_vnnibu_c3_rem
+qgemm_vnnibu_c3_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(DI), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPBROADCASTD 128(DI), Z30
+	VPDPBUSD Z29, Z30, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 132(DI), Z31
+	VPDPBUSD Z29, Z31, Z4 // acc += u8(B) . s8(A)
+	VPBROADCASTD 136(DI), Z30
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD 256(DI), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(B) . s8(A)
+	VPBROADCASTD 260(DI), Z31
+	VPDPBUSD Z28, Z31, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 264(DI), Z30
+	VPDPBUSD Z28, Z30, Z8 // acc += u8(B) . s8(A)
+	ADDQ $384, DI
+	SUBQ $3, CX
+	CMPQ CX, $3
+	JGE qgemm_vnnibu_c3_loop
+qgemm_vnnibu_c3_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_c3_sum
+qgemm_vnnibu_c3_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(DI), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(B) . s8(A)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_c3_remloop
+qgemm_vnnibu_c3_sum:
+	VPADDD Z3, Z0, Z0
+	VPADDD Z6, Z0, Z0
+	VPADDD Z4, Z1, Z1
+	VPADDD Z7, Z1, Z1
+	VPADDD Z5, Z2, Z2
+	VPADDD Z8, Z2, Z2
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z2, K2, 8(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_c4(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnnibu_c4(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CMPQ CX, $2
+	JLT qgemm_vnnibu_c4_rem
+qgemm_vnnibu_c4_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(DI), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(DI), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPBROADCASTD 128(DI), Z30
+	VPDPBUSD Z29, Z30, Z4 // acc += u8(B) . s8(A)
+	VPBROADCASTD 132(DI), Z31
+	VPDPBUSD Z29, Z31, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 136(DI), Z30
+	VPDPBUSD Z29, Z30, Z6 // acc += u8(B) . s8(A)
+	VPBROADCASTD 140(DI), Z31
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(B) . s8(A)
+	ADDQ $256, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE qgemm_vnnibu_c4_loop
+qgemm_vnnibu_c4_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_c4_sum
+qgemm_vnnibu_c4_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(DI), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(DI), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(B) . s8(A)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_c4_remloop
+qgemm_vnnibu_c4_sum:
+	VPADDD Z4, Z0, Z0
+	VPADDD Z5, Z1, Z1
+	VPADDD Z6, Z2, Z2
+	VPADDD Z7, Z3, Z3
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z2, K2, 8(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z3, K2, 12(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_c5(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnnibu_c5(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	CMPQ CX, $2
+	JLT qgemm_vnnibu_c5_rem
+qgemm_vnnibu_c5_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(DI), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(DI), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(DI), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPBROADCASTD 128(DI), Z30
+	VPDPBUSD Z29, Z30, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 132(DI), Z31
+	VPDPBUSD Z29, Z31, Z6 // acc += u8(B) . s8(A)
+	VPBROADCASTD 136(DI), Z30
+	VPDPBUSD Z29, Z30, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 140(DI), Z31
+	VPDPBUSD Z29, Z31, Z8 // acc += u8(B) . s8(A)
+	VPBROADCASTD 144(DI), Z30
+	VPDPBUSD Z29, Z30, Z9 // acc += u8(B) . s8(A)
+	ADDQ $256, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE qgemm_vnnibu_c5_loop
+qgemm_vnnibu_c5_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_c5_sum
+qgemm_vnnibu_c5_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(DI), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(DI), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(DI), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(B) . s8(A)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_c5_remloop
+qgemm_vnnibu_c5_sum:
+	VPADDD Z5, Z0, Z0
+	VPADDD Z6, Z1, Z1
+	VPADDD Z7, Z2, Z2
+	VPADDD Z8, Z3, Z3
+	VPADDD Z9, Z4, Z4
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z2, K2, 8(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z3, K2, 12(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z4, K2, 16(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_c6(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnnibu_c6(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	CMPQ CX, $2
+	JLT qgemm_vnnibu_c6_rem
+qgemm_vnnibu_c6_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(DI), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(DI), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(DI), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(DI), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPBROADCASTD 128(DI), Z30
+	VPDPBUSD Z29, Z30, Z6 // acc += u8(B) . s8(A)
+	VPBROADCASTD 132(DI), Z31
+	VPDPBUSD Z29, Z31, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 136(DI), Z30
+	VPDPBUSD Z29, Z30, Z8 // acc += u8(B) . s8(A)
+	VPBROADCASTD 140(DI), Z31
+	VPDPBUSD Z29, Z31, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD 144(DI), Z30
+	VPDPBUSD Z29, Z30, Z10 // acc += u8(B) . s8(A)
+	VPBROADCASTD 148(DI), Z31
+	VPDPBUSD Z29, Z31, Z11 // acc += u8(B) . s8(A)
+	ADDQ $256, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE qgemm_vnnibu_c6_loop
+qgemm_vnnibu_c6_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_c6_sum
+qgemm_vnnibu_c6_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(DI), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(DI), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(DI), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(DI), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(B) . s8(A)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_c6_remloop
+qgemm_vnnibu_c6_sum:
+	VPADDD Z6, Z0, Z0
+	VPADDD Z7, Z1, Z1
+	VPADDD Z8, Z2, Z2
+	VPADDD Z9, Z3, Z3
+	VPADDD Z10, Z4, Z4
+	VPADDD Z11, Z5, Z5
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z2, K2, 8(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z3, K2, 12(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z4, K2, 16(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z5, K2, 20(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_c7(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnnibu_c7(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	CMPQ CX, $2
+	JLT qgemm_vnnibu_c7_rem
+qgemm_vnnibu_c7_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(DI), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(DI), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(DI), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(DI), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 24(DI), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPBROADCASTD 128(DI), Z30
+	VPDPBUSD Z29, Z30, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 132(DI), Z31
+	VPDPBUSD Z29, Z31, Z8 // acc += u8(B) . s8(A)
+	VPBROADCASTD 136(DI), Z30
+	VPDPBUSD Z29, Z30, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD 140(DI), Z31
+	VPDPBUSD Z29, Z31, Z10 // acc += u8(B) . s8(A)
+	VPBROADCASTD 144(DI), Z30
+	VPDPBUSD Z29, Z30, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD 148(DI), Z31
+	VPDPBUSD Z29, Z31, Z12 // acc += u8(B) . s8(A)
+	VPBROADCASTD 152(DI), Z30
+	VPDPBUSD Z29, Z30, Z13 // acc += u8(B) . s8(A)
+	ADDQ $256, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE qgemm_vnnibu_c7_loop
+qgemm_vnnibu_c7_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_c7_sum
+qgemm_vnnibu_c7_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(DI), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(DI), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(DI), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(DI), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 24(DI), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(B) . s8(A)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_c7_remloop
+qgemm_vnnibu_c7_sum:
+	VPADDD Z7, Z0, Z0
+	VPADDD Z8, Z1, Z1
+	VPADDD Z9, Z2, Z2
+	VPADDD Z10, Z3, Z3
+	VPADDD Z11, Z4, Z4
+	VPADDD Z12, Z5, Z5
+	VPADDD Z13, Z6, Z6
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z2, K2, 8(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z3, K2, 12(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z4, K2, 16(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z5, K2, 20(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z6, K2, 24(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_c8(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnnibu_c8(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	CMPQ CX, $2
+	JLT qgemm_vnnibu_c8_rem
+qgemm_vnnibu_c8_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(DI), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(DI), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(DI), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(DI), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 24(DI), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(B) . s8(A)
+	VPBROADCASTD 28(DI), Z31
+	VPDPBUSD Z28, Z31, Z7 // acc += u8(B) . s8(A)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPBROADCASTD 128(DI), Z30
+	VPDPBUSD Z29, Z30, Z8 // acc += u8(B) . s8(A)
+	VPBROADCASTD 132(DI), Z31
+	VPDPBUSD Z29, Z31, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD 136(DI), Z30
+	VPDPBUSD Z29, Z30, Z10 // acc += u8(B) . s8(A)
+	VPBROADCASTD 140(DI), Z31
+	VPDPBUSD Z29, Z31, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD 144(DI), Z30
+	VPDPBUSD Z29, Z30, Z12 // acc += u8(B) . s8(A)
+	VPBROADCASTD 148(DI), Z31
+	VPDPBUSD Z29, Z31, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD 152(DI), Z30
+	VPDPBUSD Z29, Z30, Z14 // acc += u8(B) . s8(A)
+	VPBROADCASTD 156(DI), Z31
+	VPDPBUSD Z29, Z31, Z15 // acc += u8(B) . s8(A)
+	ADDQ $256, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE qgemm_vnnibu_c8_loop
+qgemm_vnnibu_c8_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_c8_sum
+qgemm_vnnibu_c8_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPBROADCASTD (DI), Z30
+	VPDPBUSD Z28, Z30, Z0 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(DI), Z31
+	VPDPBUSD Z28, Z31, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(DI), Z30
+	VPDPBUSD Z28, Z30, Z2 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(DI), Z31
+	VPDPBUSD Z28, Z31, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(DI), Z30
+	VPDPBUSD Z28, Z30, Z4 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(DI), Z31
+	VPDPBUSD Z28, Z31, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 24(DI), Z30
+	VPDPBUSD Z28, Z30, Z6 // acc += u8(B) . s8(A)
+	VPBROADCASTD 28(DI), Z31
+	VPDPBUSD Z28, Z31, Z7 // acc += u8(B) . s8(A)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnnibu_c8_remloop
+qgemm_vnnibu_c8_sum:
+	VPADDD Z8, Z0, Z0
+	VPADDD Z9, Z1, Z1
+	VPADDD Z10, Z2, Z2
+	VPADDD Z11, Z3, Z3
+	VPADDD Z12, Z4, Z4
+	VPADDD Z13, Z5, Z5
+	VPADDD Z14, Z6, Z6
+	VPADDD Z15, Z7, Z7
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z2, K2, 8(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z3, K2, 12(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z4, K2, 16(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z5, K2, 20(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z6, K2, 24(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z7, K2, 28(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_c1(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnniau_c1(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CMPQ CX, $8
+	JLT qgemm_vnniau_c1_rem
+qgemm_vnniau_c1_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPDPBUSD.BCST 128(DI), Z29, Z1 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST 256(DI), Z28, Z2 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPDPBUSD.BCST 384(DI), Z29, Z3 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST 512(DI), Z28, Z4 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPDPBUSD.BCST 640(DI), Z29, Z5 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST 768(DI), Z28, Z6 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPDPBUSD.BCST 896(DI), Z29, Z7 // acc += u8(A) . s8(B)
+	ADDQ $1024, DI
+	SUBQ $8, CX
+	CMPQ CX, $8
+	JGE qgemm_vnniau_c1_loop
+qgemm_vnniau_c1_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnniau_c1_sum
+qgemm_vnniau_c1_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_c1_remloop
+qgemm_vnniau_c1_sum:
+	VPADDD Z1, Z0, Z0
+	VPADDD Z2, Z0, Z0
+	VPADDD Z3, Z0, Z0
+	VPADDD Z4, Z0, Z0
+	VPADDD Z5, Z0, Z0
+	VPADDD Z6, Z0, Z0
+	VPADDD Z7, Z0, Z0
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_c2(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnniau_c2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CMPQ CX, $4
+	JLT qgemm_vnniau_c2_rem
+qgemm_vnniau_c2_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPDPBUSD.BCST 128(DI), Z29, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 132(DI), Z29, Z3 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST 256(DI), Z28, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 260(DI), Z28, Z5 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPDPBUSD.BCST 384(DI), Z29, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 388(DI), Z29, Z7 // acc += u8(A) . s8(B)
+	ADDQ $512, DI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE qgemm_vnniau_c2_loop
+qgemm_vnniau_c2_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnniau_c2_sum
+qgemm_vnniau_c2_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_c2_remloop
+qgemm_vnniau_c2_sum:
+	VPADDD Z2, Z0, Z0
+	VPADDD Z4, Z0, Z0
+	VPADDD Z6, Z0, Z0
+	VPADDD Z3, Z1, Z1
+	VPADDD Z5, Z1, Z1
+	VPADDD Z7, Z1, Z1
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_c3(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnniau_c3(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	CMPQ CX, $3
+	JLT qgemm_vnniau_c3_rem
+qgemm_vnniau_c3_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 8(DI), Z28, Z2 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPDPBUSD.BCST 128(DI), Z29, Z3 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 132(DI), Z29, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 136(DI), Z29, Z5 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST 256(DI), Z28, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 260(DI), Z28, Z7 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 264(DI), Z28, Z8 // acc += u8(A) . s8(B)
+	ADDQ $384, DI
+	SUBQ $3, CX
+	CMPQ CX, $3
+	JGE qgemm_vnniau_c3_loop
+qgemm_vnniau_c3_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnniau_c3_sum
+qgemm_vnniau_c3_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 8(DI), Z28, Z2 // acc += u8(A) . s8(B)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_c3_remloop
+qgemm_vnniau_c3_sum:
+	VPADDD Z3, Z0, Z0
+	VPADDD Z6, Z0, Z0
+	VPADDD Z4, Z1, Z1
+	VPADDD Z7, Z1, Z1
+	VPADDD Z5, Z2, Z2
+	VPADDD Z8, Z2, Z2
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z2, K2, 8(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_c4(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnniau_c4(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CMPQ CX, $2
+	JLT qgemm_vnniau_c4_rem
+qgemm_vnniau_c4_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 8(DI), Z28, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 12(DI), Z28, Z3 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPDPBUSD.BCST 128(DI), Z29, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 132(DI), Z29, Z5 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 136(DI), Z29, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 140(DI), Z29, Z7 // acc += u8(A) . s8(B)
+	ADDQ $256, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE qgemm_vnniau_c4_loop
+qgemm_vnniau_c4_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnniau_c4_sum
+qgemm_vnniau_c4_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 8(DI), Z28, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 12(DI), Z28, Z3 // acc += u8(A) . s8(B)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_c4_remloop
+qgemm_vnniau_c4_sum:
+	VPADDD Z4, Z0, Z0
+	VPADDD Z5, Z1, Z1
+	VPADDD Z6, Z2, Z2
+	VPADDD Z7, Z3, Z3
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z2, K2, 8(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z3, K2, 12(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_c5(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnniau_c5(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	CMPQ CX, $2
+	JLT qgemm_vnniau_c5_rem
+qgemm_vnniau_c5_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 8(DI), Z28, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 12(DI), Z28, Z3 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 16(DI), Z28, Z4 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPDPBUSD.BCST 128(DI), Z29, Z5 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 132(DI), Z29, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 136(DI), Z29, Z7 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 140(DI), Z29, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 144(DI), Z29, Z9 // acc += u8(A) . s8(B)
+	ADDQ $256, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE qgemm_vnniau_c5_loop
+qgemm_vnniau_c5_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnniau_c5_sum
+qgemm_vnniau_c5_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 8(DI), Z28, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 12(DI), Z28, Z3 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 16(DI), Z28, Z4 // acc += u8(A) . s8(B)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_c5_remloop
+qgemm_vnniau_c5_sum:
+	VPADDD Z5, Z0, Z0
+	VPADDD Z6, Z1, Z1
+	VPADDD Z7, Z2, Z2
+	VPADDD Z8, Z3, Z3
+	VPADDD Z9, Z4, Z4
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z2, K2, 8(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z3, K2, 12(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z4, K2, 16(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_c6(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnniau_c6(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	CMPQ CX, $2
+	JLT qgemm_vnniau_c6_rem
+qgemm_vnniau_c6_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 8(DI), Z28, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 12(DI), Z28, Z3 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 16(DI), Z28, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 20(DI), Z28, Z5 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPDPBUSD.BCST 128(DI), Z29, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 132(DI), Z29, Z7 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 136(DI), Z29, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 140(DI), Z29, Z9 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 144(DI), Z29, Z10 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 148(DI), Z29, Z11 // acc += u8(A) . s8(B)
+	ADDQ $256, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE qgemm_vnniau_c6_loop
+qgemm_vnniau_c6_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnniau_c6_sum
+qgemm_vnniau_c6_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 8(DI), Z28, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 12(DI), Z28, Z3 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 16(DI), Z28, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 20(DI), Z28, Z5 // acc += u8(A) . s8(B)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_c6_remloop
+qgemm_vnniau_c6_sum:
+	VPADDD Z6, Z0, Z0
+	VPADDD Z7, Z1, Z1
+	VPADDD Z8, Z2, Z2
+	VPADDD Z9, Z3, Z3
+	VPADDD Z10, Z4, Z4
+	VPADDD Z11, Z5, Z5
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z2, K2, 8(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z3, K2, 12(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z4, K2, 16(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z5, K2, 20(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_c7(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnniau_c7(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	CMPQ CX, $2
+	JLT qgemm_vnniau_c7_rem
+qgemm_vnniau_c7_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 8(DI), Z28, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 12(DI), Z28, Z3 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 16(DI), Z28, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 20(DI), Z28, Z5 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 24(DI), Z28, Z6 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPDPBUSD.BCST 128(DI), Z29, Z7 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 132(DI), Z29, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 136(DI), Z29, Z9 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 140(DI), Z29, Z10 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 144(DI), Z29, Z11 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 148(DI), Z29, Z12 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 152(DI), Z29, Z13 // acc += u8(A) . s8(B)
+	ADDQ $256, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE qgemm_vnniau_c7_loop
+qgemm_vnniau_c7_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnniau_c7_sum
+qgemm_vnniau_c7_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 8(DI), Z28, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 12(DI), Z28, Z3 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 16(DI), Z28, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 20(DI), Z28, Z5 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 24(DI), Z28, Z6 // acc += u8(A) . s8(B)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_c7_remloop
+qgemm_vnniau_c7_sum:
+	VPADDD Z7, Z0, Z0
+	VPADDD Z8, Z1, Z1
+	VPADDD Z9, Z2, Z2
+	VPADDD Z10, Z3, Z3
+	VPADDD Z11, Z4, Z4
+	VPADDD Z12, Z5, Z5
+	VPADDD Z13, Z6, Z6
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z2, K2, 8(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z3, K2, 12(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z4, K2, 16(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z5, K2, 20(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z6, K2, 24(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnniau_c8(kg int, a, b unsafe.Pointer, t *int32, rows int)
+TEXT ·qgemm_vnniau_c8(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ t+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVL $0xffff, R9
+	BZHIL R8, R9, R9 // (1<<rows)-1
+	KMOVW R9, K1
+	SHLQ $2, R8 // A group stride
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	CMPQ CX, $2
+	JLT qgemm_vnniau_c8_rem
+qgemm_vnniau_c8_loop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 8(DI), Z28, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 12(DI), Z28, Z3 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 16(DI), Z28, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 20(DI), Z28, Z5 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 24(DI), Z28, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 28(DI), Z28, Z7 // acc += u8(A) . s8(B)
+	VMOVDQU32.Z (SI), K1, Z29
+	ADDQ R8, SI
+	VPDPBUSD.BCST 128(DI), Z29, Z8 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 132(DI), Z29, Z9 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 136(DI), Z29, Z10 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 140(DI), Z29, Z11 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 144(DI), Z29, Z12 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 148(DI), Z29, Z13 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 152(DI), Z29, Z14 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 156(DI), Z29, Z15 // acc += u8(A) . s8(B)
+	ADDQ $256, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE qgemm_vnniau_c8_loop
+qgemm_vnniau_c8_rem:
+	TESTQ CX, CX
+	JZ qgemm_vnniau_c8_sum
+qgemm_vnniau_c8_remloop:
+	VMOVDQU32.Z (SI), K1, Z28
+	ADDQ R8, SI
+	VPDPBUSD.BCST (DI), Z28, Z0 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 4(DI), Z28, Z1 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 8(DI), Z28, Z2 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 12(DI), Z28, Z3 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 16(DI), Z28, Z4 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 20(DI), Z28, Z5 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 24(DI), Z28, Z6 // acc += u8(A) . s8(B)
+	VPDPBUSD.BCST 28(DI), Z28, Z7 // acc += u8(A) . s8(B)
+	ADDQ $128, DI
+	DECQ CX
+	JNZ qgemm_vnniau_c8_remloop
+qgemm_vnniau_c8_sum:
+	VPADDD Z8, Z0, Z0
+	VPADDD Z9, Z1, Z1
+	VPADDD Z10, Z2, Z2
+	VPADDD Z11, Z3, Z3
+	VPADDD Z12, Z4, Z4
+	VPADDD Z13, Z5, Z5
+	VPADDD Z14, Z6, Z6
+	VPADDD Z15, Z7, Z7
+	VMOVDQU32 qcolidx<>(SB), Z28 // lane r -> tile row r
+	KMOVW R9, K2
+	VPSCATTERDD Z0, K2, (DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z1, K2, 4(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z2, K2, 8(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z3, K2, 12(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z4, K2, 16(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z5, K2, 20(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z6, K2, 24(DX)(Z28*4)
+	KMOVW R9, K2
+	VPSCATTERDD Z7, K2, 28(DX)(Z28*4)
+	VZEROUPPER
+	RET
+
 // func qgemm_avx2_1x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 TEXT ·qgemm_avx2_1x1(SB), NOSPLIT, $0-40
 	MOVQ kg+0(FP), CX

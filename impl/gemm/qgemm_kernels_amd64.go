@@ -248,6 +248,30 @@ var qgemmKernelsDirect_vnni = [2][15][3]qgemmDirectFunc{
 	},
 }
 
+// VNNI column kernels (rows in the lanes), indexed [A unsigned][columns].
+var qgemmColKernels_vnni = [2][9]qcolFunc{
+	0: {
+		1: qgemm_vnnibu_c1,
+		2: qgemm_vnnibu_c2,
+		3: qgemm_vnnibu_c3,
+		4: qgemm_vnnibu_c4,
+		5: qgemm_vnnibu_c5,
+		6: qgemm_vnnibu_c6,
+		7: qgemm_vnnibu_c7,
+		8: qgemm_vnnibu_c8,
+	},
+	1: {
+		1: qgemm_vnniau_c1,
+		2: qgemm_vnniau_c2,
+		3: qgemm_vnniau_c3,
+		4: qgemm_vnniau_c4,
+		5: qgemm_vnniau_c5,
+		6: qgemm_vnniau_c6,
+		7: qgemm_vnniau_c7,
+		8: qgemm_vnniau_c8,
+	},
+}
+
 // AVX2 int16-pair micro-kernels, indexed [rows][vectors].
 var qgemmKernels_avx2 = [7][3]qgemmFunc{
 	1: {
@@ -611,6 +635,54 @@ func qgemm_vnnibu_14x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_14x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_c1(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnniau_c2(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnniau_c3(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnniau_c4(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnniau_c5(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnniau_c6(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnniau_c7(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnniau_c8(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnnibu_c1(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnnibu_c2(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnnibu_c3(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnnibu_c4(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnnibu_c5(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnnibu_c6(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnnibu_c7(kg int, a, b unsafe.Pointer, t *int32, rows int)
+
+//go:noescape
+func qgemm_vnnibu_c8(kg int, a, b unsafe.Pointer, t *int32, rows int)
 
 //go:noescape
 func qgemm_avx2_1x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)

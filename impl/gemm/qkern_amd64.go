@@ -28,6 +28,14 @@ var qasmKernels = []*qkern{
 			}
 			qgemmKernelsDirect_vnni[i][rows][(cols+15)/16](kg, a, uintptr(lda), b, t, 32*4)
 		},
+		kernCol: func(au bool, rows, cols, kg int, a, b unsafe.Pointer, t *int32) {
+			i := 0
+			if au {
+				i = 1
+			}
+			qgemmColKernels_vnni[i][cols](kg, a, b, t, rows)
+		},
+		colMax: 8, vec: 16,
 		finish: qfinish_avx512,
 	},
 	{

@@ -87,3 +87,31 @@ func TestQGemmDeepNarrow(t *testing.T) {
 		}
 	})
 }
+
+// TestQGemmColumnTail covers the column kernels (the cols%16 tail of a
+// panel with the rows in the lanes): every tail width up to past colMax,
+// every row count, K short, deep and not a multiple of 4 or of the
+// kernels' group unroll, both flavours, prepacked and packed A.
+func TestQGemmColumnTail(t *testing.T) {
+	forEachQLevel(t, func(t *testing.T, kn *qkern) {
+		if kn.kernCol == nil {
+			t.Skip("no column kernels")
+		}
+		rng := rand.New(rand.NewPCG(11, 3))
+		for _, k := range []int{1, 5, 29, 1301, 4610} {
+			for tail := 1; tail <= kn.colMax+1; tail++ {
+				for _, base := range []int{0, kn.vec, kn.nr, kn.nr + kn.vec} {
+					m := 1 + rng.IntN(2*kn.mr+2)
+					if k > 100 {
+						m = kn.mr + tail + rng.IntN(kn.mr) // whole panels and a tail panel
+					}
+					c := qcase{m: m, n: base + tail, k: k, padA: rng.IntN(2), padB: rng.IntN(2), padC: 1,
+						zaKind: rng.IntN(3), zbKind: rng.IntN(3), biasKind: rng.IntN(3), relu: rng.IntN(2) == 0}
+					if !runQCase[int8, uint8, uint8](t, rng, c) || !runQCase[uint8, int8, int32](t, rng, c) {
+						t.Fatalf("m %d n %d k %d", c.m, c.n, c.k)
+					}
+				}
+			}
+		}
+	})
+}

@@ -100,3 +100,22 @@ func packRowsOffAsm(dst, src []float32, off []int, k, w int) bool {
 	packRows32Off(&dst[0], &src[0], &off[0], k)
 	return true
 }
+
+//go:noescape
+func qpackB32OffPerm(dst, src *byte, off *int, kq int, flip uint32, idx *[64]byte)
+
+// qpackBOffPermAsm packs the whole groups of 4 k of a full 32-column VNNI
+// panel whose columns sit, for every row p, within the 64 bytes at
+// src[off[p]], gathered by the permute idx (see qpackB32OffPerm), and
+// returns how many k it packed. The caller guarantees AVX512-VBMI and the
+// 64 bytes of every row.
+func qpackBOffPermAsm(dst, src []byte, off []int, k int, flip byte, idx *[64]byte) int {
+	kq := k / 4
+	if noAsmPack || kq == 0 || len(src) < 64 {
+		return 0
+	}
+	_ = dst[kq*128-1]
+	_ = off[4*kq-1]
+	qpackB32OffPerm(&dst[0], &src[0], &off[0], kq, uint32(flip)*0x01010101, idx)
+	return 4 * kq
+}

@@ -188,3 +188,45 @@ pr32o_loop:
 pr32o_done:
 	VZEROUPPER
 	RET
+
+// func qpackB32OffPerm(dst, src *byte, off *int, kq int, flip uint32, idx *[64]byte)
+// qpackB32Off for a panel whose 32 columns lie, at the same positions for
+// every row, within the 64 bytes at src+off[p] (rows of an output map with
+// the plane's extra columns skipped). One VPERMT2B per pair of rows gathers
+// the 32 wanted bytes of both as byte pairs (idx: bit 6 picks the row,
+// bits 0..5 the byte; the column order makes the word unpacks below come
+// out in column order); the two pair vectors unpack to 32 dwords.
+// AVX512-BW + VBMI.
+TEXT ·qpackB32OffPerm(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ off+16(FP), DX
+	MOVQ kq+24(FP), CX
+	MOVL flip+32(FP), AX
+	MOVQ idx+40(FP), BX
+	VPBROADCASTD AX, Z8
+	VMOVDQU64 (BX), Z9
+	TESTQ CX, CX
+	JZ   qpbp_done
+qpbp_loop:
+	MOVQ 0(DX), R8
+	MOVQ 8(DX), R9
+	MOVQ 16(DX), R10
+	MOVQ 24(DX), R11
+	VMOVDQU64 (SI)(R8*1), Z0
+	VPERMT2B (SI)(R9*1), Z9, Z0   // (row 4q, row 4q+1) pairs
+	VMOVDQU64 (SI)(R10*1), Z1
+	VPERMT2B (SI)(R11*1), Z9, Z1  // (row 4q+2, row 4q+3) pairs
+	VPUNPCKLWD Z1, Z0, Z2         // columns 0..15
+	VPUNPCKHWD Z1, Z0, Z3         // columns 16..31
+	VPXORD Z8, Z2, Z2
+	VPXORD Z8, Z3, Z3
+	VMOVDQU64 Z2, (DI)
+	VMOVDQU64 Z3, 64(DI)
+	ADDQ $32, DX
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  qpbp_loop
+qpbp_done:
+	VZEROUPPER
+	RET

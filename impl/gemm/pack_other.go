@@ -7,4 +7,8 @@ func packTAsm(dst, src []float32, lds, k, nr int) int                   { return
 func qpackBAsm(dst, src []byte, ldb, k, nr int, flip byte) int          { return 0 }
 func qpackBOffAsm(dst, src []byte, off []int, k, nr int, flip byte) int { return 0 }
 
+func qpackBOffPermAsm(dst, src []byte, off []int, k int, flip byte, idx *[64]byte) int {
+	return 0
+}
+
 func packRowsOffAsm(dst, src []float32, off []int, k, w int) bool { return false }

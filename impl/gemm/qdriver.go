@@ -27,6 +27,7 @@ type qjob struct {
 	zb      []int32 // nil, 1 or n
 	pb      *PackedQB
 	rowOff  []int // B row p starts at b[rowOff[p]] (ldb unused); see QGemmPackedAOffsets
+	cw, cs  int   // with rowOff: B column j at colOff(j, cw, cs) past a row's start
 	out     unsafe.Pointer
 	ldc     int
 	requant bool

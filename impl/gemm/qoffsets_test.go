@@ -115,3 +115,82 @@ func TestQGemmColumnTail(t *testing.T) {
 		}
 	})
 }
+
+// testOffsetCols checks QGemmPackedAOffsetsCols (columns in rows of ow out
+// of every wq) against QGemmPackedAThreads on the materialized B.
+func testOffsetCols[TA, TB Int8, TC QOut](t *testing.T, rng *rand.Rand, m, n, ow, wq int, rowOff []int, src []TB, za, zb []int32, threads int) {
+	t.Helper()
+	k := len(rowOff)
+	a := randInt8s[TA](rng, m*k)
+	pa := PackQA(false, m, k, a, k, za)
+	b := make([]TB, k*n)
+	for p, o := range rowOff {
+		for j := 0; j < n; j++ {
+			b[p*n+j] = src[o+j/ow*wq+j%ow]
+		}
+	}
+	ep := QEpilogue{Relu: true}
+	if _, ok := any(TC(0)).(int32); !ok {
+		ep.Scale = make([]float32, m)
+		for i := range ep.Scale {
+			ep.Scale[i] = 1 / float32(16+rng.IntN(400))
+		}
+		ep.PerRow, ep.ZeroPoint = true, 3
+	}
+	want := make([]TC, m*n)
+	got := make([]TC, m*n)
+	QGemmPackedAThreads(threads, pa, n, b, n, zb, want, n, ep)
+	QGemmPackedAOffsetsCols(threads, pa, n, src, rowOff, ow, wq, zb, got, n, ep)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("m %d n %d k %d ow %d wq %d: C[%d][%d] = %v, want %v", m, n, k, ow, wq, i/n, i%n, got[i], want[i])
+		}
+	}
+}
+
+// The column map must pick exactly the output positions: output widths
+// that do and do not divide a panel, one column per row, rows wider than a
+// panel, extra columns from 1 to past the permute's 64-byte reach, short
+// last panels, K not a multiple of 4, weight zero points (column sums),
+// both signs, one and two threads, with and without the permuting packer.
+func TestQGemmPackedAOffsetsCols(t *testing.T) {
+	oldMin := minMACsPerThread
+	defer func() { minMACsPerThread, noColPerm = oldMin, false }()
+	minMACsPerThread = 100
+	forEachQLevel(t, func(t *testing.T, kn *qkern) {
+		rng := rand.New(rand.NewPCG(13, uint64(kn.mr)))
+		for _, sz := range [][3]int{{1, 3, 40}, {7, 9, 7}, {13, 15, 13}, {14, 16, 14}, {28, 30, 28}, {28, 29, 28}, {56, 58, 56}, {56, 57, 10}, {7, 8, 7}, {5, 40, 9}, {33, 35, 33}, {3, 3, 5}, {2, 26, 30}, {112, 115, 3}} {
+			ow, wq, oh := sz[0], sz[1], sz[2]
+			n := ow * oh
+			for _, perm := range []bool{true, false} {
+				noColPerm = !perm
+				for _, kt := range [][3]int{{9, 8, 1}, {9, 5, 2}, {1, 3, 1}, {4, 16, 2}} {
+					taps, ch, threads := kt[0], kt[1], kt[2]
+					m := 3*kn.mr + 2
+					plane := (oh+3)*wq + 3
+					name := fmt.Sprintf("ow%d/wq%d/oh%d/perm%v/taps%d/ch%d/t%d", ow, wq, oh, perm, taps, ch, threads)
+					t.Run(name, func(t *testing.T) {
+						var off []int
+						for tp := 0; tp < taps; tp++ {
+							shift := (tp/3)*wq + tp%3
+							for c := 0; c < ch; c++ {
+								off = append(off, c*plane+shift)
+							}
+						}
+						// No slack past the last plane: the last panels
+						// must not read past the buffer.
+						src8 := randInt8s[uint8](rng, ch*plane)
+						srcS := randInt8s[int8](rng, ch*plane)
+						testOffsetCols[int8, uint8, int32](t, rng, m, n, ow, wq, off, src8, nil, []int32{17}, threads)
+						testOffsetCols[int8, uint8, uint8](t, rng, m, n, ow, wq, off, src8, []int32{2}, []int32{200}, threads)
+						testOffsetCols[int8, int8, int8](t, rng, m, n, ow, wq, off, srcS, nil, []int32{-3}, threads)
+						testOffsetCols[uint8, int8, uint8](t, rng, m, n, ow, wq, off, srcS, []int32{7}, []int32{-9}, threads)
+						// With slack: the permute reads whole 64 bytes.
+						src8 = append(src8, randInt8s[uint8](rng, 64)...)
+						testOffsetCols[int8, uint8, uint8](t, rng, m, n, ow, wq, off, src8, nil, []int32{128}, threads)
+					})
+				}
+			}
+		}
+	})
+}

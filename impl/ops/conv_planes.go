@@ -57,7 +57,7 @@ func convPlanes(threads int, x []float32, pa *gemm.PackedA, l *planeLayout, g Co
 			fillPlaneF32(planes[u*l.plane:(u+1)*l.plane], x[c*plane:(c+1)*plane], g.H, g.W, g, l, ph)
 		}
 	})
-	planeGEMMs(threads, pa.Nr(), l, g, out, func(gt, r0, n int, c []float32, ldc int) {
+	planeGEMMs(threads, pa.Nr(), l, g, false, out, func(gt, r0, n int, c []float32, ldc int) {
 		gemm.SgemmPackedAOffsets(gt, pa, n, planes[r0*l.wq:], l.rowOff, c, ldc, ep)
 	})
 }

@@ -22,11 +22,14 @@ import (
 // GEMM packs B straight from the planes through row offsets
 // (gemm.QGemmPackedAOffsets), four rows of any offsets per SIMD step. The
 // weights are reordered tap-major, their depth padded to a multiple of 4
-// with rows equal to the weight zero point (they add nothing). The wq - OW
+// with rows equal to the weight zero point (they add nothing). A plane row
+// is wq >= OW wide: with AVX512-VBMI the GEMM's columns are the output
+// positions themselves (gemm.QGemmPackedAOffsetsCols: a byte permute per
+// pair of rows gathers a 32-column panel from the 64 bytes it spans in
+// every window) and its results are the output; elsewhere the wq - OW
 // extra columns per output row are computed and dropped (3.4% at 56x56,
-// 22% at 7x7, where im2col's 32-column panels waste as much: 49 columns
-// take 64 lanes either way). The output rows are computed in L2-sized
-// chunks per goroutine and copied out without the extra columns.
+// 29% at 7x7): the output rows are computed in L2-sized chunks per
+// goroutine and copied out without the extra columns.
 
 // qplaneWeights are a group-1 convolution's weights, tap-major.
 type qplaneWeights struct {
@@ -224,23 +227,41 @@ func qconvPlanes[TB gemm.Int8, TC int8 | uint8](threads int, pw *qplaneWeights, 
 			fillPlane(planes[u*l.plane:(u+1)*l.plane], xc, g.H, g.W, g, l, ph, zx0)
 		}
 	})
-	planeGEMMs(threads, pw.pa.Nr(), l, g, out, func(gt, r0, n int, c []TC, ldc int) {
+	if l.garbage && qplaneCols && gemm.QOffsetColsFast(pw.pa, g.OW, l.wq) {
+		// The GEMM's columns are the output positions themselves: B
+		// skips each plane row's wq - OW extra columns.
+		planeGEMMs(threads, pw.pa.Nr(), l, g, true, out, func(gt, r0, n int, c []TC, ldc int) {
+			gemm.QGemmPackedAOffsetsCols(gt, pw.pa, n, planes[r0*l.wq:], l.rowOff, g.OW, l.wq, zx, c, ldc, ep)
+		})
+		return
+	}
+	planeGEMMs(threads, pw.pa.Nr(), l, g, false, out, func(gt, r0, n int, c []TC, ldc int) {
 		gemm.QGemmPackedAOffsets(gt, pw.pa, n, planes[r0*l.wq:], l.rowOff, zx, c, ldc, ep)
 	})
 }
+
+// qplaneCols lets 8-bit phase-plane convolutions skip the planes' extra
+// columns in the GEMM (gemm.QGemmPackedAOffsetsCols) where its packing
+// does so at full speed; off, they compute and drop them (tests and
+// benchmarks compare both).
+var qplaneCols = true
 
 // planeGEMMs runs a phase-plane convolution's GEMM over its output rows:
 // on t goroutines each with a share of the rows and a one-thread GEMM, or
 // (short maps) one GEMM on all threads. Rows go in chunks whose result
 // fits planeChunkBytes; mul(gt, r0, n, c, ldc) computes the n = rows·wq
-// plane columns from output row r0 into c, which is out itself when the
-// planes carry no extra columns, else a chunk buffer then copied out
-// without them.
-func planeGEMMs[T any](threads, nr int, l *planeLayout, g ConvGeom, out []T, mul func(gt, r0, n int, c []T, ldc int)) {
+// plane columns (n = rows·OW output positions when compact) from output
+// row r0 into c, which is out itself when compact or the planes carry no
+// extra columns, else a chunk buffer then copied out without them.
+func planeGEMMs[T any](threads, nr int, l *planeLayout, g ConvGeom, compact bool, out []T, mul func(gt, r0, n int, c []T, ldc int)) {
 	ohw := g.OH * g.OW
 	elt := int(unsafe.Sizeof(*new(T)))
+	garbage, w := l.garbage, l.wq
+	if compact {
+		garbage, w = false, g.OW
+	}
 	t := 1
-	if threads > 1 && g.OH >= threads && g.OH*l.wq >= 2*threads*nr {
+	if threads > 1 && g.OH >= threads && g.OH*w >= 2*threads*nr {
 		t = threads
 	}
 	gemm.Parallel(t, func(i int) {
@@ -249,16 +270,16 @@ func planeGEMMs[T any](threads, nr int, l *planeLayout, g ConvGeom, out []T, mul
 			gt = 1
 		}
 		var tmp []T
-		if l.garbage {
+		if garbage {
 			tbuf := getBytes(planeChunkBytes + elt*g.Cout*l.wq)
 			defer bytePool.Put(tbuf)
 			tmp = unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(*tbuf))), len(*tbuf)/elt)
 		}
-		step := max(1, planeChunkBytes/(elt*g.Cout*l.wq))
+		step := max(1, planeChunkBytes/(elt*g.Cout*w))
 		for r0, end := i*g.OH/t, (i+1)*g.OH/t; r0 < end; r0 += step {
 			r1 := min(end, r0+step)
-			n := (r1 - r0) * l.wq
-			if !l.garbage {
+			n := (r1 - r0) * w
+			if !garbage {
 				mul(gt, r0, n, out[r0*g.OW:], ohw)
 				continue
 			}

@@ -302,6 +302,10 @@ func TestQFastMatchesRef(t *testing.T) {
 		{x: u8(1, 12, 8, 9), w: i8(7, 12, 3, 3), zw: 3, attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1)}},
 		{x: i8(1, 6, 11, 10), w: i8(9, 6, 3, 3), relu: true, attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1), graph.IntsAttr("strides", 2, 2)}},
 		{x: u8(1, 32, 7, 7), w: i8(40, 32, 3, 3), attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1)}},
+		// Output widths 2 and 13: the GEMM on the output positions.
+		{x: u8(1, 8, 3, 3), w: i8(20, 8, 3, 3), attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1), graph.IntsAttr("strides", 2, 2)}},
+		{x: i8(1, 16, 26, 26), w: i8(24, 16, 3, 3), relu: true, attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1), graph.IntsAttr("strides", 2, 2)}},
+		{x: u8(1, 12, 13, 13), w: i8(33, 12, 3, 3), zw: -2, attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1)}},
 		{gemm: true, x: u8(3, 37), w: i8(11, 37), relu: true},
 		{gemm: true, x: u8(5, 16), w: i8(7, 16), floatOut: true, noBia: true},
 	}

@@ -60,6 +60,10 @@ var minMACsPerThread = float64(1 << 19)
 // processed in column chunks.
 var maxSharedB = 1 << 22
 
+// directBMaxPanels is the most row panels of A for which a column-split
+// GEMM reads B in place.
+var directBMaxPanels = 3
+
 // noDirectA forces packing A (tests cover both paths).
 var noDirectA = false
 
@@ -110,6 +114,9 @@ func (j *job) runParallel(t, mPanels, nPanels int) {
 	byCols := busiest(nPanels, t, kn.nr, j.n) <= busiest(mPanels, t, kn.mr, j.m) || mPanels < 2*t
 	if j.b.pb == nil && aShared && nPanels >= t && byCols {
 		t = min(t, nPanels)
+		// Few rows of A: read B in place rather than pack it, each packed
+		// value serving only mPanels tiles.
+		j.directB = !j.b.trans && mPanels <= directBMaxPanels && j.packBF == nil
 		parallel(t, func(i int) {
 			n0, n1 := split(nPanels, t, i, kn.nr, j.n)
 			ws := getWS()

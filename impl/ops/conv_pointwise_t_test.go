@@ -92,7 +92,7 @@ func TestTransposeOut(t *testing.T) {
 // BenchmarkConvPointwiseTurned: MobileNetV2's pointwise shapes, upright
 // and turned around (transposing store included), 2 threads.
 func BenchmarkConvPointwiseTurned(b *testing.B) {
-	for _, s := range []struct{ cin, cout, hw int }{{144, 24, 56}, {192, 32, 28}, {64, 384, 14}, {384, 64, 14}, {96, 576, 14}, {576, 96, 14}, {160, 960, 7}, {960, 160, 7}, {960, 320, 7}, {320, 1280, 7}} {
+	for _, s := range []struct{ cin, cout, hw int }{{144, 24, 56}, {192, 32, 28}, {24, 144, 56}, {32, 192, 28}, {16, 96, 112}, {32, 16, 112}, {64, 384, 14}, {384, 64, 14}, {96, 576, 14}, {576, 96, 14}, {160, 960, 7}, {960, 160, 7}, {960, 320, 7}, {320, 1280, 7}} {
 		g := ConvGeom{N: 1, Cin: s.cin, Cout: s.cout, H: s.hw, W: s.hw, OH: s.hw, OW: s.hw, Group: 1}
 		g.P.KH, g.P.KW, g.P.SH, g.P.SW, g.P.DH, g.P.DW = 1, 1, 1, 1, 1, 1
 		x := make([]float32, s.cin*s.hw*s.hw)

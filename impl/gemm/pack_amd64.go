@@ -101,6 +101,27 @@ func packRowsOffAsm(dst, src []float32, off []int, k, w int) bool {
 	return true
 }
 
+// packRowsOff2Avail reports whether packRowsOff2Asm runs (the caller's
+// kernel being an AVX-512 one).
+func packRowsOff2Avail() bool { return !noAsmPack }
+
+//go:noescape
+func packRows32Off2(dst, src0, src1 *float32, off *int, k int, mask uint32)
+
+// packRowsOff2Asm copies k rows of a full 32-float panel made of two runs:
+// columns [0, split) from src[off[p]+a:], columns [split, 32) from
+// src[off[p]+b:] (b >= split). The caller guarantees 32 readable floats
+// per row from each start and the ISA (an AVX-512 kernel's panel).
+func packRowsOff2Asm(dst, src []float32, off []int, k, w, a, b, split int) bool {
+	if noAsmPack || w != 32 || k == 0 || split <= 0 || split >= 32 || b < split {
+		return false
+	}
+	_ = dst[k*32-1]
+	_ = off[k-1]
+	packRows32Off2(&dst[0], &src[a], &src[b-split], &off[0], k, uint32(1)<<split-1)
+	return true
+}
+
 //go:noescape
 func qpackB32OffPerm(dst, src *byte, off *int, kq int, flip uint32, idx *[64]byte)
 

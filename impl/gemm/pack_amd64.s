@@ -189,6 +189,43 @@ pr32o_done:
 	VZEROUPPER
 	RET
 
+// func packRows32Off2(dst, src0, src1 *float32, off *int, k int, mask uint32)
+// packRows32Off for a panel whose 32 columns are two runs: the lanes set
+// in mask from src0 + 4*off[p], the others from src1 + 4*off[p] (src1
+// already moved back by the first run's length, so lane i reads
+// src1[off[p] + i]). Masked loads: the lanes of the other run are not
+// read. AVX-512F.
+TEXT ·packRows32Off2(SB), NOSPLIT, $0-44
+	MOVQ dst+0(FP), DI
+	MOVQ src0+8(FP), SI
+	MOVQ src1+16(FP), R8
+	MOVQ off+24(FP), DX
+	MOVQ k+32(FP), CX
+	MOVL mask+40(FP), AX
+	// K1/K3: the first run's lanes of the low/high vector; K2/K4 the others.
+	KMOVD AX, K5
+	KMOVW AX, K1
+	KSHIFTRD $16, K5, K3
+	KNOTW K1, K2
+	KNOTW K3, K4
+	TESTQ CX, CX
+	JZ   pr32o2_done
+pr32o2_loop:
+	MOVQ (DX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z0
+	VMOVUPS (R8)(AX*4), K2, Z0
+	VMOVUPS.Z 64(SI)(AX*4), K3, Z1
+	VMOVUPS 64(R8)(AX*4), K4, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $8, DX
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  pr32o2_loop
+pr32o2_done:
+	VZEROUPPER
+	RET
+
 // func qpackB32OffPerm(dst, src *byte, off *int, kq int, flip uint32, idx *[64]byte)
 // qpackB32Off for a panel whose 32 columns lie, at the same positions for
 // every row, within the 64 bytes at src+off[p] (rows of an output map with

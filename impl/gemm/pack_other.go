@@ -12,3 +12,7 @@ func qpackBOffPermAsm(dst, src []byte, off []int, k int, flip byte, idx *[64]byt
 }
 
 func packRowsOffAsm(dst, src []float32, off []int, k, w int) bool { return false }
+
+func packRowsOff2Asm(dst, src []float32, off []int, k, w, a, b, split int) bool { return false }
+
+func packRowsOff2Avail() bool { return false }

@@ -57,7 +57,20 @@ func convPlanes(threads int, x []float32, pa *gemm.PackedA, l *planeLayout, g Co
 			fillPlaneF32(planes[u*l.plane:(u+1)*l.plane], x[c*plane:(c+1)*plane], g.H, g.W, g, l, ph)
 		}
 	})
+	if l.garbage && planeCols && gemm.SOffsetColsFast(pa, g.OW) {
+		// The GEMM's columns are the output positions themselves: B skips
+		// each plane row's wq - OW extra columns, and no copy drops them.
+		planeGEMMs(threads, pa.Nr(), l, g, true, out, func(gt, r0, n int, c []float32, ldc int) {
+			gemm.SgemmPackedAOffsetsCols(gt, pa, n, planes[r0*l.wq:], l.rowOff, g.OW, l.wq, c, ldc, ep)
+		})
+		return
+	}
 	planeGEMMs(threads, pa.Nr(), l, g, false, out, func(gt, r0, n int, c []float32, ldc int) {
 		gemm.SgemmPackedAOffsets(gt, pa, n, planes[r0*l.wq:], l.rowOff, c, ldc, ep)
 	})
 }
+
+// planeCols lets float phase-plane convolutions skip the planes' extra
+// columns in the GEMM (gemm.SgemmPackedAOffsetsCols) on maps at least 31
+// wide; off, they compute and drop them (tests and benchmarks compare).
+var planeCols = true

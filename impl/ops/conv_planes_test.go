@@ -24,6 +24,10 @@ func TestConvPlanesMatchesIm2col(t *testing.T) {
 		{4, 17, 19, 7, ref.Conv2D{KH: 3, KW: 3, SH: 2, SW: 1, PT: 2, PL: 2, PB: 2, PR: 2, DH: 2, DW: 2}},
 		{64, 56, 56, 64, ref.Conv2D{KH: 3, KW: 3, SH: 2, SW: 2, PT: 1, PL: 1, PB: 1, PR: 1, DH: 1, DW: 1}},
 		{32, 7, 7, 48, ref.Conv2D{KH: 3, KW: 3, SH: 2, SW: 2, PT: 1, PL: 1, PB: 1, PR: 1, DH: 1, DW: 1}},
+		// Maps at least 31 wide: the GEMM runs on the output positions.
+		{3, 224, 224, 32, ref.Conv2D{KH: 3, KW: 3, SH: 2, SW: 2, PT: 1, PL: 1, PB: 1, PR: 1, DH: 1, DW: 1}},
+		{3, 40, 70, 16, ref.Conv2D{KH: 7, KW: 7, SH: 2, SW: 2, PT: 3, PL: 3, PB: 3, PR: 3, DH: 1, DW: 1}},
+		{5, 20, 63, 9, ref.Conv2D{KH: 3, KW: 3, SH: 2, SW: 2, PT: 0, PL: 1, PB: 1, PR: 0, DH: 1, DW: 1}},
 	}
 	defer func() { convPlanesOn = true }()
 	for _, c := range cases {

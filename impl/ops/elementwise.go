@@ -671,8 +671,9 @@ func broadcastShape(n *graph.Node, in []graph.Type, _ []*tensor.Tensor, _ int64)
 // ReluF32 writes max(x, 0) into out (NaN stays NaN).
 func ReluF32(x, out []float32) {
 	out = out[:len(x)]
-	for i, v := range x {
-		out[i] = max(v, 0) // branch-free (MAXSS); NaN stays NaN
+	i := reluVec(x, out) // AVX-512 blocks of 16 (ResNet-18 int8's last Relu: 14 -> ~2 us)
+	for ; i < len(x); i++ {
+		out[i] = max(x[i], 0) // branch-free (MAXSS); NaN stays NaN
 	}
 }
 

@@ -903,6 +903,7 @@ func genQKernelRQ512(f *file, au bool, mr, nv int) {
 	}
 	f.i("TESTQ CX, CX")
 	f.i("JZ %s_store", name)
+	f.i("PCALIGN $64")
 	f.label(name + "_loop")
 	for v := 0; v < nv; v++ {
 		f.i("VMOVDQU32 %s, %s", mem(64*v, "DI"), bReg[v])

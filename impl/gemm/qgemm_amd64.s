@@ -7612,6 +7612,7 @@ TEXT ·qgemm_vnnibu_rq_1x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_1x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_1x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -7650,6 +7651,7 @@ TEXT ·qgemm_vnnibu_rq_1x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_1x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_1x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -7696,6 +7698,7 @@ TEXT ·qgemm_vnnibu_rq_2x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 4(R10), Z28, Z1 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_2x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_2x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -7747,6 +7750,7 @@ TEXT ·qgemm_vnnibu_rq_2x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_2x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_2x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -7812,6 +7816,7 @@ TEXT ·qgemm_vnnibu_rq_3x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 8(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_3x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_3x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -7876,6 +7881,7 @@ TEXT ·qgemm_vnnibu_rq_3x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_3x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_3x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -7960,6 +7966,7 @@ TEXT ·qgemm_vnnibu_rq_4x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 12(R10), Z28, Z3 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_4x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_4x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -8037,6 +8044,7 @@ TEXT ·qgemm_vnnibu_rq_4x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 12(R10), Z29, Z7 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_4x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_4x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -8140,6 +8148,7 @@ TEXT ·qgemm_vnnibu_rq_5x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 16(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_5x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_5x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -8230,6 +8239,7 @@ TEXT ·qgemm_vnnibu_rq_5x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 16(R10), Z29, Z9 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_5x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_5x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -8352,6 +8362,7 @@ TEXT ·qgemm_vnnibu_rq_6x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 20(R10), Z28, Z5 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_6x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_6x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -8455,6 +8466,7 @@ TEXT ·qgemm_vnnibu_rq_6x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 20(R10), Z29, Z11 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_6x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_6x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -8596,6 +8608,7 @@ TEXT ·qgemm_vnnibu_rq_7x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 24(R10), Z28, Z6 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_7x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_7x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -8712,6 +8725,7 @@ TEXT ·qgemm_vnnibu_rq_7x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 24(R10), Z29, Z13 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_7x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_7x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -8872,6 +8886,7 @@ TEXT ·qgemm_vnnibu_rq_8x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 28(R10), Z28, Z7 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_8x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_8x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -9001,6 +9016,7 @@ TEXT ·qgemm_vnnibu_rq_8x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 28(R10), Z29, Z15 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_8x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_8x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -9180,6 +9196,7 @@ TEXT ·qgemm_vnnibu_rq_9x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 32(R10), Z28, Z8 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_9x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_9x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -9322,6 +9339,7 @@ TEXT ·qgemm_vnnibu_rq_9x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 32(R10), Z29, Z17 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_9x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_9x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -9520,6 +9538,7 @@ TEXT ·qgemm_vnnibu_rq_10x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 36(R10), Z28, Z9 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_10x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_10x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -9675,6 +9694,7 @@ TEXT ·qgemm_vnnibu_rq_10x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 36(R10), Z29, Z19 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_10x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_10x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -9892,6 +9912,7 @@ TEXT ·qgemm_vnnibu_rq_11x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 40(R10), Z28, Z10 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_11x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_11x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -10060,6 +10081,7 @@ TEXT ·qgemm_vnnibu_rq_11x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 40(R10), Z29, Z21 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_11x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_11x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -10296,6 +10318,7 @@ TEXT ·qgemm_vnnibu_rq_12x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 44(R10), Z28, Z11 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_12x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_12x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -10477,6 +10500,7 @@ TEXT ·qgemm_vnnibu_rq_12x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 44(R10), Z29, Z23 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_12x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_12x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -10732,6 +10756,7 @@ TEXT ·qgemm_vnnibu_rq_13x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 48(R10), Z28, Z12 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_13x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_13x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -10926,6 +10951,7 @@ TEXT ·qgemm_vnnibu_rq_13x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 48(R10), Z29, Z25 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_13x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_13x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -11200,6 +11226,7 @@ TEXT ·qgemm_vnnibu_rq_14x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 52(R10), Z28, Z13 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_14x1_store
+	PCALIGN $64
 qgemm_vnnibu_rq_14x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPDPBUSD.BCST (SI), Z28, Z0
@@ -11407,6 +11434,7 @@ TEXT ·qgemm_vnnibu_rq_14x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 52(R10), Z29, Z27 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnnibu_rq_14x2_store
+	PCALIGN $64
 qgemm_vnnibu_rq_14x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -11686,6 +11714,7 @@ TEXT ·qgemm_vnniau_rq_1x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_1x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_1x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -11725,6 +11754,7 @@ TEXT ·qgemm_vnniau_rq_1x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_1x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_1x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -11771,6 +11801,7 @@ TEXT ·qgemm_vnniau_rq_2x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 4(R10), Z28, Z1 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_2x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_2x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -11824,6 +11855,7 @@ TEXT ·qgemm_vnniau_rq_2x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_2x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_2x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -11889,6 +11921,7 @@ TEXT ·qgemm_vnniau_rq_3x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 8(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_3x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_3x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -11956,6 +11989,7 @@ TEXT ·qgemm_vnniau_rq_3x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_3x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_3x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -12040,6 +12074,7 @@ TEXT ·qgemm_vnniau_rq_4x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 12(R10), Z28, Z3 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_4x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_4x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -12121,6 +12156,7 @@ TEXT ·qgemm_vnniau_rq_4x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 12(R10), Z29, Z7 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_4x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_4x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -12224,6 +12260,7 @@ TEXT ·qgemm_vnniau_rq_5x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 16(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_5x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_5x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -12319,6 +12356,7 @@ TEXT ·qgemm_vnniau_rq_5x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 16(R10), Z29, Z9 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_5x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_5x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -12441,6 +12479,7 @@ TEXT ·qgemm_vnniau_rq_6x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 20(R10), Z28, Z5 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_6x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_6x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -12550,6 +12589,7 @@ TEXT ·qgemm_vnniau_rq_6x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 20(R10), Z29, Z11 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_6x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_6x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -12691,6 +12731,7 @@ TEXT ·qgemm_vnniau_rq_7x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 24(R10), Z28, Z6 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_7x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_7x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -12814,6 +12855,7 @@ TEXT ·qgemm_vnniau_rq_7x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 24(R10), Z29, Z13 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_7x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_7x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -12974,6 +13016,7 @@ TEXT ·qgemm_vnniau_rq_8x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 28(R10), Z28, Z7 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_8x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_8x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -13111,6 +13154,7 @@ TEXT ·qgemm_vnniau_rq_8x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 28(R10), Z29, Z15 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_8x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_8x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -13290,6 +13334,7 @@ TEXT ·qgemm_vnniau_rq_9x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 32(R10), Z28, Z8 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_9x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_9x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -13441,6 +13486,7 @@ TEXT ·qgemm_vnniau_rq_9x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 32(R10), Z29, Z17 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_9x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_9x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -13639,6 +13685,7 @@ TEXT ·qgemm_vnniau_rq_10x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 36(R10), Z28, Z9 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_10x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_10x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -13804,6 +13851,7 @@ TEXT ·qgemm_vnniau_rq_10x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 36(R10), Z29, Z19 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_10x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_10x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -14021,6 +14069,7 @@ TEXT ·qgemm_vnniau_rq_11x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 40(R10), Z28, Z10 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_11x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_11x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -14200,6 +14249,7 @@ TEXT ·qgemm_vnniau_rq_11x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 40(R10), Z29, Z21 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_11x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_11x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -14436,6 +14486,7 @@ TEXT ·qgemm_vnniau_rq_12x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 44(R10), Z28, Z11 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_12x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_12x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -14629,6 +14680,7 @@ TEXT ·qgemm_vnniau_rq_12x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 44(R10), Z29, Z23 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_12x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_12x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -14884,6 +14936,7 @@ TEXT ·qgemm_vnniau_rq_13x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 48(R10), Z28, Z12 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_13x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_13x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -15091,6 +15144,7 @@ TEXT ·qgemm_vnniau_rq_13x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 48(R10), Z29, Z25 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_13x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_13x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29
@@ -15365,6 +15419,7 @@ TEXT ·qgemm_vnniau_rq_14x1(SB), NOSPLIT, $0-32
 	VPADDD.BCST 52(R10), Z28, Z13 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_14x1_store
+	PCALIGN $64
 qgemm_vnniau_rq_14x1_loop:
 	VMOVDQU32 (DI), Z28
 	VPBROADCASTD (SI), Z30
@@ -15586,6 +15641,7 @@ TEXT ·qgemm_vnniau_rq_14x2(SB), NOSPLIT, $0-32
 	VPADDD.BCST 52(R10), Z29, Z27 // rowAdd[i] + colAdd[j]
 	TESTQ CX, CX
 	JZ qgemm_vnniau_rq_14x2_store
+	PCALIGN $64
 qgemm_vnniau_rq_14x2_loop:
 	VMOVDQU32 (DI), Z28
 	VMOVDQU32 64(DI), Z29

@@ -563,6 +563,34 @@ func genQGemm(out map[string][]byte) {
 	}
 	stubs.p("}")
 	stubs.p("")
+	f.p("")
+	f.p("// Fused kernels' byte pick: byte 4i of the first vector, then of the second.")
+	for w := 0; w < 16; w++ {
+		var d uint32
+		for b := 0; b < 4; b++ {
+			i := (4*w + b) % 32
+			d |= uint32(4*(i%16)+64*(i/16)) << (8 * b)
+		}
+		f.p("DATA qrqpick<>+%d(SB)/4, $0x%08x", 4*w, d)
+	}
+	f.p("GLOBL qrqpick<>(SB), RODATA|NOPTR, $64")
+	stubs.p("// VNNI int8 micro-kernels with the requantizing store fused, indexed [A unsigned][rows][vectors].")
+	stubs.p("var qgemmKernelsRQ_vnni = [2][15][3]qgemmRQFunc{")
+	for i, au := range []bool{false, true} {
+		stubs.p("\t%d: {", i)
+		for mr := 1; mr <= 14; mr++ {
+			stubs.p("\t\t%d: {", mr)
+			for nv := 1; nv <= 2; nv++ {
+				fl := map[bool]string{true: "au_rq", false: "bu_rq"}[au]
+				genQKernelRQ512(f, au, mr, nv)
+				stubs.p("\t\t\t%d: %s,", nv, qName("vnni", fl, mr, nv))
+			}
+			stubs.p("\t\t},")
+		}
+		stubs.p("\t},")
+	}
+	stubs.p("}")
+	stubs.p("")
 	stubs.p("// VNNI column kernels (rows in the lanes), indexed [A unsigned][columns].")
 	stubs.p("var qgemmColKernels_vnni = [2][%d]qcolFunc{", qColMax+1)
 	f.p("")
@@ -604,6 +632,9 @@ func genQGemm(out map[string][]byte) {
 				stubs.p("")
 				stubs.p("//go:noescape")
 				stubs.p("func %s(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)", qName("vnni", fl+"_d", mr, nv))
+				stubs.p("")
+				stubs.p("//go:noescape")
+				stubs.p("func %s(kg int, a, b unsafe.Pointer, f *qfin)", qName("vnni", fl+"_rq", mr, nv))
 			}
 		}
 	}
@@ -822,4 +853,114 @@ func genQFinishFast256(f *file) {
 	f.i("ADDQ R11, DI")
 	f.i("INCQ BX")
 	f.i("JMP qf2f_row")
+}
+
+// genQKernelRQ512 emits a VNNI kernel with the finisher's fast path fused
+// into it: the int32 tile never reaches memory.
+//
+//	func(kg int, a, b unsafe.Pointer, f *qfin)
+//
+// It reads f's rowAdd, colAdd (nv*16 entries), scale (per row), zp, lo, hi,
+// out and ldo; the caller guarantees byte output, no c1/c2 terms, a per-row
+// scale and whole vectors of columns. The accumulators start at
+// rowAdd[i] + colAdd[j] instead of 0 (integer sums in any order are the
+// same). After the k loop each row is requantized exactly as
+// genQFinishFast512 does it: VCVTDQ2PS, VMULPS by the row's scale, VMAXPS
+// lo-zp, VMINPS hi-zp, VCVTPS2DQ (rounding half to even by embedded
+// control), then the low byte of each lane. The zero point is added to
+// those bytes (VPADDB): the low byte of y+zp is the low byte of y plus that
+// of zp, mod 256, and y+zp lies within [lo, hi], a byte. A 32-column row
+// narrows with one VPERMT2B (byte 4i of the two vectors, AVX512-VBMI, like
+// the column-permuting packer) into one 32-byte store; a 16-column row with
+// VPMOVDB. After the loop the B and broadcast registers are free: Z28 the
+// byte-pick index, Z29 zp's low byte in every byte, Z30 the row's scale,
+// Z31 a 16-column row's bytes; lo-zp and hi-zp are embedded broadcasts.
+func genQKernelRQ512(f *file, au bool, mr, nv int) {
+	fl := "bu"
+	if au {
+		fl = "au"
+	}
+	name := qName("vnni", fl+"_rq", mr, nv)
+	acc := func(r, v int) string { return z(r*nv + v) }
+	bReg := []string{"Z28", "Z29"}
+	bc := []string{"Z30", "Z31"}
+	f.p("")
+	f.p("// func %s(kg int, a, b unsafe.Pointer, f *qfin)", name)
+	f.p("TEXT ·%s(SB), NOSPLIT, $0-32", name)
+	f.i("MOVQ kg+0(FP), CX")
+	f.i("MOVQ a+8(FP), SI")
+	f.i("MOVQ b+16(FP), DI")
+	f.i("MOVQ f+24(FP), AX")
+	f.i("MOVQ %d(AX), R10 // rowAdd", qfRowAdd)
+	f.i("MOVQ %d(AX), R11 // colAdd", qfColAdd)
+	for v := 0; v < nv; v++ {
+		f.i("VMOVDQU32 %s, %s // colAdd", mem(64*v, "R11"), bReg[v])
+	}
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			f.i("VPADDD.BCST %s, %s, %s // rowAdd[i] + colAdd[j]", mem(4*r, "R10"), bReg[v], acc(r, v))
+		}
+	}
+	f.i("TESTQ CX, CX")
+	f.i("JZ %s_store", name)
+	f.i("PCALIGN $64")
+	f.label(name + "_loop")
+	for v := 0; v < nv; v++ {
+		f.i("VMOVDQU32 %s, %s", mem(64*v, "DI"), bReg[v])
+	}
+	for r := 0; r < mr; r++ {
+		aAddr := mem(4*r, "SI")
+		if !au && nv == 1 {
+			f.i("VPDPBUSD.BCST %s, %s, %s", aAddr, bReg[0], acc(r, 0))
+			continue
+		}
+		b := bc[r%2]
+		f.i("VPBROADCASTD %s, %s", aAddr, b)
+		for v := 0; v < nv; v++ {
+			if au {
+				f.i("VPDPBUSD %s, %s, %s // acc += u8(A) . s8(B)", bReg[v], b, acc(r, v))
+			} else {
+				f.i("VPDPBUSD %s, %s, %s // acc += u8(B) . s8(A)", b, bReg[v], acc(r, v))
+			}
+		}
+	}
+	f.i("ADDQ $%d, SI", 4*mr)
+	f.i("ADDQ $%d, DI", 128)
+	f.i("DECQ CX")
+	f.i("JNZ %s_loop", name)
+	f.label(name + "_store")
+	f.i("MOVQ %d(AX), R12 // scale (per row)", qfScale)
+	f.i("MOVQ %d(AX), DX // out", qfOut)
+	f.i("MOVQ %d(AX), R9 // ldo (bytes)", qfLdo)
+	if nv == 2 {
+		f.i("VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors")
+	}
+	f.i("VPBROADCASTB %d(AX), Z29 // zp mod 256", qfZp)
+	for r := 0; r < mr; r++ {
+		f.i("VBROADCASTSS %s, Z30 // scale[i]", mem(4*r, "R12"))
+		for v := 0; v < nv; v++ {
+			a := acc(r, v)
+			f.i("VCVTDQ2PS.RN_SAE %s, %s", a, a)
+			f.i("VMULPS.RN_SAE Z30, %s, %s", a, a)
+			f.i("VMAXPS.BCST %s, %s, %s // max(p, lo-zp); NaN -> lo-zp", mem(qfLo, "AX"), a, a)
+			f.i("VMINPS.BCST %s, %s, %s // min(p, hi-zp)", mem(qfHi, "AX"), a, a)
+			f.i("VCVTPS2DQ.RN_SAE %s, %s", a, a)
+		}
+		if nv == 2 {
+			a0, a1 := acc(r, 0), acc(r, 1)
+			y0 := "Y" + a0[1:]
+			f.i("VPERMT2B %s, Z28, %s // low bytes of the 32 lanes", a1, a0)
+			f.i("VPADDB Y29, %s, %s // + zp", y0, y0)
+			f.i("VMOVDQU32 %s, (DX)", y0)
+		} else {
+			f.i("VPMOVDB %s, X31 // low bytes", acc(r, 0))
+			f.i("VPADDB X29, X31, X31 // + zp")
+			f.i("VMOVDQU32 X31, (DX)")
+		}
+		if r < mr-1 {
+			f.i("ADDQ R9, DX")
+		}
+	}
+	f.i("VZEROUPPER")
+	f.i("RET")
 }

@@ -77,11 +77,13 @@ func BenchmarkQGemmConvShapes(b *testing.B) {
 }
 
 // qConvShapeVariants are the driver configurations BenchmarkQGemmConvShapes
-// compares side by side: as shipped, and without the column kernels.
+// compares side by side: as shipped, without the column kernels, and
+// without the fused requantizing store.
 var qConvShapeVariants = []struct {
 	name string
 	set  func() (restore func())
 }{
 	{"", func() func() { return func() {} }},
 	{"/nocol", func() func() { noColKernel = true; return func() { noColKernel = false } }},
+	{"/nofuse", func() func() { noFusedStore = true; return func() { noFusedStore = false } }},
 }

@@ -5,10 +5,26 @@ import (
 	"math/bits"
 	"sync"
 	"unsafe"
+
+	"github.com/frugal-ml/frugal/impl/cpu"
 )
 
 // noColKernel disables the column kernels (tests compare both paths).
 var noColKernel = false
+
+// noFusedStore disables the kernels with the requantizing store fused
+// (tests and benchmarks compare both paths; see SetQFusedStore).
+var noFusedStore = false
+
+// SetQFusedStore turns the int8 kernels' fused requantizing store on or off
+// (on by default; the outputs are identical either way) and returns the
+// previous setting. For tests and benchmarks; not safe to call while a GEMM
+// runs.
+func SetQFusedStore(on bool) bool {
+	prev := !noFusedStore
+	noFusedStore = !on
+	return prev
+}
 
 // qjob is one int8 GEMM (see qgemm.go for the arithmetic).
 type qjob struct {
@@ -208,6 +224,12 @@ func (j *qjob) workerCols(m0, m1, n0, n1, pbCol0 int, ws *qworkspace) {
 			f.flags |= qSigned
 		}
 	}
+	// The fused kernels handle the usual convolution epilogue: byte output
+	// with per-row scales and at most row and column addends (ws.rowAdd
+	// and ws.colAdd always hold them, zero when unused), for tiles of whole
+	// vectors from a packed or prepacked A. Their byte narrowing needs
+	// AVX512-VBMI.
+	fused := kn.kernRQ != nil && !noFusedStore && cpu.Active().AVX512VBMI && !directA && kg > 0 && j.requant && j.perRow && f.flags&(qCorr1|qCorr2) == 0
 	for jc := n0; jc < n1; jc += ncBlk {
 		ncur := min(ncBlk, n1-jc)
 		var bBase []byte
@@ -290,6 +312,15 @@ func (j *qjob) workerCols(m0, m1, n0, n1, pbCol0 int, ws *qworkspace) {
 				}
 				f.c2 = &ws.c2[jr]
 				f.colAdd = &ws.colAdd[jr]
+				if fused && cols%kn.vec == 0 {
+					nv := cols / kn.vec
+					for ir := 0; ir < mcur; ir += mr {
+						f.rowAdd, f.scale = &ws.rowAdd[ir], &j.scale[ic+ir]
+						f.out = unsafe.Add(j.out, uintptr((ic+ir)*j.ldc)+uintptr(jc+jr))
+						kn.kernRQ(j.au, min(mr, mcur-ir), nv, kg, unsafe.Pointer(&aBase[ir*kpad*es]), bp, &f)
+					}
+					continue
+				}
 				for ir := 0; ir < mcur; ir += mr {
 					rows := min(mr, mcur-ir)
 					if kg > 0 && directA {

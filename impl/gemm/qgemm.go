@@ -154,6 +154,10 @@ func qfinishSplit(f *qfin, vec int, asm func(*qfin)) {
 // packed panels a and b, the int32 tile t with rows ldt bytes apart.
 type qgemmFunc func(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
+// qgemmRQFunc is a micro-kernel with the requantizing store fused: it
+// reads the tile's addends, scales, bounds and output from f.
+type qgemmRQFunc func(kg int, a, b unsafe.Pointer, f *qfin)
+
 // qgemmDirectFunc reads a row-major A in place (rows lda bytes apart).
 type qgemmDirectFunc func(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
@@ -181,6 +185,11 @@ type qkern struct {
 	colMax  int
 	vec     int // columns per kernel vector (kernCol splits at multiples of vec)
 	finish  func(f *qfin)
+	// kernRQ, when set, is kern with the finisher's byte-output fast path
+	// fused into its epilogue (see qjob.workerCols for when it applies):
+	// a rows x nv*vec tile requantized straight from the registers to
+	// f.out, with f.rowAdd, f.colAdd and f.scale (per row) at the tile.
+	kernRQ func(au bool, rows, nv, kg int, a, b unsafe.Pointer, f *qfin)
 }
 
 func (kn *qkern) esize() int {

@@ -248,6 +248,126 @@ var qgemmKernelsDirect_vnni = [2][15][3]qgemmDirectFunc{
 	},
 }
 
+// VNNI int8 micro-kernels with the requantizing store fused, indexed [A unsigned][rows][vectors].
+var qgemmKernelsRQ_vnni = [2][15][3]qgemmRQFunc{
+	0: {
+		1: {
+			1: qgemm_vnnibu_rq_1x1,
+			2: qgemm_vnnibu_rq_1x2,
+		},
+		2: {
+			1: qgemm_vnnibu_rq_2x1,
+			2: qgemm_vnnibu_rq_2x2,
+		},
+		3: {
+			1: qgemm_vnnibu_rq_3x1,
+			2: qgemm_vnnibu_rq_3x2,
+		},
+		4: {
+			1: qgemm_vnnibu_rq_4x1,
+			2: qgemm_vnnibu_rq_4x2,
+		},
+		5: {
+			1: qgemm_vnnibu_rq_5x1,
+			2: qgemm_vnnibu_rq_5x2,
+		},
+		6: {
+			1: qgemm_vnnibu_rq_6x1,
+			2: qgemm_vnnibu_rq_6x2,
+		},
+		7: {
+			1: qgemm_vnnibu_rq_7x1,
+			2: qgemm_vnnibu_rq_7x2,
+		},
+		8: {
+			1: qgemm_vnnibu_rq_8x1,
+			2: qgemm_vnnibu_rq_8x2,
+		},
+		9: {
+			1: qgemm_vnnibu_rq_9x1,
+			2: qgemm_vnnibu_rq_9x2,
+		},
+		10: {
+			1: qgemm_vnnibu_rq_10x1,
+			2: qgemm_vnnibu_rq_10x2,
+		},
+		11: {
+			1: qgemm_vnnibu_rq_11x1,
+			2: qgemm_vnnibu_rq_11x2,
+		},
+		12: {
+			1: qgemm_vnnibu_rq_12x1,
+			2: qgemm_vnnibu_rq_12x2,
+		},
+		13: {
+			1: qgemm_vnnibu_rq_13x1,
+			2: qgemm_vnnibu_rq_13x2,
+		},
+		14: {
+			1: qgemm_vnnibu_rq_14x1,
+			2: qgemm_vnnibu_rq_14x2,
+		},
+	},
+	1: {
+		1: {
+			1: qgemm_vnniau_rq_1x1,
+			2: qgemm_vnniau_rq_1x2,
+		},
+		2: {
+			1: qgemm_vnniau_rq_2x1,
+			2: qgemm_vnniau_rq_2x2,
+		},
+		3: {
+			1: qgemm_vnniau_rq_3x1,
+			2: qgemm_vnniau_rq_3x2,
+		},
+		4: {
+			1: qgemm_vnniau_rq_4x1,
+			2: qgemm_vnniau_rq_4x2,
+		},
+		5: {
+			1: qgemm_vnniau_rq_5x1,
+			2: qgemm_vnniau_rq_5x2,
+		},
+		6: {
+			1: qgemm_vnniau_rq_6x1,
+			2: qgemm_vnniau_rq_6x2,
+		},
+		7: {
+			1: qgemm_vnniau_rq_7x1,
+			2: qgemm_vnniau_rq_7x2,
+		},
+		8: {
+			1: qgemm_vnniau_rq_8x1,
+			2: qgemm_vnniau_rq_8x2,
+		},
+		9: {
+			1: qgemm_vnniau_rq_9x1,
+			2: qgemm_vnniau_rq_9x2,
+		},
+		10: {
+			1: qgemm_vnniau_rq_10x1,
+			2: qgemm_vnniau_rq_10x2,
+		},
+		11: {
+			1: qgemm_vnniau_rq_11x1,
+			2: qgemm_vnniau_rq_11x2,
+		},
+		12: {
+			1: qgemm_vnniau_rq_12x1,
+			2: qgemm_vnniau_rq_12x2,
+		},
+		13: {
+			1: qgemm_vnniau_rq_13x1,
+			2: qgemm_vnniau_rq_13x2,
+		},
+		14: {
+			1: qgemm_vnniau_rq_14x1,
+			2: qgemm_vnniau_rq_14x2,
+		},
+	},
+}
+
 // VNNI column kernels (rows in the lanes), indexed [A unsigned][columns].
 var qgemmColKernels_vnni = [2][9]qcolFunc{
 	0: {
@@ -307,10 +427,16 @@ func qgemm_vnniau_1x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_1x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_1x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_1x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_1x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_1x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_2x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -319,10 +445,16 @@ func qgemm_vnniau_2x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_2x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_2x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_2x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_2x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_2x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_3x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -331,10 +463,16 @@ func qgemm_vnniau_3x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_3x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_3x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_3x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_3x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_3x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_4x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -343,10 +481,16 @@ func qgemm_vnniau_4x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_4x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_4x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_4x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_4x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_4x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_5x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -355,10 +499,16 @@ func qgemm_vnniau_5x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_5x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_5x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_5x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_5x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_5x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_6x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -367,10 +517,16 @@ func qgemm_vnniau_6x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_6x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_6x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_6x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_6x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_6x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_7x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -379,10 +535,16 @@ func qgemm_vnniau_7x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_7x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_7x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_7x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_7x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_7x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_8x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -391,10 +553,16 @@ func qgemm_vnniau_8x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_8x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_8x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_8x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_8x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_8x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_9x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -403,10 +571,16 @@ func qgemm_vnniau_9x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_9x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_9x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_9x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_9x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_9x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_10x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -415,10 +589,16 @@ func qgemm_vnniau_10x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_10x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_10x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_10x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_10x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_10x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_11x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -427,10 +607,16 @@ func qgemm_vnniau_11x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_11x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_11x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_11x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_11x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_11x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_12x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -439,10 +625,16 @@ func qgemm_vnniau_12x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_12x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_12x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_12x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_12x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_12x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_13x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -451,10 +643,16 @@ func qgemm_vnniau_13x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_13x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_13x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_13x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_13x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_13x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_14x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -463,10 +661,16 @@ func qgemm_vnniau_14x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnniau_d_14x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnniau_rq_14x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnniau_14x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnniau_d_14x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnniau_rq_14x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_1x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -475,10 +679,16 @@ func qgemm_vnnibu_1x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_1x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_1x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_1x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_1x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_1x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_2x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -487,10 +697,16 @@ func qgemm_vnnibu_2x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_2x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_2x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_2x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_2x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_2x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_3x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -499,10 +715,16 @@ func qgemm_vnnibu_3x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_3x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_3x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_3x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_3x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_3x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_4x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -511,10 +733,16 @@ func qgemm_vnnibu_4x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_4x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_4x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_4x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_4x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_4x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_5x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -523,10 +751,16 @@ func qgemm_vnnibu_5x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_5x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_5x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_5x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_5x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_5x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_6x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -535,10 +769,16 @@ func qgemm_vnnibu_6x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_6x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_6x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_6x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_6x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_6x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_7x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -547,10 +787,16 @@ func qgemm_vnnibu_7x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_7x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_7x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_7x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_7x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_7x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_8x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -559,10 +805,16 @@ func qgemm_vnnibu_8x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_8x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_8x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_8x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_8x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_8x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_9x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -571,10 +823,16 @@ func qgemm_vnnibu_9x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_9x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_9x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_9x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_9x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_9x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_10x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -583,10 +841,16 @@ func qgemm_vnnibu_10x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_10x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_10x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_10x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_10x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_10x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_11x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -595,10 +859,16 @@ func qgemm_vnnibu_11x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_11x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_11x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_11x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_11x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_11x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_12x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -607,10 +877,16 @@ func qgemm_vnnibu_12x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_12x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_12x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_12x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_12x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_12x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_13x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -619,10 +895,16 @@ func qgemm_vnnibu_13x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_13x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_13x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_13x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_13x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_13x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnnibu_14x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
@@ -631,10 +913,16 @@ func qgemm_vnnibu_14x1(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 func qgemm_vnnibu_d_14x1(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
+func qgemm_vnnibu_rq_14x1(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
 func qgemm_vnnibu_14x2(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 
 //go:noescape
 func qgemm_vnnibu_d_14x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
+
+//go:noescape
+func qgemm_vnnibu_rq_14x2(kg int, a, b unsafe.Pointer, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_c1(kg int, a, b unsafe.Pointer, t *int32, rows int)

@@ -35,6 +35,13 @@ var qasmKernels = []*qkern{
 			}
 			qgemmColKernels_vnni[i][cols](kg, a, b, t, rows)
 		},
+		kernRQ: func(au bool, rows, nv, kg int, a, b unsafe.Pointer, f *qfin) {
+			i := 0
+			if au {
+				i = 1
+			}
+			qgemmKernelsRQ_vnni[i][rows][nv](kg, a, b, f)
+		},
 		colMax: 8, vec: 16,
 		finish: qfinish_avx512,
 	},

@@ -166,11 +166,15 @@ func BenchmarkQConvPlanes(b *testing.B) {
 		for _, tc := range []struct {
 			cols    bool
 			threads int
-		}{{false, 1}, {true, 1}, {false, 2}, {true, 2}} {
+			nofuse  bool // requantize with the separate finisher
+		}{{false, 1, false}, {true, 1, false}, {true, 1, true}, {false, 2, false}, {true, 2, false}, {true, 2, true}} {
 			cols := tc.cols
 			name := "full"
 			if cols {
 				name = "cols"
+			}
+			if tc.nofuse {
+				name += "-nofuse"
 			}
 			b.Run(fmt.Sprintf("%d-%d@%d/s%d/t%d/%s", c.cin, c.cout, c.h, c.s, tc.threads, name), func(b *testing.B) {
 				var lc layoutCache
@@ -183,6 +187,7 @@ func BenchmarkQConvPlanes(b *testing.B) {
 				ep := gemm.QEpilogue{PerRow: true, ZeroPoint: 5, Relu: true, Clamp: true, Lo: 0, Hi: 255, Scale: scale}
 				defer func() { qplaneCols = true }()
 				qplaneCols = cols
+				defer gemm.SetQFusedStore(gemm.SetQFusedStore(!tc.nofuse))
 				for b.Loop() {
 					qconvPlanes(tc.threads, pw, l, x, 117, g, []int32{117}, out, ep)
 				}

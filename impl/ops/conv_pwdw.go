@@ -190,10 +190,7 @@ func pwdwRun(threads int, x []float32, pa *gemm.PackedA, biasA []float32, actA A
 		// (laid out with pi1-pi0 rows per channel); the overlap with this
 		// strip (the halo, KH-SH rows) is moved, not recomputed.
 		pimg, pi0, pi1 := -1, 0, 0
-		for k := i * tasks / t; k < (i+1)*tasks/t; k++ {
-			img, s := k/ns, k%ns
-			r0 := s * ro
-			r1 := min(g.OH, r0+ro)
+		strip := func(img, r0, r1 int) {
 			// Rows of E the windows of output rows [r0, r1) read.
 			top := r0*g.P.SH - g.P.PT
 			bot := (r1-1)*g.P.SH - g.P.PT + g.P.KH
@@ -233,6 +230,20 @@ func pwdwRun(threads int, x []float32, pa *gemm.PackedA, biasA []float32, actA A
 			dst := out[img*g.C*ohw+r0*g.OW:]
 			for ch := 0; ch < g.C; ch++ {
 				copy(dst[ch*ohw:ch*ohw+nr*g.OW], os[ch*nr*g.OW:(ch+1)*nr*g.OW])
+			}
+		}
+		if g.N == 1 {
+			// One image: each goroutine takes an equal band of output
+			// rows, in strips of at most ro (strips of ro over the whole
+			// image left the last goroutine a short one: 56 rows in
+			// strips of 5 went 30:26).
+			for r0, end := i*g.OH/t, (i+1)*g.OH/t; r0 < end; r0 += ro {
+				strip(0, r0, min(end, r0+ro))
+			}
+		} else {
+			for k := i * tasks / t; k < (i+1)*tasks/t; k++ {
+				r0 := k % ns * ro
+				strip(k/ns, r0, min(g.OH, r0+ro))
 			}
 		}
 		pwdwPool.Put(buf)

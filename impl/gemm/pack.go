@@ -16,7 +16,8 @@ func packA(mr int, dst []float32, a []float32, lda int, trans bool, i0, mcur, p0
 		d := dst[ir*kcur : ir*kcur+rows*kcur]
 		if trans {
 			// op(A)[i][p] = a[p*lda+i]: each k gives rows contiguous values.
-			if rows == 14 && packRowsAsm(d, a[p0*lda+i0+ir:], lda, kcur, 14) {
+			// The AVX-512 kernel's panels (mr 14), a short last one included.
+			if mr == 14 && packRowsAsm(d, a[p0*lda+i0+ir:], lda, kcur, rows) {
 				continue
 			}
 			for p := 0; p < kcur; p++ {

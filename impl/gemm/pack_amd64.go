@@ -31,10 +31,16 @@ func packRowsAsm(dst, src []float32, lds, k, w int) bool {
 	case 14:
 		packRows14(&dst[0], &src[0], uintptr(lds)*4, k)
 	default:
-		return false
+		if w <= 0 || w > 16 {
+			return false
+		}
+		packRowsW(&dst[0], &src[0], uintptr(lds)*4, k, w)
 	}
 	return true
 }
+
+//go:noescape
+func packRowsW(dst, src *float32, lds uintptr, k, w int)
 
 //go:noescape
 func packT32(dst, src *float32, lds uintptr, k16 int)

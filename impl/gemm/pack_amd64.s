@@ -74,6 +74,33 @@ pr14_done:
 	VZEROUPPER
 	RET
 
+// func packRowsW(dst, src *float32, lds uintptr, k, w int)
+// packRows14 for any width w <= 16 (a short last row panel of a
+// transposed A: 49 pixels are panels of 14, 14, 14 and 7).
+TEXT ·packRowsW(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lds+16(FP), DX
+	MOVQ k+24(FP), CX
+	MOVQ w+32(FP), BX
+	MOVL $1, AX
+	SHLXL BX, AX, AX
+	DECL AX
+	KMOVW AX, K1          // lanes 0..w-1
+	SHLQ $2, BX           // w*4 bytes per packed row
+	TESTQ CX, CX
+	JZ   prw_done
+prw_loop:
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ DX, SI
+	ADDQ BX, DI
+	DECQ CX
+	JNZ  prw_loop
+prw_done:
+	VZEROUPPER
+	RET
+
 // func qpackB32(dst, src *byte, ldb uintptr, kq int, flip uint32)
 // Packs kq groups of 4 rows x 32 columns of a row-major byte B into the
 // VNNI panel layout: for each group, for each column, its 4 bytes (one

@@ -28,13 +28,23 @@ import "fmt"
 // left the kernel computes two rows per pass from four input rows, loading
 // the middle two once for both (12 loads, 18 FMAs per two blocks).
 //
-// Stride 2: the block reads the 2V+1 columns starting at c0 = 2V*b - PL as
-// A = [c0, c0+V), B = [c0+V, c0+2V), A1 = A+1, B1 = B+1 and deinterleaves
-// with in-lane VSHUFPS: tap 0 = even(A, B) (imm 0x88), tap 1 = odd(A, B)
-// (0xdd), tap 2 = odd(A1, B1). In-lane shuffles leave the outputs in pair
-// order 0 4 1 5 2 6 3 7 (AVX-512; AVX2: 0 2 1 3), the same for every tap, so
-// the block is put back in order once, after the accumulation (VPERMPD).
-// (Cross-lane VPERMI2PS per tap measured no faster on this AMD EPYC.)
+// Stride 2: the block reads the 2V+1 columns starting at c0 = 2V*b - PL.
+// AVX-512: A = [c0, c0+16), B = [c0+16, c0+32); cross-lane VPERMI2PS /
+// VPERMT2PS give tap 0 = even(A, B) and tap 1 = odd(A, B) in output order,
+// and tap 2 is tap 0 moved down a lane (VALIGND) with column c0+32 on top,
+// broadcast from memory in full blocks; masked blocks load B1 = B+1 instead
+// and take its lane 15 (one more VPERMI2PS), so no load reaches a column
+// the masks do not allow. That is two full-width loads per input row (three
+// masked) instead of four: on this AMD EPYC (Zen 5) the kernel is bound by
+// its unaligned 512-bit loads, not by the shuffles. While two or more
+// output rows are left it computes two rows per pass from five input rows,
+// deinterleaving the shared middle row once for both; each output keeps
+// the one-row FMA order, so results are bit-identical either way.
+// AVX2: A = [c0, c0+8), B = [c0+8, c0+16), A1 = A+1, B1 = B+1, in-lane
+// VSHUFPS: tap 0 = even(A, B) (imm 0x88), tap 1 = odd(A, B) (0xdd), tap 2 =
+// odd(A1, B1), leaving the outputs in pair order 0 2 1 3, the same for
+// every tap, so the block is put back in order once, after the
+// accumulation (VPERMPD).
 //
 // Epilogue: acc = min(max(acc, lo), hi) with acc as the second (Intel)
 // source of VMAXPS / VMINPS, so a NaN accumulator stays NaN.
@@ -105,14 +115,15 @@ func dwName(s dwISA, stride int) string { return fmt.Sprintf("dw3x3s%d_%s", stri
 // genDW emits one kernel.
 //
 // Registers: AX = args, CX = oy, DX = scratch, SI = input plane, R13 =
-// output row, R8/R9/R10(/R11) = the input rows of the current output row
-// (pair), already offset by colOff, R14 = input byte offset of the block
+// output row, R8/R9/R10(/R11/DX) = the input rows of the current output row
+// (pair; stride 2's fifth row takes DX), already offset by colOff, R14 = input byte offset of the block
 // (the column loops run until it reaches hEnd / fEnd / tEnd), DI = output
 // block, BX = ors (second row of a pair at (DI)(BX*1)), R12 = mask slot; the
 // plane index lives in the frame.
-// Vectors: weights V0..V8, bias V9, lo V10, hi V11; AVX-512: even/odd index
-// Z12/Z13, accumulators Z14/Z15/Z30, scratch Z16..Z29; AVX2: accumulators
-// and scratch Y12..Y15.
+// Vectors: weights V0..V8, bias V9, lo V10, hi V11; AVX-512: stride-2
+// indices Z12 (even), Z13 (odd), Z27 (tap 2 of masked blocks),
+// accumulators Z14/Z15/Z30 (two-row stride 2: also Z31/Z28/Z29), scratch
+// from Z16; AVX2: accumulators and scratch Y12..Y15.
 //
 // Stride 1 computes two output rows per pass when at least two are left:
 // they read four input rows, and the middle two are loaded once for both
@@ -121,7 +132,7 @@ func genDW(f *file, s dwISA, stride int) {
 	name := dwName(s, stride)
 	R := s.reg
 	avx512 := s.name == "avx512"
-	rowRegs := []string{"R8", "R9", "R10", "R11"}
+	rowRegs := []string{"R8", "R9", "R10", "R11", "DX"}
 	bias, lo, hi := R(9), R(10), R(11)
 	wr := func(ky, kx int) string { return R(3*ky + kx) }
 	inStep := s.vbytes * stride // input bytes per block
@@ -151,6 +162,36 @@ func genDW(f *file, s dwISA, stride int) {
 			}
 			f.i("KMOVW %d(R12), K5", 2*4)
 		}
+	}
+
+	// s2taps (AVX-512 stride 2) loads the block's input columns of row r
+	// and deinterleaves them into taps 0..2 in output order, returned
+	// (t(0)..t(4): scratch). Cross-lane VPERMI2PS / VPERMT2PS with the
+	// even / odd indices in Z12 / Z13 take taps 0 and 1 from A, B; tap 2 is
+	// tap 0 moved down one lane with column c0+2V in the top lane: a
+	// broadcast of that column in full blocks, lane 15 of B1 (masked, by
+	// VPERMI2PS with the index in Z27) in masked ones. So a row costs two
+	// (full) or three (masked) vector loads instead of four.
+	s2taps := func(r string, masked bool, t func(int) string) [3]string {
+		if masked {
+			f.i("VMOVUPS.Z %s, K1, %s // A", at(0, r), t(0))
+			f.i("VMOVUPS.Z %s, K2, %s // B", at(64, r), t(1))
+			f.i("VMOVUPS.Z %s, K4, %s // B1", at(68, r), t(3))
+		} else {
+			f.i("VMOVUPS %s, %s // A", at(0, r), t(0))
+			f.i("VMOVUPS %s, %s // B", at(64, r), t(1))
+			f.i("VBROADCASTSS %s, %s // column c0+32", at(128, r), t(3))
+		}
+		f.i("VMOVAPS Z13, %s", t(2))
+		f.i("VPERMI2PS %s, %s, %s // tap 1: odd(A, B)", t(1), t(0), t(2))
+		f.i("VPERMT2PS %s, Z12, %s // tap 0: even(A, B)", t(1), t(0))
+		if masked {
+			f.i("VMOVAPS Z27, %s", t(4))
+			f.i("VPERMI2PS %s, %s, %s // tap 2: tap 0 down a lane, B1[15] on top", t(3), t(0), t(4))
+			return [3]string{t(0), t(2), t(4)}
+		}
+		f.i("VALIGND $1, %s, %s, %s // tap 2: tap 0 down a lane, column c0+32 on top", t(0), t(3), t(3))
+		return [3]string{t(0), t(2), t(3)}
 	}
 
 	// block1 emits one block of V outputs of one row. The three filter
@@ -218,31 +259,14 @@ func genDW(f *file, s dwISA, stride int) {
 			} else {
 				loadMasks(masked, 4)
 				for ky, r := range rows {
-					// In-lane shuffles as in the AVX2 kernel: VSHUFPS
-					// 0x88 / 0xdd of A, B give the even / odd columns in
-					// the output order 0 1 8 9 2 3 10 11 4 5 12 13 6 7 14 15
-					// (pairs), fixed once per block by VPERMPD.
-					t := func(i int) string { return z(16 + 7*(ky%2) + i) }
-					if masked {
-						for m, off := range []int{0, 64, 4, 68} {
-							f.i("VMOVUPS.Z %s, %s, %s", at(off, r), maskK(m), t(m))
-						}
-						f.i("VSHUFPS $0x88, %s, %s, %s // tap 0: even(A, B)", t(1), t(0), t(4))
-						f.i("VSHUFPS $0xdd, %s, %s, %s // tap 1: odd(A, B)", t(1), t(0), t(5))
-						f.i("VSHUFPS $0xdd, %s, %s, %s // tap 2: odd(A1, B1)", t(3), t(2), t(6))
-					} else {
-						f.i("VMOVUPS %s, %s // A", at(0, r), t(0))
-						f.i("VMOVUPS %s, %s // A1", at(4, r), t(2))
-						f.i("VSHUFPS $0x88, %s, %s, %s // tap 0: even(A, B)", at(64, r), t(0), t(4))
-						f.i("VSHUFPS $0xdd, %s, %s, %s // tap 1: odd(A, B)", at(64, r), t(0), t(5))
-						f.i("VSHUFPS $0xdd, %s, %s, %s // tap 2: odd(A1, B1)", at(68, r), t(2), t(6))
-					}
+					// Taps in output order (s2taps): no final permute.
+					t := func(i int) string { return z(16 + 5*(ky%2) + i) }
+					taps := s2taps(r, masked, t)
 					for kx := 0; kx < 3; kx++ {
-						fma(t(4+kx), ky, kx)
+						fma(taps[kx], ky, kx)
 					}
 				}
 				finish()
-				f.i("VPERMPD %s, Z12, %s // output pairs back in order", acc, acc)
 				clampStore(acc, "(DI)", masked, "")
 				return
 			}
@@ -309,7 +333,7 @@ func genDW(f *file, s dwISA, stride int) {
 		f.i("VMOVAPS %s, %s", bias, accA)
 		f.i("VMOVAPS %s, %s", bias, accB)
 		loadMasks(masked, 3)
-		for r, rr := range rowRegs {
+		for r, rr := range rowRegs[:4] {
 			for kx := 0; kx < 3; kx++ {
 				src := at(4*kx, rr)
 				k := ""
@@ -345,6 +369,44 @@ func genDW(f *file, s dwISA, stride int) {
 		clampStore(accB, "(DI)(BX*1)", masked, "Y14")
 	}
 
+	// block2s2 emits one block of V outputs for two rows (AVX-512 stride
+	// 2): input rows 0..4, output row A = taps of rows 0..2, row B = rows
+	// 2..4; row 2 is loaded and deinterleaved once for both. Each output
+	// row accumulates exactly as in block1 (bias + filter row 0, filter
+	// rows 1 and 2 in their own registers, summed in that order), so the
+	// results are bit-identical to one row per pass.
+	block2s2 := func(masked bool) {
+		accA := [3]string{"Z14", "Z15", "Z30"}
+		accB := [3]string{"Z31", "Z28", "Z29"}
+		loadMasks(masked, 4)
+		f.i("VMOVAPS %s, %s", bias, accA[0])
+		f.i("VMOVAPS %s, %s", bias, accB[0])
+		for r := 0; r < 5; r++ {
+			t := func(i int) string { return z(16 + 5*(r%2) + i) }
+			taps := s2taps(rowRegs[r], masked, t)
+			for kx := 0; kx < 3; kx++ {
+				for _, o := range []struct {
+					acc [3]string
+					ky  int
+				}{{accA, r}, {accB, r - 2}} {
+					if o.ky < 0 || o.ky > 2 {
+						continue
+					}
+					if o.ky > 0 && kx == 0 {
+						f.i("VMULPS %s, %s, %s", taps[kx], wr(o.ky, kx), o.acc[o.ky])
+					} else {
+						f.i("VFMADD231PS %s, %s, %s", taps[kx], wr(o.ky, kx), o.acc[o.ky])
+					}
+				}
+			}
+		}
+		for i, acc := range [][3]string{accA, accB} {
+			f.i("VADDPS %s, %s, %s", acc[1], acc[0], acc[0])
+			f.i("VADDPS %s, %s, %s", acc[2], acc[0], acc[0])
+			clampStore(acc[0], []string{"(DI)", "(DI)(BX*1)"}[i], masked, "")
+		}
+	}
+
 	advance := func(masked bool) {
 		f.i("ADDQ $%d, R14", inStep)
 		f.i("ADDQ $%d, DI", s.vbytes)
@@ -367,6 +429,13 @@ func genDW(f *file, s dwISA, stride int) {
 		f.i("ADDQ %s, R14 // its block-0 column", a("colOff"))
 		for k := 0; k < n; k++ {
 			r := rowRegs[k]
+			if r == "DX" {
+				// The last row: DX, the row index, becomes its pointer.
+				f.i("CMPQ DX, %s", a("h"))
+				f.i("MOVQ R14, DX")
+				f.i("CMOVQCC %s, DX // zero row unless 0 <= iy < H", a("zeroAdj"))
+				break
+			}
 			f.i("MOVQ R14, %s", r)
 			f.i("CMPQ DX, %s", a("h"))
 			f.i("CMOVQCC %s, %s // zero row unless 0 <= iy < H", a("zeroAdj"), r)
@@ -411,7 +480,9 @@ func genDW(f *file, s dwISA, stride int) {
 	f.i("VBROADCASTSS %s, %s", a("lo"), lo)
 	f.i("VBROADCASTSS %s, %s", a("hi"), hi)
 	if avx512 && stride == 2 {
-		f.i("VMOVDQU64 dwidx<>+0(SB), Z12 // qword order 0 2 4 6 1 3 5 7")
+		f.i("VMOVDQU32 dwidx<>+0(SB), Z12 // even columns 0 2 .. 30 of (A, B)")
+		f.i("VMOVDQU32 dwidx<>+64(SB), Z13 // odd columns 1 3 .. 31")
+		f.i("VMOVDQU32 dwidx<>+128(SB), Z27 // 1 2 .. 15, then lane 15 of the second table")
 	}
 	f.label(name + "_plane")
 	f.i("MOVQ plane-8(SP), DX")
@@ -426,13 +497,18 @@ func genDW(f *file, s dwISA, stride int) {
 	f.i("VBROADCASTSS (DX), %s", bias)
 	f.i("XORQ CX, CX // oy")
 	f.label(name + "_row")
-	if stride == 1 {
+	if stride == 1 || avx512 {
 		f.i("MOVQ %s, DX", a("oh"))
 		f.i("SUBQ CX, DX")
 		f.i("CMPQ DX, $2")
 		f.i("JLT %s_single", name)
-		rowsSetup(4)
-		columns("pair", block2)
+		if stride == 1 {
+			rowsSetup(4)
+			columns("pair", block2)
+		} else {
+			rowsSetup(5)
+			columns("pair", block2s2)
+		}
 		f.i("LEAQ (R13)(BX*2), R13")
 		f.i("ADDQ $2, CX")
 		f.i("JMP %s_rowend", name)
@@ -461,12 +537,24 @@ func genDepthwise(out map[string][]byte) {
 	f.p("")
 	f.p("// Depthwise 3x3 convolution kernels, stride 1 and 2. See _asm/depthwise.go.")
 	f.p("")
-	f.p("// VPERMPD indices restoring the output order after the in-lane")
-	f.p("// stride-2 shuffles.")
-	for i, v := range []int{0, 2, 4, 6, 1, 3, 5, 7} {
-		f.p("DATA dwidx<>+%d(SB)/8, $%d", 8*i, v)
+	f.p("// VPERMI2PS / VPERMT2PS indices of the AVX-512 stride-2 kernel: even")
+	f.p("// and odd lanes of (A, B), and tap 0 moved down a lane with lane 15 of")
+	f.p("// B1 on top.")
+	var idx []int
+	for i := 0; i < 16; i++ {
+		idx = append(idx, 2*i)
 	}
-	f.p("GLOBL dwidx<>(SB), RODATA|NOPTR, $64")
+	for i := 0; i < 16; i++ {
+		idx = append(idx, 2*i+1)
+	}
+	for i := 1; i < 16; i++ {
+		idx = append(idx, i)
+	}
+	idx = append(idx, 31)
+	for i, v := range idx {
+		f.p("DATA dwidx<>+%d(SB)/4, $%d", 4*i, v)
+	}
+	f.p("GLOBL dwidx<>(SB), RODATA|NOPTR, $%d", 4*len(idx))
 	g := newGoFile("amd64 && !purego", "depthwise")
 	g.p("// Masked blocks per row the kernels accept, and the bytes of one mask")
 	g.p("// slot (see _asm/depthwise.go).")

@@ -7,8 +7,10 @@
 //   - 3x3, stride 1 or 2 (in both directions), dilation 1, any padding run
 //     generated assembly kernels (AVX-512: 16 output columns per block;
 //     AVX2 + FMA: 8, also used at the AVX-512 level when OW <= 8). Stride 1
-//     computes two output rows per pass from four input rows; stride 2
-//     deinterleaves even/odd columns with in-lane shuffles. A kernel call
+//     computes two output rows per pass from four input rows, AVX-512
+//     stride 2 two rows from five; stride 2 deinterleaves even/odd columns
+//     with shuffles (AVX-512: cross-lane, two loads per input row in full
+//     blocks). A kernel call
 //     covers many planes: it loops over planes, rows and column blocks
 //     itself; padding rows read a shared zero row and padding columns are
 //     masked lanes, so no border is left to Go. See _asm/depthwise.go.

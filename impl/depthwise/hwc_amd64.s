@@ -1,0 +1,199 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// ConvHWC's AVX-512 kernel (see hwc_amd64.go). Per output pixel, the
+// channels go in blocks of 8, then 4, then 1 vectors of 16; each block
+// keeps its accumulators in registers over the tap list (8 or 4
+// independent FMA chains hide the FMA latency). Clamp: the accumulator is
+// the NaN-propagating (second Intel) source of VMAXPS/VMINPS.
+//
+// AX x, BX w, CX tap pointer, DX tap list end, R8 channel bytes, R9 bias,
+// R10 out, R11 pixels left (channels of one call: c; pixels ostep bytes apart), R12 xstep, R13 channel byte offset, SI x+R13,
+// DI w+R13, R14 woff, R15 xoff, Z30 lo, Z31 hi.
+
+// func hwcAVX512(x, w *float32, taps *int, n, c int, bias *float32, lo, hi float32, out *float32, npix, xstep, ostep int)
+TEXT ·hwcAVX512(SB), NOSPLIT, $0-88
+	MOVQ x+0(FP), AX
+	MOVQ w+8(FP), BX
+	MOVQ taps+16(FP), DX
+	MOVQ n+24(FP), R14
+	SHLQ $4, R14
+	ADDQ R14, DX
+	MOVQ c+32(FP), R8
+	SHLQ $2, R8
+	MOVQ bias+40(FP), R9
+	VBROADCASTSS lo+48(FP), Z30
+	VBROADCASTSS hi+52(FP), Z31
+	MOVQ out+56(FP), R10
+	MOVQ npix+64(FP), R11
+	MOVQ xstep+72(FP), R12
+	TESTQ R11, R11
+	JLE done
+pix:
+	XORQ R13, R13
+b8:
+	LEAQ 512(R13), R14
+	CMPQ R14, R8
+	JGT b4
+	TESTQ R9, R9
+	JZ b8_zero
+	VMOVUPS 0(R9)(R13*1), Z0
+	VMOVUPS 64(R9)(R13*1), Z1
+	VMOVUPS 128(R9)(R13*1), Z2
+	VMOVUPS 192(R9)(R13*1), Z3
+	VMOVUPS 256(R9)(R13*1), Z4
+	VMOVUPS 320(R9)(R13*1), Z5
+	VMOVUPS 384(R9)(R13*1), Z6
+	VMOVUPS 448(R9)(R13*1), Z7
+	JMP b8_taps
+b8_zero:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+b8_taps:
+	MOVQ taps+16(FP), CX
+	LEAQ (AX)(R13*1), SI
+	LEAQ (BX)(R13*1), DI
+b8_tap:
+	CMPQ CX, DX
+	JEQ b8_store
+	MOVQ 0(CX), R15
+	MOVQ 8(CX), R14
+	VMOVUPS 0(SI)(R15*1), Z16
+	VFMADD231PS 0(DI)(R14*1), Z16, Z0
+	VMOVUPS 64(SI)(R15*1), Z17
+	VFMADD231PS 64(DI)(R14*1), Z17, Z1
+	VMOVUPS 128(SI)(R15*1), Z18
+	VFMADD231PS 128(DI)(R14*1), Z18, Z2
+	VMOVUPS 192(SI)(R15*1), Z19
+	VFMADD231PS 192(DI)(R14*1), Z19, Z3
+	VMOVUPS 256(SI)(R15*1), Z20
+	VFMADD231PS 256(DI)(R14*1), Z20, Z4
+	VMOVUPS 320(SI)(R15*1), Z21
+	VFMADD231PS 320(DI)(R14*1), Z21, Z5
+	VMOVUPS 384(SI)(R15*1), Z22
+	VFMADD231PS 384(DI)(R14*1), Z22, Z6
+	VMOVUPS 448(SI)(R15*1), Z23
+	VFMADD231PS 448(DI)(R14*1), Z23, Z7
+	ADDQ $16, CX
+	JMP b8_tap
+b8_store:
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMOVUPS Z0, 0(R10)(R13*1)
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMOVUPS Z1, 64(R10)(R13*1)
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMOVUPS Z2, 128(R10)(R13*1)
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMOVUPS Z3, 192(R10)(R13*1)
+	VMAXPS Z4, Z30, Z4
+	VMINPS Z4, Z31, Z4
+	VMOVUPS Z4, 256(R10)(R13*1)
+	VMAXPS Z5, Z30, Z5
+	VMINPS Z5, Z31, Z5
+	VMOVUPS Z5, 320(R10)(R13*1)
+	VMAXPS Z6, Z30, Z6
+	VMINPS Z6, Z31, Z6
+	VMOVUPS Z6, 384(R10)(R13*1)
+	VMAXPS Z7, Z30, Z7
+	VMINPS Z7, Z31, Z7
+	VMOVUPS Z7, 448(R10)(R13*1)
+	ADDQ $512, R13
+	JMP b8
+b4:
+	LEAQ 256(R13), R14
+	CMPQ R14, R8
+	JGT b1
+	TESTQ R9, R9
+	JZ b4_zero
+	VMOVUPS 0(R9)(R13*1), Z0
+	VMOVUPS 64(R9)(R13*1), Z1
+	VMOVUPS 128(R9)(R13*1), Z2
+	VMOVUPS 192(R9)(R13*1), Z3
+	JMP b4_taps
+b4_zero:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+b4_taps:
+	MOVQ taps+16(FP), CX
+	LEAQ (AX)(R13*1), SI
+	LEAQ (BX)(R13*1), DI
+b4_tap:
+	CMPQ CX, DX
+	JEQ b4_store
+	MOVQ 0(CX), R15
+	MOVQ 8(CX), R14
+	VMOVUPS 0(SI)(R15*1), Z16
+	VFMADD231PS 0(DI)(R14*1), Z16, Z0
+	VMOVUPS 64(SI)(R15*1), Z17
+	VFMADD231PS 64(DI)(R14*1), Z17, Z1
+	VMOVUPS 128(SI)(R15*1), Z18
+	VFMADD231PS 128(DI)(R14*1), Z18, Z2
+	VMOVUPS 192(SI)(R15*1), Z19
+	VFMADD231PS 192(DI)(R14*1), Z19, Z3
+	ADDQ $16, CX
+	JMP b4_tap
+b4_store:
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMOVUPS Z0, 0(R10)(R13*1)
+	VMAXPS Z1, Z30, Z1
+	VMINPS Z1, Z31, Z1
+	VMOVUPS Z1, 64(R10)(R13*1)
+	VMAXPS Z2, Z30, Z2
+	VMINPS Z2, Z31, Z2
+	VMOVUPS Z2, 128(R10)(R13*1)
+	VMAXPS Z3, Z30, Z3
+	VMINPS Z3, Z31, Z3
+	VMOVUPS Z3, 192(R10)(R13*1)
+	ADDQ $256, R13
+	JMP b1
+b1:
+	LEAQ 64(R13), R14
+	CMPQ R14, R8
+	JGT next
+	TESTQ R9, R9
+	JZ b1_zero
+	VMOVUPS 0(R9)(R13*1), Z0
+	JMP b1_taps
+b1_zero:
+	VPXORD Z0, Z0, Z0
+b1_taps:
+	MOVQ taps+16(FP), CX
+	LEAQ (AX)(R13*1), SI
+	LEAQ (BX)(R13*1), DI
+b1_tap:
+	CMPQ CX, DX
+	JEQ b1_store
+	MOVQ 0(CX), R15
+	MOVQ 8(CX), R14
+	VMOVUPS 0(SI)(R15*1), Z16
+	VFMADD231PS 0(DI)(R14*1), Z16, Z0
+	ADDQ $16, CX
+	JMP b1_tap
+b1_store:
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMOVUPS Z0, 0(R10)(R13*1)
+	ADDQ $64, R13
+	JMP b1
+next:
+	ADDQ R12, AX
+	ADDQ ostep+80(FP), R10
+	DECQ R11
+	JNZ pix
+done:
+	VZEROUPPER
+	RET

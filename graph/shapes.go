@@ -39,6 +39,8 @@ func init() {
 	RegisterShape("", "Conv", convShape)
 	RegisterShape("ai.frugal", "FusedConv", fusedConvShape)
 	RegisterShape("ai.frugal", "FusedPwDw", fusedPwDwShape)
+	RegisterShape("ai.frugal", "ConvNHWC", convNHWCShape)
+	RegisterShape("ai.frugal", "GlobalAveragePoolNHWC", globalPoolNHWCShape)
 	RegisterShape("", "MaxPool", poolShape)
 	RegisterShape("", "AveragePool", poolShape)
 	RegisterShape("", "GlobalAveragePool", globalPoolShape)
@@ -249,6 +251,51 @@ func convShape(n *Node, in []Type, c []*tensor.Tensor, _ int64) ([]Type, error) 
 		shape = append(shape, o)
 	}
 	out.Shape, out.HasShape = ConcreteShape(shape...), true
+	return []Type{out}, nil
+}
+
+// convNHWCShape types frugal's ConvNHWC (X, W, B[, Z]): a 2-D Conv whose
+// output is channels-last [N, OH, OW, C], its X NCHW or NHWC as the
+// x_layout attribute says (impl/passes channels-last).
+func convNHWCShape(n *Node, in []Type, c []*tensor.Tensor, opset int64) ([]Type, error) {
+	if len(in) < 2 {
+		return nil, fmt.Errorf("ConvNHWC needs X and W inputs")
+	}
+	layout, err := n.String("x_layout", "NCHW")
+	if err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if xs, ok := x.Known(); ok && layout == "NHWC" {
+		if len(xs) != 4 {
+			return nil, fmt.Errorf("ConvNHWC: NHWC input %v, want rank 4", xs)
+		}
+		x.Shape = ConcreteShape(xs[0], xs[3], xs[1], xs[2])
+	} else if layout != "NCHW" && layout != "NHWC" {
+		return nil, fmt.Errorf("ConvNHWC: x_layout %q, want NCHW or NHWC", layout)
+	}
+	out, err := convShape(n, []Type{x, in[1]}, c, opset)
+	if err != nil || !out[0].HasShape {
+		return out, err
+	}
+	os, _ := out[0].Known()
+	if len(os) != 4 {
+		return nil, fmt.Errorf("ConvNHWC: output %v, want rank 4", os)
+	}
+	out[0].Shape = ConcreteShape(os[0], os[2], os[3], os[1])
+	return out, nil
+}
+
+// globalPoolNHWCShape types frugal's GlobalAveragePoolNHWC: an NHWC input
+// [N, H, W, C] to the NCHW-shaped [N, C, 1, 1] GlobalAveragePool gives.
+func globalPoolNHWCShape(n *Node, in []Type, c []*tensor.Tensor, _ int64) ([]Type, error) {
+	out := Type{DType: in[0].DType}
+	if xs, ok := in[0].Known(); ok {
+		if len(xs) != 4 {
+			return nil, fmt.Errorf("GlobalAveragePoolNHWC: input %v, want rank 4", xs)
+		}
+		out.Shape, out.HasShape = ConcreteShape(xs[0], xs[3], 1, 1), true
+	}
 	return []Type{out}, nil
 }
 

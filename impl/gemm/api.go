@@ -191,20 +191,75 @@ func SgemmPackedTransACols(m int, a []float32, lda int, pb *PackedB, n0, n1 int,
 		j.scaleOnly()
 		return
 	}
+	j.workerCols(0, m, n0, n1)
+}
+
+// SgemmPackedCols computes columns [n0, n1) of C = epilogue(A x B) on the
+// calling goroutine, with A m x k row-major (lda) and B prepacked by
+// PackB; n0 must be a multiple of pb.Vec(). It is SgemmPacked for callers
+// that split the work themselves (a channels-last pointwise convolution:
+// out[HW, Cout] = x[HW, Cin] x W^T, x read in place).
+func SgemmPackedCols(m int, a []float32, lda int, pb *PackedB, n0, n1 int, c []float32, ldc int, ep Epilogue) {
+	checkMat("A", false, m, pb.kdim, a, lda)
+	checkMat("C", false, m, pb.n, c, ldc)
+	if pb.bf16 {
+		panic("gemm: SgemmPackedCols with a bfloat16 PackedB")
+	}
+	kn := pb.kn
+	if n0 < 0 || n1 > pb.n || n0%kn.vec != 0 {
+		panic(fmt.Sprintf("gemm: SgemmPackedCols columns [%d, %d) of %d (vector %d)", n0, n1, pb.n, kn.vec))
+	}
+	if m == 0 || n0 >= n1 {
+		return
+	}
+	j := job{
+		kn: kn, m: m, n: pb.n, k: pb.k, alpha: 1,
+		a: operand{data: a, ld: lda},
+		b: operand{pb: pb},
+		c: c, ldc: ldc, threads: 1,
+	}
+	if !colsDirectA {
+		// Pack A's panels rather than read its rows in place.
+		j.packAF = func(dst []float32, i0, mcur, p0, kcur int) {
+			packA(kn.mr, dst, a, lda, false, i0, mcur, p0, kcur)
+		}
+	}
+	j.setEpilogue(&ep)
+	if j.k == 0 {
+		j.c, j.n = c[n0:], n1-n0
+		if j.colBias != nil {
+			j.colBias = j.colBias[n0:]
+		}
+		j.scaleOnly()
+		return
+	}
+	j.workerCols(0, m, n0, n1)
+}
+
+// colsDirectA lets SgemmPackedCols read A in place (benchmarks compare).
+var colsDirectA = true
+
+// SetColsDirectA is colsDirectA's switch for benchmarks in other packages.
+func SetColsDirectA(on bool) { colsDirectA = on }
+
+// workerCols is worker on one goroutine for a prepacked B whose column
+// range may start inside a panel (at a vector boundary).
+func (j *job) workerCols(m0, m1, n0, n1 int) {
 	ws := getWS()
 	defer putWS(ws)
-	if s := n0 % kn.nr; s != 0 {
+	pb, nr := j.b.pb, j.kn.nr
+	if s := n0 % nr; s != 0 {
 		// A start inside a panel: the rest of that panel through a view
 		// whose panels begin s columns in (same rows, same stride).
-		e := min(n1, n0-s+kn.nr)
+		e := min(n1, n0-s+nr)
 		view := *pb
 		view.data, view.col0 = pb.data[s:], pb.col0+s
-		jv := j
+		jv := *j
 		jv.b = operand{pb: &view}
-		jv.worker(0, m, n0, e, ws)
+		jv.worker(m0, m1, n0, e, ws)
 		n0 = e
 	}
-	j.worker(0, m, n0, n1, ws)
+	j.worker(m0, m1, n0, n1, ws)
 }
 
 // Tile is the micro-tile of the packing's kernel: mr rows of C by nr

@@ -87,3 +87,24 @@ var qConvShapeVariants = []struct {
 	{"/nocol", func() func() { noColKernel = true; return func() { noColKernel = false } }},
 	{"/nofuse", func() func() { noFusedStore = true; return func() { noFusedStore = false } }},
 }
+
+// BenchmarkPackedColsDirectA: the channels-last pointwise GEMM
+// out[49, Cout] = x[49, Cin] x W^T on one thread, A read in place or
+// packed.
+func BenchmarkPackedColsDirectA(b *testing.B) {
+	for _, sz := range [][3]int{{1280, 49, 320}, {960, 49, 160}, {160, 49, 960}, {320, 49, 960}} {
+		cout, m, cin := sz[0], sz[1], sz[2]
+		W, X, C := benchMats(cout, m, cin)
+		pb := PackB(true, cin, cout, W, cin)
+		for _, direct := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%dx%dx%d/direct=%v", m, cout, cin, direct), func(b *testing.B) {
+				defer SetColsDirectA(colsDirectA)
+				SetColsDirectA(direct)
+				for b.Loop() {
+					SgemmPackedCols(m, X, cin, pb, 0, cout, C, cout, Epilogue{})
+				}
+				reportFlops(b, m, cout, cin)
+			})
+		}
+	}
+}

@@ -23,6 +23,7 @@ var Default = []Pass{
 	{"fuse-conv-add", FuseConvAdd},
 	{"fuse-activation", FuseActivation},
 	{"fuse-pw-dw", FusePwDw},
+	{"channels-last", ChannelsLast},
 	{"dead-nodes", DeadNodes},
 }
 

@@ -43,6 +43,10 @@ type Options struct {
 	// NoOptimize skips the graph passes (QDQ fusion, dead-node removal...),
 	// running the graph exactly as given.
 	NoOptimize bool
+	// DisablePasses names graph passes to skip (as does the environment
+	// variable FRUGAL_DISABLE_PASS, comma-separated): to compare a
+	// rewrite's effect, or to step around one.
+	DisablePasses []string
 	// NoReuse turns off buffer recycling: every kernel output is a fresh
 	// allocation left to the garbage collector (for comparison and
 	// debugging; FRUGAL_NOREUSE=1 sets it too).
@@ -135,6 +139,24 @@ func NewSession(m *graph.Model, opts Options) (*Session, error) {
 		if opts.KeepAll {
 			// Every intermediate value must stay observable.
 			list = passes.Preserving(list)
+		}
+		skip := map[string]bool{}
+		for _, name := range opts.DisablePasses {
+			skip[name] = true
+		}
+		if v := os.Getenv("FRUGAL_DISABLE_PASS"); v != "" {
+			for _, name := range strings.Split(v, ",") {
+				skip[strings.TrimSpace(name)] = true
+			}
+		}
+		if len(skip) > 0 {
+			var kept []passes.Pass
+			for _, p := range list {
+				if !skip[p.Name] {
+					kept = append(kept, p)
+				}
+			}
+			list = kept
 		}
 		if passLog, err = passes.Apply(g, list); err != nil {
 			return nil, err

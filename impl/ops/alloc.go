@@ -644,8 +644,9 @@ func init() {
 
 // inPlaceFrugal are frugal-domain ops whose first output may be written
 // over one input (by index) that dies at that step: FusedConv's residual
-// addend Z, which its store reads element by element before writing.
-var inPlaceFrugal = map[string]int{"FusedConv": 3}
+// addend Z (FusedConv's and ConvNHWC's), which the store reads element by
+// element before writing it.
+var inPlaceFrugal = map[string]int{"FusedConv": 3, "ConvNHWC": 3}
 
 // StorageReuse tells a memory planner how an op's first output may share
 // storage at run time: view when it is a view of input 0 (no allocation),

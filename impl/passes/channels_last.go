@@ -6,15 +6,17 @@ import (
 )
 
 // channelsLastMaxPixels is the largest output map (OH*OW) a convolution
-// may have to run channels-last: the 14x14 and 7x7 stages of a MobileNet,
-// where channels (96 to 1280) fill the vector lanes far better than 196 or
-// 49 pixels. Measured on MobileNetV2 at 2 threads (per-node profile, min
-// of 3 alternating runs): with 64 (7x7 only) the tail from features.14 on
-// went 544 -> 503-520 us; with 196 the part from features.7 on went a
-// further 1301 -> 1169 us (the 14x14 projections 35 -> 23 us each, while
-// the 14x14 depthwise convs lost 2-5 us). 784 (28x28) was not measurably
-// better in the noise.
-var channelsLastMaxPixels = 196
+// may have to run channels-last: MobileNetV2's 28x28, 14x14 and 7x7
+// stages, where channels (32 to 1280) fill the vector lanes far better
+// than 784, 196 or 49 pixels. Measured on MobileNetV2 at 2 threads: with
+// 64 (7x7 only) the tail from features.14 on went 544 -> 503-520 us
+// (per-node profile, min of 3 alternating runs); with 196 the part from
+// features.7 on went a further 1301 -> 1169 us (the 14x14 projections
+// 35 -> 23 us each, while the 14x14 depthwise convs lost 2-5 us); with
+// 784 the whole model went 1.756 -> 1.736 ms (best of 6 alternating runs
+// of 300, 5 of the 6 pairs faster), though features.4's projection, which
+// reads its planar 28x28 input transposed, lost 6 us.
+var channelsLastMaxPixels = 784
 
 // ChannelsLast runs the small-map tail of a convolutional network in
 // channels-last layout (NHWC): float32 1x1 convolutions (Conv or

@@ -64,7 +64,7 @@ func TestChannelsLast(t *testing.T) {
 	if got := layouts(g); !equalMaps(got, want) {
 		t.Fatalf("tapped: %v, want %v", got, want)
 	}
-	for _, c := range []struct{ hw, c int }{{15, 32}, {7, 24}} {
+	for _, c := range []struct{ hw, c int }{{29, 32}, {7, 24}} {
 		g = clGraph(c.hw, c.c, false)
 		if n, err := ChannelsLast(g); err != nil || n != 0 {
 			t.Fatalf("%dx%d, %d channels: %d rewrites, %v; want 0", c.hw, c.hw, c.c, n, err)

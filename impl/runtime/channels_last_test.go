@@ -62,7 +62,7 @@ func tailNet(hw, c int) *graph.Model {
 // channels-last pass: the outputs agree to float32 rounding, and the pass
 // converted the whole tail (7 nodes after fusion).
 func TestChannelsLastMatchesPlanar(t *testing.T) {
-	for _, s := range [][2]int{{7, 32}, {8, 16}, {8, 48}, {14, 16}} {
+	for _, s := range [][2]int{{7, 32}, {8, 16}, {8, 48}, {14, 16}, {28, 16}} {
 		hw, c := s[0], s[1]
 		t.Run(fmt.Sprintf("%dx%d/c%d", hw, hw, c), func(t *testing.T) {
 			m := tailNet(hw, c)

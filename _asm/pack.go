@@ -29,49 +29,8 @@ func genPackT32(f *file) {
 			f.i("SHLQ $4, R10")
 			f.i("ADDQ R10, R9 // rows 16..31")
 		}
-		for r := 0; r < 16; r++ {
-			switch r % 4 {
-			case 0:
-				f.i("VMOVUPS (R9), Z%d", r)
-			case 1:
-				f.i("VMOVUPS (R9)(DX*1), Z%d", r)
-			case 2:
-				f.i("VMOVUPS (R9)(DX*2), Z%d", r)
-			case 3:
-				f.i("VMOVUPS (R9)(R8*1), Z%d", r)
-				if r < 15 {
-					f.i("LEAQ (R9)(DX*4), R9")
-				}
-			}
-		}
-		// Stage 1: interleave floats of row pairs.
-		for i := 0; i < 8; i++ {
-			a, b := 2*i, 2*i+1
-			f.i("VUNPCKLPS Z%d, Z%d, Z%d", b, a, 16+2*i)
-			f.i("VUNPCKHPS Z%d, Z%d, Z%d", b, a, 16+2*i+1)
-		}
-		// Stage 2: interleave float pairs of pair-groups.
-		for g := 0; g < 4; g++ {
-			t0, t1, t2, t3 := 16+4*g, 16+4*g+1, 16+4*g+2, 16+4*g+3
-			f.i("VUNPCKLPD Z%d, Z%d, Z%d", t2, t0, 4*g)
-			f.i("VUNPCKHPD Z%d, Z%d, Z%d", t2, t0, 4*g+1)
-			f.i("VUNPCKLPD Z%d, Z%d, Z%d", t3, t1, 4*g+2)
-			f.i("VUNPCKHPD Z%d, Z%d, Z%d", t3, t1, 4*g+3)
-		}
-		// Stage 3: 128-bit lanes of 4-row groups (0-3 with 4-7, 8-11 with 12-15).
-		for q := 0; q < 2; q++ {
-			for i := 0; i < 4; i++ {
-				a, b := 8*q+i, 8*q+4+i
-				f.i("VSHUFF32X4 $0x88, Z%d, Z%d, Z%d", b, a, 16+8*q+i)
-				f.i("VSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", b, a, 16+8*q+4+i)
-			}
-		}
-		// Stage 4: lanes of 8-row groups; output j is k = j of the block.
-		for i := 0; i < 8; i++ {
-			a, b := 16+i, 24+i
-			f.i("VSHUFF32X4 $0x88, Z%d, Z%d, Z%d", b, a, i)
-			f.i("VSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", b, a, 8+i)
-		}
+		load16Rows(f)
+		transpose16(f)
 		for j := 0; j < 16; j++ {
 			f.i("VMOVUPS Z%d, %d(DI)", j, 128*j+64*h)
 		}
@@ -83,6 +42,60 @@ func genPackT32(f *file) {
 	f.label("packt32_done")
 	f.i("VZEROUPPER")
 	f.i("RET")
+}
+
+// load16Rows loads Z0..Z15 with the 16 rows of 16 floats at R9, R9+DX,
+// ... (DX the row stride in bytes, R8 = 3*DX); it advances R9.
+func load16Rows(f *file) {
+	for r := 0; r < 16; r++ {
+		switch r % 4 {
+		case 0:
+			f.i("VMOVUPS (R9), Z%d", r)
+		case 1:
+			f.i("VMOVUPS (R9)(DX*1), Z%d", r)
+		case 2:
+			f.i("VMOVUPS (R9)(DX*2), Z%d", r)
+		case 3:
+			f.i("VMOVUPS (R9)(R8*1), Z%d", r)
+			if r < 15 {
+				f.i("LEAQ (R9)(DX*4), R9")
+			}
+		}
+	}
+}
+
+// transpose16 transposes the 16 x 16 floats in Z0..Z15 in place (row i
+// becomes column i) with the unpack / unpack / shuffle / shuffle sequence,
+// using Z16..Z31 as scratch.
+func transpose16(f *file) {
+	// Stage 1: interleave floats of row pairs.
+	for i := 0; i < 8; i++ {
+		a, b := 2*i, 2*i+1
+		f.i("VUNPCKLPS Z%d, Z%d, Z%d", b, a, 16+2*i)
+		f.i("VUNPCKHPS Z%d, Z%d, Z%d", b, a, 16+2*i+1)
+	}
+	// Stage 2: interleave float pairs of pair-groups.
+	for g := 0; g < 4; g++ {
+		t0, t1, t2, t3 := 16+4*g, 16+4*g+1, 16+4*g+2, 16+4*g+3
+		f.i("VUNPCKLPD Z%d, Z%d, Z%d", t2, t0, 4*g)
+		f.i("VUNPCKHPD Z%d, Z%d, Z%d", t2, t0, 4*g+1)
+		f.i("VUNPCKLPD Z%d, Z%d, Z%d", t3, t1, 4*g+2)
+		f.i("VUNPCKHPD Z%d, Z%d, Z%d", t3, t1, 4*g+3)
+	}
+	// Stage 3: 128-bit lanes of 4-row groups (0-3 with 4-7, 8-11 with 12-15).
+	for q := 0; q < 2; q++ {
+		for i := 0; i < 4; i++ {
+			a, b := 8*q+i, 8*q+4+i
+			f.i("VSHUFF32X4 $0x88, Z%d, Z%d, Z%d", b, a, 16+8*q+i)
+			f.i("VSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", b, a, 16+8*q+4+i)
+		}
+	}
+	// Stage 4: lanes of 8-row groups; output j is column j of the block.
+	for i := 0; i < 8; i++ {
+		a, b := 16+i, 24+i
+		f.i("VSHUFF32X4 $0x88, Z%d, Z%d, Z%d", b, a, i)
+		f.i("VSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", b, a, 8+i)
+	}
 }
 
 func genPack(out map[string][]byte) {

@@ -29,45 +29,8 @@ func genTransposeOut16(f *file) {
 	f.i("JZ tout_done")
 	f.label("tout_loop")
 	f.i("MOVQ SI, R9")
-	for r := 0; r < 16; r++ {
-		switch r % 4 {
-		case 0:
-			f.i("VMOVUPS (R9), Z%d", r)
-		case 1:
-			f.i("VMOVUPS (R9)(DX*1), Z%d", r)
-		case 2:
-			f.i("VMOVUPS (R9)(DX*2), Z%d", r)
-		case 3:
-			f.i("VMOVUPS (R9)(R8*1), Z%d", r)
-			if r < 15 {
-				f.i("LEAQ (R9)(DX*4), R9")
-			}
-		}
-	}
-	for i := 0; i < 8; i++ {
-		a, b := 2*i, 2*i+1
-		f.i("VUNPCKLPS Z%d, Z%d, Z%d", b, a, 16+2*i)
-		f.i("VUNPCKHPS Z%d, Z%d, Z%d", b, a, 16+2*i+1)
-	}
-	for g := 0; g < 4; g++ {
-		t0, t1, t2, t3 := 16+4*g, 16+4*g+1, 16+4*g+2, 16+4*g+3
-		f.i("VUNPCKLPD Z%d, Z%d, Z%d", t2, t0, 4*g)
-		f.i("VUNPCKHPD Z%d, Z%d, Z%d", t2, t0, 4*g+1)
-		f.i("VUNPCKLPD Z%d, Z%d, Z%d", t3, t1, 4*g+2)
-		f.i("VUNPCKHPD Z%d, Z%d, Z%d", t3, t1, 4*g+3)
-	}
-	for q := 0; q < 2; q++ {
-		for i := 0; i < 4; i++ {
-			a, b := 8*q+i, 8*q+4+i
-			f.i("VSHUFF32X4 $0x88, Z%d, Z%d, Z%d", b, a, 16+8*q+i)
-			f.i("VSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", b, a, 16+8*q+4+i)
-		}
-	}
-	for i := 0; i < 8; i++ {
-		a, b := 16+i, 24+i
-		f.i("VSHUFF32X4 $0x88, Z%d, Z%d, Z%d", b, a, i)
-		f.i("VSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", b, a, 8+i)
-	}
+	load16Rows(f)
+	transpose16(f) // packT32's sequence (pack.go)
 	// Z0..Z15 are now channels 0..15 of the tile, 16 pixels each.
 	f.i("VBROADCASTSS lo+44(FP), Z30")
 	f.i("VBROADCASTSS hi+48(FP), Z31")

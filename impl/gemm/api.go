@@ -163,35 +163,7 @@ func SgemmPacked(m int, a []float32, lda int, pb *PackedB, c []float32, ldc int,
 // one finishes its own share while it is in its cache (see
 // impl/ops/conv_pointwise_t.go).
 func SgemmPackedTransACols(m int, a []float32, lda int, pb *PackedB, n0, n1 int, c []float32, ldc int, ep Epilogue) {
-	checkMat("A", true, m, pb.kdim, a, lda)
-	checkMat("C", false, m, pb.n, c, ldc)
-	if pb.bf16 {
-		panic("gemm: SgemmPackedTransACols with a bfloat16 PackedB")
-	}
-	kn := pb.kn
-	if n0 < 0 || n1 > pb.n || n0%kn.vec != 0 {
-		panic(fmt.Sprintf("gemm: SgemmPackedTransACols columns [%d, %d) of %d (vector %d)", n0, n1, pb.n, kn.vec))
-	}
-	if m == 0 || n0 >= n1 {
-		return
-	}
-	j := job{
-		kn: pb.kn, m: m, n: pb.n, k: pb.k, alpha: 1,
-		a: operand{data: a, ld: lda, trans: true},
-		b: operand{pb: pb},
-		c: c, ldc: ldc, threads: 1,
-	}
-	j.setEpilogue(&ep)
-	if j.k == 0 {
-		// Only this call's columns: others may be written concurrently.
-		j.c, j.n = c[n0:], n1-n0
-		if j.colBias != nil {
-			j.colBias = j.colBias[n0:]
-		}
-		j.scaleOnly()
-		return
-	}
-	j.workerCols(0, m, n0, n1)
+	sgemmPackedBCols("SgemmPackedTransACols", true, m, a, lda, pb, n0, n1, c, ldc, ep)
 }
 
 // SgemmPackedCols computes columns [n0, n1) of C = epilogue(A x B) on the
@@ -200,25 +172,31 @@ func SgemmPackedTransACols(m int, a []float32, lda int, pb *PackedB, n0, n1 int,
 // that split the work themselves (a channels-last pointwise convolution:
 // out[HW, Cout] = x[HW, Cin] x W^T, x read in place).
 func SgemmPackedCols(m int, a []float32, lda int, pb *PackedB, n0, n1 int, c []float32, ldc int, ep Epilogue) {
-	checkMat("A", false, m, pb.kdim, a, lda)
+	sgemmPackedBCols("SgemmPackedCols", false, m, a, lda, pb, n0, n1, c, ldc, ep)
+}
+
+// sgemmPackedBCols is SgemmPackedCols and SgemmPackedTransACols: columns
+// [n0, n1) of C = epilogue(op(A) x B) on the calling goroutine.
+func sgemmPackedBCols(name string, transA bool, m int, a []float32, lda int, pb *PackedB, n0, n1 int, c []float32, ldc int, ep Epilogue) {
+	checkMat("A", transA, m, pb.kdim, a, lda)
 	checkMat("C", false, m, pb.n, c, ldc)
 	if pb.bf16 {
-		panic("gemm: SgemmPackedCols with a bfloat16 PackedB")
+		panic("gemm: " + name + " with a bfloat16 PackedB")
 	}
 	kn := pb.kn
 	if n0 < 0 || n1 > pb.n || n0%kn.vec != 0 {
-		panic(fmt.Sprintf("gemm: SgemmPackedCols columns [%d, %d) of %d (vector %d)", n0, n1, pb.n, kn.vec))
+		panic(fmt.Sprintf("gemm: %s columns [%d, %d) of %d (vector %d)", name, n0, n1, pb.n, kn.vec))
 	}
 	if m == 0 || n0 >= n1 {
 		return
 	}
 	j := job{
 		kn: kn, m: m, n: pb.n, k: pb.k, alpha: 1,
-		a: operand{data: a, ld: lda},
+		a: operand{data: a, ld: lda, trans: transA},
 		b: operand{pb: pb},
 		c: c, ldc: ldc, threads: 1,
 	}
-	if !colsDirectA {
+	if !transA && !colsDirectA {
 		// Pack A's panels rather than read its rows in place.
 		j.packAF = func(dst []float32, i0, mcur, p0, kcur int) {
 			packA(kn.mr, dst, a, lda, false, i0, mcur, p0, kcur)
@@ -226,6 +204,7 @@ func SgemmPackedCols(m int, a []float32, lda int, pb *PackedB, n0, n1 int, c []f
 	}
 	j.setEpilogue(&ep)
 	if j.k == 0 {
+		// Only this call's columns: others may be written concurrently.
 		j.c, j.n = c[n0:], n1-n0
 		if j.colBias != nil {
 			j.colBias = j.colBias[n0:]

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/frugal-ml/frugal/graph"
 	dwconv "github.com/frugal-ml/frugal/impl/depthwise"
@@ -155,6 +156,9 @@ func buildConvNHWC(b *BuildInfo) (Kernel, error) {
 }
 
 func buildGAPNHWC(b *BuildInfo) (Kernel, error) {
+	// A row of ones as long as the largest map seen, shared read-only by
+	// concurrent runs (built once per shape, not per run).
+	var onesRow atomic.Pointer[[]float32]
 	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
 		ts, err := MustTensors(in, 1)
 		if err != nil {
@@ -169,10 +173,16 @@ func buildGAPNHWC(b *BuildInfo) (Kernel, error) {
 		if pix == 0 {
 			return nil, fmt.Errorf("GlobalAveragePoolNHWC: empty input %v", x.Shape)
 		}
-		ones := make([]float32, pix)
-		for i := range ones {
-			ones[i] = 1
+		op := onesRow.Load()
+		if op == nil || len(*op) < pix {
+			o := make([]float32, pix)
+			for i := range o {
+				o[i] = 1
+			}
+			op = &o
+			onesRow.Store(op)
 		}
+		ones := (*op)[:pix]
 		// The column sums as one GEMM row, scaled by 1/HW.
 		gemm.SgemmEp(false, false, 1, c, pix, 1/float32(pix), ones, pix, x.F32(), c, out.F32(), c, gemm.Epilogue{})
 		return []Value{out}, nil

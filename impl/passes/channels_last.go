@@ -89,9 +89,9 @@ func ChannelsLast(g *graph.Graph) (int, error) {
 		if w == nil || !ok || !ok2 || len(xs) != 4 || len(ys) != 4 || xs[0] != 1 || types[n.Inputs[0]].DType != tensor.Float32 {
 			continue
 		}
-		if n.Input(2) != "" && constW(n.Input(2)) == nil {
-			if b := g.Initializers[n.Input(2)]; b == nil || b.DType != tensor.Float32 || isInput[n.Input(2)] {
-				continue
+		if bn := n.Input(2); bn != "" {
+			if b := g.Initializers[bn]; b == nil || b.DType != tensor.Float32 || isInput[bn] {
+				continue // a bias that is not a float32 constant
 			}
 		}
 		if !validActivation(n) || ys[2]*ys[3] > channelsLastMaxPixels || ys[1]%16 != 0 {

@@ -33,6 +33,7 @@ const (
 	kaColBias = 32
 	kaMask    = 40
 	kaMaskV   = 48
+	kaPf      = 80
 
 	flAlpha   = 1
 	flLoadC   = 2
@@ -233,12 +234,19 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge, direct bool) {
 			}
 		}
 	}
+	// Prefetch pointer: kargs.pf, or this B panel when nil.
+	f.i("MOVQ %d(R10), R14", kaPf)
+	f.i("TESTQ R14, R14")
+	f.i("CMOVQEQ DI, R14")
 	f.i("MOVQ CX, R13")
 	f.i("SHRQ $1, CX // k/2 double steps")
 	f.i("JZ %s_tail", name)
 	f.label(name + "_loop")
 	step(0, func(v int) string { return mem(v*s.vbytes, "DI") })
+	f.i("PREFETCHT0 (R14)")
+	f.i("PREFETCHT0 64(R14)")
 	step(1, func(v int) string { return mem(v*s.vbytes, "DI", "R8*1") })
+	f.i("ADDQ $128, R14")
 	if direct {
 		f.i("ADDQ $8, SI")
 		if mr > 7 {

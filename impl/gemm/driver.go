@@ -217,6 +217,9 @@ func split(n, t, i, unit, total int) (int, int) {
 
 // worker computes rows [m0, m1) x columns [n0, n1) of C. m0 is a multiple of
 // mr and n0 of nr (prepacked operands are addressed by panel).
+// prefetchNext turns the next-panel prefetch on (benchmarks compare).
+var prefetchNext = true
+
 func (j *job) worker(m0, m1, n0, n1 int, ws *workspace) {
 	if m0 >= m1 || n0 >= n1 {
 		return
@@ -297,8 +300,22 @@ func (j *job) worker(m0, m1, n0, n1 int, ws *workspace) {
 					if ep.flags&flColBias != 0 {
 						ep.colBias = &j.colBias[jc+jr]
 					}
+					// Prepacked weights come from memory once per call: the
+					// row tiles of this panel prefetch the next one, a
+					// share each (see kargs.pf).
+					ep.pf = nil
+					var next *float32
+					pfChunk := 0
+					if pb != nil && jr+nr < ncur && prefetchNext {
+						next = add(bp, nr*pstride)
+						tiles := (mcur + mr - 1) / mr
+						pfChunk = roundUp((nr*kcur+tiles-1)/tiles, 32)
+					}
 					for ir := 0; ir < mcur; ir += mr {
 						rows := min(mr, mcur-ir)
+						if next != nil {
+							ep.pf = add(next, max(0, min(ir/mr*pfChunk, nr*kcur-32)))
+						}
 						if ep.flags&flRowBias != 0 {
 							ep.rowBias = &j.rowBias[ic+ir]
 						}

@@ -18,6 +18,13 @@ type kargs struct {
 	colBias *float32 // 32: acc[*][j] += colBias[j] when flColBias
 	mask    uint64   // 40: AVX-512 lane mask of the last column vector
 	maskv   [8]int32 // 48: AVX2 lane mask of the last column vector (-1 = on)
+	// pf is where the k loop prefetches: two cache lines per pair of k
+	// steps, from pf on (nil: the kernel's own B panel, a no-op). The
+	// driver points it at the next packed B panel, spread over the row
+	// tiles of the current one, so that panel's first tile does not wait
+	// on memory: weights streamed from DRAM once per inference are the
+	// case that needs it.
+	pf *float32 // 80
 }
 
 const (

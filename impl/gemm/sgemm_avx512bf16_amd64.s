@@ -20,6 +20,9 @@ TEXT ·sgemm_avx512bf16_1x1(SB), NOSPLIT, $0-56
 	MOVQ DX, R11
 	PREFETCHT0 (R11)
 	VPXORD Z0, Z0, Z0
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_1x1_tail
@@ -27,9 +30,12 @@ sgemm_avx512bf16_1x1_loop:
 	VMOVUPS (DI), Z28
 	VPBROADCASTD (SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 4(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $8, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -89,6 +95,9 @@ TEXT ·sgemm_avx512bf16_1x1e(SB), NOSPLIT, $0-56
 	MOVQ DX, R11
 	PREFETCHT0 (R11)
 	VPXORD Z0, Z0, Z0
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_1x1e_tail
@@ -96,9 +105,12 @@ sgemm_avx512bf16_1x1e_loop:
 	VMOVUPS.Z (DI), K1, Z28
 	VPBROADCASTD (SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 4(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $8, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -160,6 +172,9 @@ TEXT ·sgemm_avx512bf16_1x2(SB), NOSPLIT, $0-56
 	PREFETCHT0 124(R11)
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_1x2_tail
@@ -169,11 +184,14 @@ sgemm_avx512bf16_1x2_loop:
 	VPBROADCASTD (SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z1: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 4(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z1: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $8, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -245,6 +263,9 @@ TEXT ·sgemm_avx512bf16_1x2e(SB), NOSPLIT, $0-56
 	PREFETCHT0 124(R11)
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_1x2e_tail
@@ -254,11 +275,14 @@ sgemm_avx512bf16_1x2e_loop:
 	VPBROADCASTD (SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z1: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 4(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z1: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $8, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -331,6 +355,9 @@ TEXT ·sgemm_avx512bf16_2x1(SB), NOSPLIT, $0-56
 	PREFETCHT0 (R11)
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_2x1_tail
@@ -340,11 +367,14 @@ sgemm_avx512bf16_2x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
 	VPBROADCASTD 4(SI), Z31 // bf16 pair of row 1
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z1: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 8(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
 	VPBROADCASTD 12(SI), Z31 // bf16 pair of row 1
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z1: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $16, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -418,6 +448,9 @@ TEXT ·sgemm_avx512bf16_2x1e(SB), NOSPLIT, $0-56
 	PREFETCHT0 (R11)
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_2x1e_tail
@@ -427,11 +460,14 @@ sgemm_avx512bf16_2x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
 	VPBROADCASTD 4(SI), Z31 // bf16 pair of row 1
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z1: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 8(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
 	VPBROADCASTD 12(SI), Z31 // bf16 pair of row 1
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z1: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $16, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -510,6 +546,9 @@ TEXT ·sgemm_avx512bf16_2x2(SB), NOSPLIT, $0-56
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_2x2_tail
@@ -522,6 +561,8 @@ sgemm_avx512bf16_2x2_loop:
 	VPBROADCASTD 4(SI), Z31 // bf16 pair of row 1
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z2: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z3: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 8(SI), Z30 // bf16 pair of row 0
@@ -530,6 +571,7 @@ sgemm_avx512bf16_2x2_loop:
 	VPBROADCASTD 12(SI), Z31 // bf16 pair of row 1
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z2: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z3: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $16, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -625,6 +667,9 @@ TEXT ·sgemm_avx512bf16_2x2e(SB), NOSPLIT, $0-56
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_2x2e_tail
@@ -637,6 +682,8 @@ sgemm_avx512bf16_2x2e_loop:
 	VPBROADCASTD 4(SI), Z31 // bf16 pair of row 1
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z2: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z3: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 8(SI), Z30 // bf16 pair of row 0
@@ -645,6 +692,7 @@ sgemm_avx512bf16_2x2e_loop:
 	VPBROADCASTD 12(SI), Z31 // bf16 pair of row 1
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z2: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z3: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $16, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -740,6 +788,9 @@ TEXT ·sgemm_avx512bf16_3x1(SB), NOSPLIT, $0-56
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_3x1_tail
@@ -751,6 +802,8 @@ sgemm_avx512bf16_3x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z1: acc += pairwise bf16 dot
 	VPBROADCASTD 8(SI), Z30 // bf16 pair of row 2
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z2: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 12(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -758,6 +811,7 @@ sgemm_avx512bf16_3x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z1: acc += pairwise bf16 dot
 	VPBROADCASTD 20(SI), Z30 // bf16 pair of row 2
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z2: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $24, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -845,6 +899,9 @@ TEXT ·sgemm_avx512bf16_3x1e(SB), NOSPLIT, $0-56
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_3x1e_tail
@@ -856,6 +913,8 @@ sgemm_avx512bf16_3x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z1: acc += pairwise bf16 dot
 	VPBROADCASTD 8(SI), Z30 // bf16 pair of row 2
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z2: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 12(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -863,6 +922,7 @@ sgemm_avx512bf16_3x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z1: acc += pairwise bf16 dot
 	VPBROADCASTD 20(SI), Z30 // bf16 pair of row 2
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z2: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $24, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -958,6 +1018,9 @@ TEXT ·sgemm_avx512bf16_3x2(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_3x2_tail
@@ -973,6 +1036,8 @@ sgemm_avx512bf16_3x2_loop:
 	VPBROADCASTD 8(SI), Z30 // bf16 pair of row 2
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z4: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xee // VDPBF16PS Z30, Z29, Z5: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 12(SI), Z30 // bf16 pair of row 0
@@ -984,6 +1049,7 @@ sgemm_avx512bf16_3x2_loop:
 	VPBROADCASTD 20(SI), Z30 // bf16 pair of row 2
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z4: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xee // VDPBF16PS Z30, Z29, Z5: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $24, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -1103,6 +1169,9 @@ TEXT ·sgemm_avx512bf16_3x2e(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_3x2e_tail
@@ -1118,6 +1187,8 @@ sgemm_avx512bf16_3x2e_loop:
 	VPBROADCASTD 8(SI), Z30 // bf16 pair of row 2
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z4: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xee // VDPBF16PS Z30, Z29, Z5: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 12(SI), Z30 // bf16 pair of row 0
@@ -1129,6 +1200,7 @@ sgemm_avx512bf16_3x2e_loop:
 	VPBROADCASTD 20(SI), Z30 // bf16 pair of row 2
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z4: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xee // VDPBF16PS Z30, Z29, Z5: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $24, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -1247,6 +1319,9 @@ TEXT ·sgemm_avx512bf16_4x1(SB), NOSPLIT, $0-56
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_4x1_tail
@@ -1260,6 +1335,8 @@ sgemm_avx512bf16_4x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z2: acc += pairwise bf16 dot
 	VPBROADCASTD 12(SI), Z31 // bf16 pair of row 3
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z3: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 16(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -1269,6 +1346,7 @@ sgemm_avx512bf16_4x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z2: acc += pairwise bf16 dot
 	VPBROADCASTD 28(SI), Z31 // bf16 pair of row 3
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z3: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $32, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -1370,6 +1448,9 @@ TEXT ·sgemm_avx512bf16_4x1e(SB), NOSPLIT, $0-56
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_4x1e_tail
@@ -1383,6 +1464,8 @@ sgemm_avx512bf16_4x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z2: acc += pairwise bf16 dot
 	VPBROADCASTD 12(SI), Z31 // bf16 pair of row 3
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z3: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 16(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -1392,6 +1475,7 @@ sgemm_avx512bf16_4x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z2: acc += pairwise bf16 dot
 	VPBROADCASTD 28(SI), Z31 // bf16 pair of row 3
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z3: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $32, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -1504,6 +1588,9 @@ TEXT ·sgemm_avx512bf16_4x2(SB), NOSPLIT, $0-56
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_4x2_tail
@@ -1522,6 +1609,8 @@ sgemm_avx512bf16_4x2_loop:
 	VPBROADCASTD 12(SI), Z31 // bf16 pair of row 3
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf7 // VDPBF16PS Z31, Z28, Z6: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z29, Z7: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 16(SI), Z30 // bf16 pair of row 0
@@ -1536,6 +1625,7 @@ sgemm_avx512bf16_4x2_loop:
 	VPBROADCASTD 28(SI), Z31 // bf16 pair of row 3
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf7 // VDPBF16PS Z31, Z28, Z6: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z29, Z7: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $32, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -1679,6 +1769,9 @@ TEXT ·sgemm_avx512bf16_4x2e(SB), NOSPLIT, $0-56
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_4x2e_tail
@@ -1697,6 +1790,8 @@ sgemm_avx512bf16_4x2e_loop:
 	VPBROADCASTD 12(SI), Z31 // bf16 pair of row 3
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf7 // VDPBF16PS Z31, Z28, Z6: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z29, Z7: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 16(SI), Z30 // bf16 pair of row 0
@@ -1711,6 +1806,7 @@ sgemm_avx512bf16_4x2e_loop:
 	VPBROADCASTD 28(SI), Z31 // bf16 pair of row 3
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf7 // VDPBF16PS Z31, Z28, Z6: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z29, Z7: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $32, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -1852,6 +1948,9 @@ TEXT ·sgemm_avx512bf16_5x1(SB), NOSPLIT, $0-56
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_5x1_tail
@@ -1867,6 +1966,8 @@ sgemm_avx512bf16_5x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z3: acc += pairwise bf16 dot
 	VPBROADCASTD 16(SI), Z30 // bf16 pair of row 4
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z4: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 20(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -1878,6 +1979,7 @@ sgemm_avx512bf16_5x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z3: acc += pairwise bf16 dot
 	VPBROADCASTD 36(SI), Z30 // bf16 pair of row 4
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z4: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $40, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -1993,6 +2095,9 @@ TEXT ·sgemm_avx512bf16_5x1e(SB), NOSPLIT, $0-56
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_5x1e_tail
@@ -2008,6 +2113,8 @@ sgemm_avx512bf16_5x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z3: acc += pairwise bf16 dot
 	VPBROADCASTD 16(SI), Z30 // bf16 pair of row 4
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z4: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 20(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -2019,6 +2126,7 @@ sgemm_avx512bf16_5x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z3: acc += pairwise bf16 dot
 	VPBROADCASTD 36(SI), Z30 // bf16 pair of row 4
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z4: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $40, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -2148,6 +2256,9 @@ TEXT ·sgemm_avx512bf16_5x2(SB), NOSPLIT, $0-56
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_5x2_tail
@@ -2169,6 +2280,8 @@ sgemm_avx512bf16_5x2_loop:
 	VPBROADCASTD 16(SI), Z30 // bf16 pair of row 4
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z8: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z9: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 20(SI), Z30 // bf16 pair of row 0
@@ -2186,6 +2299,7 @@ sgemm_avx512bf16_5x2_loop:
 	VPBROADCASTD 36(SI), Z30 // bf16 pair of row 4
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z8: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z9: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $40, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -2353,6 +2467,9 @@ TEXT ·sgemm_avx512bf16_5x2e(SB), NOSPLIT, $0-56
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_5x2e_tail
@@ -2374,6 +2491,8 @@ sgemm_avx512bf16_5x2e_loop:
 	VPBROADCASTD 16(SI), Z30 // bf16 pair of row 4
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z8: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z9: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 20(SI), Z30 // bf16 pair of row 0
@@ -2391,6 +2510,7 @@ sgemm_avx512bf16_5x2e_loop:
 	VPBROADCASTD 36(SI), Z30 // bf16 pair of row 4
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z8: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z9: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $40, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -2555,6 +2675,9 @@ TEXT ·sgemm_avx512bf16_6x1(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_6x1_tail
@@ -2572,6 +2695,8 @@ sgemm_avx512bf16_6x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z4: acc += pairwise bf16 dot
 	VPBROADCASTD 20(SI), Z31 // bf16 pair of row 5
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xef // VDPBF16PS Z31, Z28, Z5: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 24(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -2585,6 +2710,7 @@ sgemm_avx512bf16_6x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z4: acc += pairwise bf16 dot
 	VPBROADCASTD 44(SI), Z31 // bf16 pair of row 5
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xef // VDPBF16PS Z31, Z28, Z5: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $48, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -2714,6 +2840,9 @@ TEXT ·sgemm_avx512bf16_6x1e(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_6x1e_tail
@@ -2731,6 +2860,8 @@ sgemm_avx512bf16_6x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z4: acc += pairwise bf16 dot
 	VPBROADCASTD 20(SI), Z31 // bf16 pair of row 5
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xef // VDPBF16PS Z31, Z28, Z5: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 24(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -2744,6 +2875,7 @@ sgemm_avx512bf16_6x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z4: acc += pairwise bf16 dot
 	VPBROADCASTD 44(SI), Z31 // bf16 pair of row 5
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xef // VDPBF16PS Z31, Z28, Z5: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $48, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -2890,6 +3022,9 @@ TEXT ·sgemm_avx512bf16_6x2(SB), NOSPLIT, $0-56
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_6x2_tail
@@ -2914,6 +3049,8 @@ sgemm_avx512bf16_6x2_loop:
 	VPBROADCASTD 20(SI), Z31 // bf16 pair of row 5
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z10: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z11: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 24(SI), Z30 // bf16 pair of row 0
@@ -2934,6 +3071,7 @@ sgemm_avx512bf16_6x2_loop:
 	VPBROADCASTD 44(SI), Z31 // bf16 pair of row 5
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z10: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z11: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $48, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -3125,6 +3263,9 @@ TEXT ·sgemm_avx512bf16_6x2e(SB), NOSPLIT, $0-56
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_6x2e_tail
@@ -3149,6 +3290,8 @@ sgemm_avx512bf16_6x2e_loop:
 	VPBROADCASTD 20(SI), Z31 // bf16 pair of row 5
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z10: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z11: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 24(SI), Z30 // bf16 pair of row 0
@@ -3169,6 +3312,7 @@ sgemm_avx512bf16_6x2e_loop:
 	VPBROADCASTD 44(SI), Z31 // bf16 pair of row 5
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z10: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z11: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $48, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -3356,6 +3500,9 @@ TEXT ·sgemm_avx512bf16_7x1(SB), NOSPLIT, $0-56
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_7x1_tail
@@ -3375,6 +3522,8 @@ sgemm_avx512bf16_7x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xef // VDPBF16PS Z31, Z28, Z5: acc += pairwise bf16 dot
 	VPBROADCASTD 24(SI), Z30 // bf16 pair of row 6
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf6 // VDPBF16PS Z30, Z28, Z6: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 28(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -3390,6 +3539,7 @@ sgemm_avx512bf16_7x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xef // VDPBF16PS Z31, Z28, Z5: acc += pairwise bf16 dot
 	VPBROADCASTD 52(SI), Z30 // bf16 pair of row 6
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf6 // VDPBF16PS Z30, Z28, Z6: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $56, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -3533,6 +3683,9 @@ TEXT ·sgemm_avx512bf16_7x1e(SB), NOSPLIT, $0-56
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_7x1e_tail
@@ -3552,6 +3705,8 @@ sgemm_avx512bf16_7x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xef // VDPBF16PS Z31, Z28, Z5: acc += pairwise bf16 dot
 	VPBROADCASTD 24(SI), Z30 // bf16 pair of row 6
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf6 // VDPBF16PS Z30, Z28, Z6: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 28(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -3567,6 +3722,7 @@ sgemm_avx512bf16_7x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xef // VDPBF16PS Z31, Z28, Z5: acc += pairwise bf16 dot
 	VPBROADCASTD 52(SI), Z30 // bf16 pair of row 6
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf6 // VDPBF16PS Z30, Z28, Z6: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $56, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -3730,6 +3886,9 @@ TEXT ·sgemm_avx512bf16_7x2(SB), NOSPLIT, $0-56
 	VPXORD Z11, Z11, Z11
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_7x2_tail
@@ -3757,6 +3916,8 @@ sgemm_avx512bf16_7x2_loop:
 	VPBROADCASTD 24(SI), Z30 // bf16 pair of row 6
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z12: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xee // VDPBF16PS Z30, Z29, Z13: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 28(SI), Z30 // bf16 pair of row 0
@@ -3780,6 +3941,7 @@ sgemm_avx512bf16_7x2_loop:
 	VPBROADCASTD 52(SI), Z30 // bf16 pair of row 6
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z12: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xee // VDPBF16PS Z30, Z29, Z13: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $56, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -3995,6 +4157,9 @@ TEXT ·sgemm_avx512bf16_7x2e(SB), NOSPLIT, $0-56
 	VPXORD Z11, Z11, Z11
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_7x2e_tail
@@ -4022,6 +4187,8 @@ sgemm_avx512bf16_7x2e_loop:
 	VPBROADCASTD 24(SI), Z30 // bf16 pair of row 6
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z12: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xee // VDPBF16PS Z30, Z29, Z13: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 28(SI), Z30 // bf16 pair of row 0
@@ -4045,6 +4212,7 @@ sgemm_avx512bf16_7x2e_loop:
 	VPBROADCASTD 52(SI), Z30 // bf16 pair of row 6
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z12: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xee // VDPBF16PS Z30, Z29, Z13: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $56, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -4255,6 +4423,9 @@ TEXT ·sgemm_avx512bf16_8x1(SB), NOSPLIT, $0-56
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_8x1_tail
@@ -4276,6 +4447,8 @@ sgemm_avx512bf16_8x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf6 // VDPBF16PS Z30, Z28, Z6: acc += pairwise bf16 dot
 	VPBROADCASTD 28(SI), Z31 // bf16 pair of row 7
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z28, Z7: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 32(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -4293,6 +4466,7 @@ sgemm_avx512bf16_8x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf6 // VDPBF16PS Z30, Z28, Z6: acc += pairwise bf16 dot
 	VPBROADCASTD 60(SI), Z31 // bf16 pair of row 7
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z28, Z7: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $64, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -4450,6 +4624,9 @@ TEXT ·sgemm_avx512bf16_8x1e(SB), NOSPLIT, $0-56
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_8x1e_tail
@@ -4471,6 +4648,8 @@ sgemm_avx512bf16_8x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf6 // VDPBF16PS Z30, Z28, Z6: acc += pairwise bf16 dot
 	VPBROADCASTD 28(SI), Z31 // bf16 pair of row 7
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z28, Z7: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 32(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -4488,6 +4667,7 @@ sgemm_avx512bf16_8x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf6 // VDPBF16PS Z30, Z28, Z6: acc += pairwise bf16 dot
 	VPBROADCASTD 60(SI), Z31 // bf16 pair of row 7
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z28, Z7: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $64, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -4668,6 +4848,9 @@ TEXT ·sgemm_avx512bf16_8x2(SB), NOSPLIT, $0-56
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_8x2_tail
@@ -4698,6 +4881,8 @@ sgemm_avx512bf16_8x2_loop:
 	VPBROADCASTD 28(SI), Z31 // bf16 pair of row 7
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf7 // VDPBF16PS Z31, Z28, Z14: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z29, Z15: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 32(SI), Z30 // bf16 pair of row 0
@@ -4724,6 +4909,7 @@ sgemm_avx512bf16_8x2_loop:
 	VPBROADCASTD 60(SI), Z31 // bf16 pair of row 7
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf7 // VDPBF16PS Z31, Z28, Z14: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z29, Z15: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $64, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -4963,6 +5149,9 @@ TEXT ·sgemm_avx512bf16_8x2e(SB), NOSPLIT, $0-56
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_8x2e_tail
@@ -4993,6 +5182,8 @@ sgemm_avx512bf16_8x2e_loop:
 	VPBROADCASTD 28(SI), Z31 // bf16 pair of row 7
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf7 // VDPBF16PS Z31, Z28, Z14: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z29, Z15: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 32(SI), Z30 // bf16 pair of row 0
@@ -5019,6 +5210,7 @@ sgemm_avx512bf16_8x2e_loop:
 	VPBROADCASTD 60(SI), Z31 // bf16 pair of row 7
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf7 // VDPBF16PS Z31, Z28, Z14: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z29, Z15: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $64, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -5252,6 +5444,9 @@ TEXT ·sgemm_avx512bf16_9x1(SB), NOSPLIT, $0-56
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_9x1_tail
@@ -5275,6 +5470,8 @@ sgemm_avx512bf16_9x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z28, Z7: acc += pairwise bf16 dot
 	VPBROADCASTD 32(SI), Z30 // bf16 pair of row 8
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z8: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 36(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -5294,6 +5491,7 @@ sgemm_avx512bf16_9x1_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z28, Z7: acc += pairwise bf16 dot
 	VPBROADCASTD 68(SI), Z30 // bf16 pair of row 8
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z8: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $72, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -5465,6 +5663,9 @@ TEXT ·sgemm_avx512bf16_9x1e(SB), NOSPLIT, $0-56
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_9x1e_tail
@@ -5488,6 +5689,8 @@ sgemm_avx512bf16_9x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z28, Z7: acc += pairwise bf16 dot
 	VPBROADCASTD 32(SI), Z30 // bf16 pair of row 8
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z8: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 36(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -5507,6 +5710,7 @@ sgemm_avx512bf16_9x1e_loop:
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z28, Z7: acc += pairwise bf16 dot
 	VPBROADCASTD 68(SI), Z30 // bf16 pair of row 8
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z8: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $72, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -5704,6 +5908,9 @@ TEXT ·sgemm_avx512bf16_9x2(SB), NOSPLIT, $0-56
 	VPXORD Z15, Z15, Z15
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_9x2_tail
@@ -5737,6 +5944,8 @@ sgemm_avx512bf16_9x2_loop:
 	VPBROADCASTD 32(SI), Z30 // bf16 pair of row 8
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z16: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z17: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 36(SI), Z30 // bf16 pair of row 0
@@ -5766,6 +5975,7 @@ sgemm_avx512bf16_9x2_loop:
 	VPBROADCASTD 68(SI), Z30 // bf16 pair of row 8
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z16: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z17: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $72, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -6029,6 +6239,9 @@ TEXT ·sgemm_avx512bf16_9x2e(SB), NOSPLIT, $0-56
 	VPXORD Z15, Z15, Z15
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_9x2e_tail
@@ -6062,6 +6275,8 @@ sgemm_avx512bf16_9x2e_loop:
 	VPBROADCASTD 32(SI), Z30 // bf16 pair of row 8
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z16: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z17: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 36(SI), Z30 // bf16 pair of row 0
@@ -6091,6 +6306,7 @@ sgemm_avx512bf16_9x2e_loop:
 	VPBROADCASTD 68(SI), Z30 // bf16 pair of row 8
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z16: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z17: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $72, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -6347,6 +6563,9 @@ TEXT ·sgemm_avx512bf16_10x1(SB), NOSPLIT, $0-56
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_10x1_tail
@@ -6372,6 +6591,8 @@ sgemm_avx512bf16_10x1_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z8: acc += pairwise bf16 dot
 	VPBROADCASTD 36(SI), Z31 // bf16 pair of row 9
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z9: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 40(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -6393,6 +6614,7 @@ sgemm_avx512bf16_10x1_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z8: acc += pairwise bf16 dot
 	VPBROADCASTD 76(SI), Z31 // bf16 pair of row 9
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z9: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $80, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -6578,6 +6800,9 @@ TEXT ·sgemm_avx512bf16_10x1e(SB), NOSPLIT, $0-56
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_10x1e_tail
@@ -6603,6 +6828,8 @@ sgemm_avx512bf16_10x1e_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z8: acc += pairwise bf16 dot
 	VPBROADCASTD 36(SI), Z31 // bf16 pair of row 9
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z9: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 40(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -6624,6 +6851,7 @@ sgemm_avx512bf16_10x1e_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z8: acc += pairwise bf16 dot
 	VPBROADCASTD 76(SI), Z31 // bf16 pair of row 9
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z9: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $80, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -6838,6 +7066,9 @@ TEXT ·sgemm_avx512bf16_10x2(SB), NOSPLIT, $0-56
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
 	VPXORD Z19, Z19, Z19
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_10x2_tail
@@ -6874,6 +7105,8 @@ sgemm_avx512bf16_10x2_loop:
 	VPBROADCASTD 36(SI), Z31 // bf16 pair of row 9
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z18: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z19: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 40(SI), Z30 // bf16 pair of row 0
@@ -6906,6 +7139,7 @@ sgemm_avx512bf16_10x2_loop:
 	VPBROADCASTD 76(SI), Z31 // bf16 pair of row 9
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z18: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z19: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $80, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -7193,6 +7427,9 @@ TEXT ·sgemm_avx512bf16_10x2e(SB), NOSPLIT, $0-56
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
 	VPXORD Z19, Z19, Z19
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_10x2e_tail
@@ -7229,6 +7466,8 @@ sgemm_avx512bf16_10x2e_loop:
 	VPBROADCASTD 36(SI), Z31 // bf16 pair of row 9
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z18: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z19: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 40(SI), Z30 // bf16 pair of row 0
@@ -7261,6 +7500,7 @@ sgemm_avx512bf16_10x2e_loop:
 	VPBROADCASTD 76(SI), Z31 // bf16 pair of row 9
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z18: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z19: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $80, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -7540,6 +7780,9 @@ TEXT ·sgemm_avx512bf16_11x1(SB), NOSPLIT, $0-56
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_11x1_tail
@@ -7567,6 +7810,8 @@ sgemm_avx512bf16_11x1_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z9: acc += pairwise bf16 dot
 	VPBROADCASTD 40(SI), Z30 // bf16 pair of row 10
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z10: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 44(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -7590,6 +7835,7 @@ sgemm_avx512bf16_11x1_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z9: acc += pairwise bf16 dot
 	VPBROADCASTD 84(SI), Z30 // bf16 pair of row 10
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z10: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $88, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -7789,6 +8035,9 @@ TEXT ·sgemm_avx512bf16_11x1e(SB), NOSPLIT, $0-56
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_11x1e_tail
@@ -7816,6 +8065,8 @@ sgemm_avx512bf16_11x1e_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z9: acc += pairwise bf16 dot
 	VPBROADCASTD 40(SI), Z30 // bf16 pair of row 10
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z10: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 44(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -7839,6 +8090,7 @@ sgemm_avx512bf16_11x1e_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xcf // VDPBF16PS Z31, Z28, Z9: acc += pairwise bf16 dot
 	VPBROADCASTD 84(SI), Z30 // bf16 pair of row 10
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z10: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $88, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -8070,6 +8322,9 @@ TEXT ·sgemm_avx512bf16_11x2(SB), NOSPLIT, $0-56
 	VPXORD Z19, Z19, Z19
 	VPXORD Z20, Z20, Z20
 	VPXORD Z21, Z21, Z21
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_11x2_tail
@@ -8109,6 +8364,8 @@ sgemm_avx512bf16_11x2_loop:
 	VPBROADCASTD 40(SI), Z30 // bf16 pair of row 10
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z20: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xee // VDPBF16PS Z30, Z29, Z21: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 44(SI), Z30 // bf16 pair of row 0
@@ -8144,6 +8401,7 @@ sgemm_avx512bf16_11x2_loop:
 	VPBROADCASTD 84(SI), Z30 // bf16 pair of row 10
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z20: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xee // VDPBF16PS Z30, Z29, Z21: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $88, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -8455,6 +8713,9 @@ TEXT ·sgemm_avx512bf16_11x2e(SB), NOSPLIT, $0-56
 	VPXORD Z19, Z19, Z19
 	VPXORD Z20, Z20, Z20
 	VPXORD Z21, Z21, Z21
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_11x2e_tail
@@ -8494,6 +8755,8 @@ sgemm_avx512bf16_11x2e_loop:
 	VPBROADCASTD 40(SI), Z30 // bf16 pair of row 10
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z20: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xee // VDPBF16PS Z30, Z29, Z21: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 44(SI), Z30 // bf16 pair of row 0
@@ -8529,6 +8792,7 @@ sgemm_avx512bf16_11x2e_loop:
 	VPBROADCASTD 84(SI), Z30 // bf16 pair of row 10
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z20: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xee // VDPBF16PS Z30, Z29, Z21: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $88, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -8831,6 +9095,9 @@ TEXT ·sgemm_avx512bf16_12x1(SB), NOSPLIT, $0-56
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_12x1_tail
@@ -8860,6 +9127,8 @@ sgemm_avx512bf16_12x1_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z10: acc += pairwise bf16 dot
 	VPBROADCASTD 44(SI), Z31 // bf16 pair of row 11
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z11: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 48(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -8885,6 +9154,7 @@ sgemm_avx512bf16_12x1_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z10: acc += pairwise bf16 dot
 	VPBROADCASTD 92(SI), Z31 // bf16 pair of row 11
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z11: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $96, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -9098,6 +9368,9 @@ TEXT ·sgemm_avx512bf16_12x1e(SB), NOSPLIT, $0-56
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_12x1e_tail
@@ -9127,6 +9400,8 @@ sgemm_avx512bf16_12x1e_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z10: acc += pairwise bf16 dot
 	VPBROADCASTD 44(SI), Z31 // bf16 pair of row 11
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z11: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 48(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -9152,6 +9427,7 @@ sgemm_avx512bf16_12x1e_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd6 // VDPBF16PS Z30, Z28, Z10: acc += pairwise bf16 dot
 	VPBROADCASTD 92(SI), Z31 // bf16 pair of row 11
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z11: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $96, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -9400,6 +9676,9 @@ TEXT ·sgemm_avx512bf16_12x2(SB), NOSPLIT, $0-56
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_12x2_tail
@@ -9442,6 +9721,8 @@ sgemm_avx512bf16_12x2_loop:
 	VPBROADCASTD 44(SI), Z31 // bf16 pair of row 11
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf7 // VDPBF16PS Z31, Z28, Z22: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z29, Z23: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 48(SI), Z30 // bf16 pair of row 0
@@ -9480,6 +9761,7 @@ sgemm_avx512bf16_12x2_loop:
 	VPBROADCASTD 92(SI), Z31 // bf16 pair of row 11
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf7 // VDPBF16PS Z31, Z28, Z22: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z29, Z23: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $96, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -9815,6 +10097,9 @@ TEXT ·sgemm_avx512bf16_12x2e(SB), NOSPLIT, $0-56
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_12x2e_tail
@@ -9857,6 +10142,8 @@ sgemm_avx512bf16_12x2e_loop:
 	VPBROADCASTD 44(SI), Z31 // bf16 pair of row 11
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf7 // VDPBF16PS Z31, Z28, Z22: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z29, Z23: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 48(SI), Z30 // bf16 pair of row 0
@@ -9895,6 +10182,7 @@ sgemm_avx512bf16_12x2e_loop:
 	VPBROADCASTD 92(SI), Z31 // bf16 pair of row 11
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf7 // VDPBF16PS Z31, Z28, Z22: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xff // VDPBF16PS Z31, Z29, Z23: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $96, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -10220,6 +10508,9 @@ TEXT ·sgemm_avx512bf16_13x1(SB), NOSPLIT, $0-56
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
 	VPXORD Z12, Z12, Z12
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_13x1_tail
@@ -10251,6 +10542,8 @@ sgemm_avx512bf16_13x1_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z11: acc += pairwise bf16 dot
 	VPBROADCASTD 48(SI), Z30 // bf16 pair of row 12
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z12: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 52(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -10278,6 +10571,7 @@ sgemm_avx512bf16_13x1_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z11: acc += pairwise bf16 dot
 	VPBROADCASTD 100(SI), Z30 // bf16 pair of row 12
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z12: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $104, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -10505,6 +10799,9 @@ TEXT ·sgemm_avx512bf16_13x1e(SB), NOSPLIT, $0-56
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
 	VPXORD Z12, Z12, Z12
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_13x1e_tail
@@ -10536,6 +10833,8 @@ sgemm_avx512bf16_13x1e_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z11: acc += pairwise bf16 dot
 	VPBROADCASTD 48(SI), Z30 // bf16 pair of row 12
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z12: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 52(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -10563,6 +10862,7 @@ sgemm_avx512bf16_13x1e_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z28, Z11: acc += pairwise bf16 dot
 	VPBROADCASTD 100(SI), Z30 // bf16 pair of row 12
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z12: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $104, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -10828,6 +11128,9 @@ TEXT ·sgemm_avx512bf16_13x2(SB), NOSPLIT, $0-56
 	VPXORD Z23, Z23, Z23
 	VPXORD Z24, Z24, Z24
 	VPXORD Z25, Z25, Z25
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_13x2_tail
@@ -10873,6 +11176,8 @@ sgemm_avx512bf16_13x2_loop:
 	VPBROADCASTD 48(SI), Z30 // bf16 pair of row 12
 	BYTE $0x62; BYTE $0x02; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z24: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x02; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z25: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 52(SI), Z30 // bf16 pair of row 0
@@ -10914,6 +11219,7 @@ sgemm_avx512bf16_13x2_loop:
 	VPBROADCASTD 100(SI), Z30 // bf16 pair of row 12
 	BYTE $0x62; BYTE $0x02; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z24: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x02; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z25: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $104, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -11273,6 +11579,9 @@ TEXT ·sgemm_avx512bf16_13x2e(SB), NOSPLIT, $0-56
 	VPXORD Z23, Z23, Z23
 	VPXORD Z24, Z24, Z24
 	VPXORD Z25, Z25, Z25
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_13x2e_tail
@@ -11318,6 +11627,8 @@ sgemm_avx512bf16_13x2e_loop:
 	VPBROADCASTD 48(SI), Z30 // bf16 pair of row 12
 	BYTE $0x62; BYTE $0x02; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z24: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x02; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z25: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 52(SI), Z30 // bf16 pair of row 0
@@ -11359,6 +11670,7 @@ sgemm_avx512bf16_13x2e_loop:
 	VPBROADCASTD 100(SI), Z30 // bf16 pair of row 12
 	BYTE $0x62; BYTE $0x02; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z24: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x02; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xce // VDPBF16PS Z30, Z29, Z25: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $104, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -11707,6 +12019,9 @@ TEXT ·sgemm_avx512bf16_14x1(SB), NOSPLIT, $0-56
 	VPXORD Z11, Z11, Z11
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_14x1_tail
@@ -11740,6 +12055,8 @@ sgemm_avx512bf16_14x1_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z12: acc += pairwise bf16 dot
 	VPBROADCASTD 52(SI), Z31 // bf16 pair of row 13
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xef // VDPBF16PS Z31, Z28, Z13: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VPBROADCASTD 56(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -11769,6 +12086,7 @@ sgemm_avx512bf16_14x1_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z12: acc += pairwise bf16 dot
 	VPBROADCASTD 108(SI), Z31 // bf16 pair of row 13
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xef // VDPBF16PS Z31, Z28, Z13: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $112, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -12010,6 +12328,9 @@ TEXT ·sgemm_avx512bf16_14x1e(SB), NOSPLIT, $0-56
 	VPXORD Z11, Z11, Z11
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_14x1e_tail
@@ -12043,6 +12364,8 @@ sgemm_avx512bf16_14x1e_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z12: acc += pairwise bf16 dot
 	VPBROADCASTD 52(SI), Z31 // bf16 pair of row 13
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xef // VDPBF16PS Z31, Z28, Z13: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS.Z (DI)(R8*1), K1, Z28
 	VPBROADCASTD 56(SI), Z30 // bf16 pair of row 0
 	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc6 // VDPBF16PS Z30, Z28, Z0: acc += pairwise bf16 dot
@@ -12072,6 +12395,7 @@ sgemm_avx512bf16_14x1e_loop:
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe6 // VDPBF16PS Z30, Z28, Z12: acc += pairwise bf16 dot
 	VPBROADCASTD 108(SI), Z31 // bf16 pair of row 13
 	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xef // VDPBF16PS Z31, Z28, Z13: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $112, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -12354,6 +12678,9 @@ TEXT ·sgemm_avx512bf16_14x2(SB), NOSPLIT, $0-56
 	VPXORD Z25, Z25, Z25
 	VPXORD Z26, Z26, Z26
 	VPXORD Z27, Z27, Z27
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_14x2_tail
@@ -12402,6 +12729,8 @@ sgemm_avx512bf16_14x2_loop:
 	VPBROADCASTD 52(SI), Z31 // bf16 pair of row 13
 	BYTE $0x62; BYTE $0x02; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z26: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x02; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z27: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS 64(DI)(R8*1), Z29
 	VPBROADCASTD 56(SI), Z30 // bf16 pair of row 0
@@ -12446,6 +12775,7 @@ sgemm_avx512bf16_14x2_loop:
 	VPBROADCASTD 108(SI), Z31 // bf16 pair of row 13
 	BYTE $0x62; BYTE $0x02; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z26: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x02; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z27: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $112, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX
@@ -12829,6 +13159,9 @@ TEXT ·sgemm_avx512bf16_14x2e(SB), NOSPLIT, $0-56
 	VPXORD Z25, Z25, Z25
 	VPXORD Z26, Z26, Z26
 	VPXORD Z27, Z27, Z27
+	MOVQ 80(R10), R14
+	TESTQ R14, R14
+	CMOVQEQ DI, R14
 	MOVQ CX, R13
 	SHRQ $1, CX // k/2 double steps
 	JZ sgemm_avx512bf16_14x2e_tail
@@ -12877,6 +13210,8 @@ sgemm_avx512bf16_14x2e_loop:
 	VPBROADCASTD 52(SI), Z31 // bf16 pair of row 13
 	BYTE $0x62; BYTE $0x02; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z26: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x02; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z27: acc += pairwise bf16 dot
+	PREFETCHT0 (R14)
+	PREFETCHT0 64(R14)
 	VMOVUPS (DI)(R8*1), Z28
 	VMOVUPS.Z 64(DI)(R8*1), K1, Z29
 	VPBROADCASTD 56(SI), Z30 // bf16 pair of row 0
@@ -12921,6 +13256,7 @@ sgemm_avx512bf16_14x2e_loop:
 	VPBROADCASTD 108(SI), Z31 // bf16 pair of row 13
 	BYTE $0x62; BYTE $0x02; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd7 // VDPBF16PS Z31, Z28, Z26: acc += pairwise bf16 dot
 	BYTE $0x62; BYTE $0x02; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdf // VDPBF16PS Z31, Z29, Z27: acc += pairwise bf16 dot
+	ADDQ $128, R14
 	ADDQ $112, SI
 	LEAQ (DI)(R8*2), DI
 	DECQ CX

@@ -17,7 +17,7 @@ func TestKargsLayout(t *testing.T) {
 		"lo": {unsafe.Offsetof(k.lo), 8}, "hi": {unsafe.Offsetof(k.hi), 12},
 		"flags": {unsafe.Offsetof(k.flags), 16}, "rowBias": {unsafe.Offsetof(k.rowBias), 24},
 		"colBias": {unsafe.Offsetof(k.colBias), 32}, "mask": {unsafe.Offsetof(k.mask), 40},
-		"maskv": {unsafe.Offsetof(k.maskv), 48},
+		"maskv": {unsafe.Offsetof(k.maskv), 48}, "pf": {unsafe.Offsetof(k.pf), 80},
 	}
 	for n, o := range offs {
 		if o[0] != o[1] {

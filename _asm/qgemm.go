@@ -582,12 +582,21 @@ func genQGemm(out map[string][]byte) {
 			stubs.p("\t\t%d: {", mr)
 			for nv := 1; nv <= 2; nv++ {
 				fl := map[bool]string{true: "au_rq", false: "bu_rq"}[au]
-				genQKernelRQ512(f, au, mr, nv)
+				genQKernelRQ512(f, au, mr, nv, false)
 				stubs.p("\t\t\t%d: %s,", nv, qName("vnni", fl, mr, nv))
 			}
 			stubs.p("\t\t},")
 		}
 		stubs.p("\t},")
+	}
+	stubs.p("}")
+	stubs.p("")
+	stubs.p("// VNNI int8 micro-kernels with the requantizing store fused and B read")
+	stubs.p("// through per-group offsets (B unsigned, 32 columns), indexed [rows].")
+	stubs.p("var qgemmKernelsRQO_vnni = [15]qgemmRQOFunc{")
+	for mr := 1; mr <= 14; mr++ {
+		genQKernelRQ512(f, false, mr, 2, true)
+		stubs.p("\t%d: %s,", mr, qName("vnni", "bu_rqo", mr, 2))
 	}
 	stubs.p("}")
 	stubs.p("")
@@ -637,6 +646,11 @@ func genQGemm(out map[string][]byte) {
 				stubs.p("func %s(kg int, a, b unsafe.Pointer, f *qfin)", qName("vnni", fl+"_rq", mr, nv))
 			}
 		}
+	}
+	for mr := 1; mr <= 14; mr++ {
+		stubs.p("")
+		stubs.p("//go:noescape")
+		stubs.p("func %s(kg int, a, b unsafe.Pointer, goff *int, f *qfin)", qName("vnni", "bu_rqo", mr, 2))
 	}
 	for _, fl := range []string{"au", "bu"} {
 		for t := 1; t <= qColMax; t++ {
@@ -875,22 +889,42 @@ func genQFinishFast256(f *file) {
 // VPMOVDB. After the loop the B and broadcast registers are free: Z28 the
 // byte-pick index, Z29 zp's low byte in every byte, Z30 the row's scale,
 // Z31 a 16-column row's bytes; lo-zp and hi-zp are embedded broadcasts.
-func genQKernelRQ512(f *file, au bool, mr, nv int) {
+//
+// With off set (the "rqo" kernels, B unsigned) B is not a packed panel:
+// group g's 4-byte column quads start at b + goff[g] (one int64 per group),
+// columns 4 bytes apart: B read in place from interleaved channel planes
+// (see gemm.QGemmPackedAC4).
+//
+//	func(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+func genQKernelRQ512(f *file, au bool, mr, nv int, off bool) {
 	fl := "bu"
 	if au {
 		fl = "au"
 	}
 	name := qName("vnni", fl+"_rq", mr, nv)
+	if off {
+		name = qName("vnni", fl+"_rqo", mr, nv)
+	}
 	acc := func(r, v int) string { return z(r*nv + v) }
 	bReg := []string{"Z28", "Z29"}
 	bc := []string{"Z30", "Z31"}
 	f.p("")
-	f.p("// func %s(kg int, a, b unsafe.Pointer, f *qfin)", name)
-	f.p("TEXT ·%s(SB), NOSPLIT, $0-32", name)
-	f.i("MOVQ kg+0(FP), CX")
-	f.i("MOVQ a+8(FP), SI")
-	f.i("MOVQ b+16(FP), DI")
-	f.i("MOVQ f+24(FP), AX")
+	if off {
+		f.p("// func %s(kg int, a, b unsafe.Pointer, goff *int, f *qfin)", name)
+		f.p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+		f.i("MOVQ kg+0(FP), CX")
+		f.i("MOVQ a+8(FP), SI")
+		f.i("MOVQ b+16(FP), DI")
+		f.i("MOVQ goff+24(FP), BX")
+		f.i("MOVQ f+32(FP), AX")
+	} else {
+		f.p("// func %s(kg int, a, b unsafe.Pointer, f *qfin)", name)
+		f.p("TEXT ·%s(SB), NOSPLIT, $0-32", name)
+		f.i("MOVQ kg+0(FP), CX")
+		f.i("MOVQ a+8(FP), SI")
+		f.i("MOVQ b+16(FP), DI")
+		f.i("MOVQ f+24(FP), AX")
+	}
 	f.i("MOVQ %d(AX), R10 // rowAdd", qfRowAdd)
 	f.i("MOVQ %d(AX), R11 // colAdd", qfColAdd)
 	for v := 0; v < nv; v++ {
@@ -905,8 +939,16 @@ func genQKernelRQ512(f *file, au bool, mr, nv int) {
 	f.i("JZ %s_store", name)
 	f.i("PCALIGN $64")
 	f.label(name + "_loop")
-	for v := 0; v < nv; v++ {
-		f.i("VMOVDQU32 %s, %s", mem(64*v, "DI"), bReg[v])
+	if off {
+		f.i("MOVQ (BX), R13 // goff[g]")
+		f.i("ADDQ $8, BX")
+		for v := 0; v < nv; v++ {
+			f.i("VMOVDQU32 %d(DI)(R13*1), %s", 64*v, bReg[v])
+		}
+	} else {
+		for v := 0; v < nv; v++ {
+			f.i("VMOVDQU32 %s, %s", mem(64*v, "DI"), bReg[v])
+		}
 	}
 	for r := 0; r < mr; r++ {
 		aAddr := mem(4*r, "SI")
@@ -925,7 +967,9 @@ func genQKernelRQ512(f *file, au bool, mr, nv int) {
 		}
 	}
 	f.i("ADDQ $%d, SI", 4*mr)
-	f.i("ADDQ $%d, DI", 128)
+	if !off {
+		f.i("ADDQ $%d, DI", 128)
+	}
 	f.i("DECQ CX")
 	f.i("JNZ %s_loop", name)
 	f.label(name + "_store")

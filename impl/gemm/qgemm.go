@@ -158,6 +158,10 @@ type qgemmFunc func(kg int, a, b unsafe.Pointer, t *int32, ldt uintptr)
 // reads the tile's addends, scales, bounds and output from f.
 type qgemmRQFunc func(kg int, a, b unsafe.Pointer, f *qfin)
 
+// qgemmRQOFunc is qgemmRQFunc with B read through per-group offsets
+// (see QGemmPackedAC4).
+type qgemmRQOFunc func(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
 // qgemmDirectFunc reads a row-major A in place (rows lda bytes apart).
 type qgemmDirectFunc func(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer, t *int32, ldt uintptr)
 

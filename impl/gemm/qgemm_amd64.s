@@ -15909,6 +15909,2526 @@ qgemm_vnniau_rq_14x2_store:
 	VZEROUPPER
 	RET
 
+// func qgemm_vnnibu_rqo_1x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_1x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_1x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_1x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	ADDQ $4, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_1x2_loop
+qgemm_vnnibu_rqo_1x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_rqo_2x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_2x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_2x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_2x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(SI), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	ADDQ $8, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_2x2_loop
+qgemm_vnnibu_rqo_2x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 4(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z2, Z2
+	VMULPS.RN_SAE Z30, Z2, Z2
+	VMAXPS.BCST 68(AX), Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VCVTDQ2PS.RN_SAE Z3, Z3
+	VMULPS.RN_SAE Z30, Z3, Z3
+	VMAXPS.BCST 68(AX), Z3, Z3 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z3, Z3 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPERMT2B Z3, Z28, Z2 // low bytes of the 32 lanes
+	VPADDB Y29, Y2, Y2 // + zp
+	VMOVDQU32 Y2, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_rqo_3x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_3x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_3x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_3x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(SI), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(SI), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	ADDQ $12, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_3x2_loop
+qgemm_vnnibu_rqo_3x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 4(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z2, Z2
+	VMULPS.RN_SAE Z30, Z2, Z2
+	VMAXPS.BCST 68(AX), Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VCVTDQ2PS.RN_SAE Z3, Z3
+	VMULPS.RN_SAE Z30, Z3, Z3
+	VMAXPS.BCST 68(AX), Z3, Z3 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z3, Z3 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPERMT2B Z3, Z28, Z2 // low bytes of the 32 lanes
+	VPADDB Y29, Y2, Y2 // + zp
+	VMOVDQU32 Y2, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 8(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z4, Z4
+	VMULPS.RN_SAE Z30, Z4, Z4
+	VMAXPS.BCST 68(AX), Z4, Z4 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z4, Z4 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VCVTDQ2PS.RN_SAE Z5, Z5
+	VMULPS.RN_SAE Z30, Z5, Z5
+	VMAXPS.BCST 68(AX), Z5, Z5 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z5, Z5 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPERMT2B Z5, Z28, Z4 // low bytes of the 32 lanes
+	VPADDB Y29, Y4, Y4 // + zp
+	VMOVDQU32 Y4, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_rqo_4x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_4x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z28, Z6 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z29, Z7 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_4x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_4x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(SI), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(SI), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(SI), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	ADDQ $16, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_4x2_loop
+qgemm_vnnibu_rqo_4x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 4(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z2, Z2
+	VMULPS.RN_SAE Z30, Z2, Z2
+	VMAXPS.BCST 68(AX), Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VCVTDQ2PS.RN_SAE Z3, Z3
+	VMULPS.RN_SAE Z30, Z3, Z3
+	VMAXPS.BCST 68(AX), Z3, Z3 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z3, Z3 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPERMT2B Z3, Z28, Z2 // low bytes of the 32 lanes
+	VPADDB Y29, Y2, Y2 // + zp
+	VMOVDQU32 Y2, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 8(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z4, Z4
+	VMULPS.RN_SAE Z30, Z4, Z4
+	VMAXPS.BCST 68(AX), Z4, Z4 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z4, Z4 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VCVTDQ2PS.RN_SAE Z5, Z5
+	VMULPS.RN_SAE Z30, Z5, Z5
+	VMAXPS.BCST 68(AX), Z5, Z5 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z5, Z5 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPERMT2B Z5, Z28, Z4 // low bytes of the 32 lanes
+	VPADDB Y29, Y4, Y4 // + zp
+	VMOVDQU32 Y4, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 12(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z6, Z6
+	VMULPS.RN_SAE Z30, Z6, Z6
+	VMAXPS.BCST 68(AX), Z6, Z6 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z6, Z6 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VCVTDQ2PS.RN_SAE Z7, Z7
+	VMULPS.RN_SAE Z30, Z7, Z7
+	VMAXPS.BCST 68(AX), Z7, Z7 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z7, Z7 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPERMT2B Z7, Z28, Z6 // low bytes of the 32 lanes
+	VPADDB Y29, Y6, Y6 // + zp
+	VMOVDQU32 Y6, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_rqo_5x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_5x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z28, Z6 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z29, Z7 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z28, Z8 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z29, Z9 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_5x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_5x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(SI), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(SI), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(SI), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(SI), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	ADDQ $20, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_5x2_loop
+qgemm_vnnibu_rqo_5x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 4(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z2, Z2
+	VMULPS.RN_SAE Z30, Z2, Z2
+	VMAXPS.BCST 68(AX), Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VCVTDQ2PS.RN_SAE Z3, Z3
+	VMULPS.RN_SAE Z30, Z3, Z3
+	VMAXPS.BCST 68(AX), Z3, Z3 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z3, Z3 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPERMT2B Z3, Z28, Z2 // low bytes of the 32 lanes
+	VPADDB Y29, Y2, Y2 // + zp
+	VMOVDQU32 Y2, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 8(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z4, Z4
+	VMULPS.RN_SAE Z30, Z4, Z4
+	VMAXPS.BCST 68(AX), Z4, Z4 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z4, Z4 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VCVTDQ2PS.RN_SAE Z5, Z5
+	VMULPS.RN_SAE Z30, Z5, Z5
+	VMAXPS.BCST 68(AX), Z5, Z5 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z5, Z5 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPERMT2B Z5, Z28, Z4 // low bytes of the 32 lanes
+	VPADDB Y29, Y4, Y4 // + zp
+	VMOVDQU32 Y4, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 12(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z6, Z6
+	VMULPS.RN_SAE Z30, Z6, Z6
+	VMAXPS.BCST 68(AX), Z6, Z6 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z6, Z6 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VCVTDQ2PS.RN_SAE Z7, Z7
+	VMULPS.RN_SAE Z30, Z7, Z7
+	VMAXPS.BCST 68(AX), Z7, Z7 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z7, Z7 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPERMT2B Z7, Z28, Z6 // low bytes of the 32 lanes
+	VPADDB Y29, Y6, Y6 // + zp
+	VMOVDQU32 Y6, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 16(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z8, Z8
+	VMULPS.RN_SAE Z30, Z8, Z8
+	VMAXPS.BCST 68(AX), Z8, Z8 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z8, Z8 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z8, Z8
+	VCVTDQ2PS.RN_SAE Z9, Z9
+	VMULPS.RN_SAE Z30, Z9, Z9
+	VMAXPS.BCST 68(AX), Z9, Z9 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z9, Z9 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z9, Z9
+	VPERMT2B Z9, Z28, Z8 // low bytes of the 32 lanes
+	VPADDB Y29, Y8, Y8 // + zp
+	VMOVDQU32 Y8, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_rqo_6x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_6x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z28, Z6 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z29, Z7 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z28, Z8 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z29, Z9 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z28, Z10 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z29, Z11 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_6x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_6x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(SI), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(SI), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(SI), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(SI), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(SI), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	ADDQ $24, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_6x2_loop
+qgemm_vnnibu_rqo_6x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 4(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z2, Z2
+	VMULPS.RN_SAE Z30, Z2, Z2
+	VMAXPS.BCST 68(AX), Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VCVTDQ2PS.RN_SAE Z3, Z3
+	VMULPS.RN_SAE Z30, Z3, Z3
+	VMAXPS.BCST 68(AX), Z3, Z3 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z3, Z3 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPERMT2B Z3, Z28, Z2 // low bytes of the 32 lanes
+	VPADDB Y29, Y2, Y2 // + zp
+	VMOVDQU32 Y2, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 8(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z4, Z4
+	VMULPS.RN_SAE Z30, Z4, Z4
+	VMAXPS.BCST 68(AX), Z4, Z4 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z4, Z4 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VCVTDQ2PS.RN_SAE Z5, Z5
+	VMULPS.RN_SAE Z30, Z5, Z5
+	VMAXPS.BCST 68(AX), Z5, Z5 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z5, Z5 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPERMT2B Z5, Z28, Z4 // low bytes of the 32 lanes
+	VPADDB Y29, Y4, Y4 // + zp
+	VMOVDQU32 Y4, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 12(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z6, Z6
+	VMULPS.RN_SAE Z30, Z6, Z6
+	VMAXPS.BCST 68(AX), Z6, Z6 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z6, Z6 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VCVTDQ2PS.RN_SAE Z7, Z7
+	VMULPS.RN_SAE Z30, Z7, Z7
+	VMAXPS.BCST 68(AX), Z7, Z7 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z7, Z7 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPERMT2B Z7, Z28, Z6 // low bytes of the 32 lanes
+	VPADDB Y29, Y6, Y6 // + zp
+	VMOVDQU32 Y6, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 16(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z8, Z8
+	VMULPS.RN_SAE Z30, Z8, Z8
+	VMAXPS.BCST 68(AX), Z8, Z8 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z8, Z8 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z8, Z8
+	VCVTDQ2PS.RN_SAE Z9, Z9
+	VMULPS.RN_SAE Z30, Z9, Z9
+	VMAXPS.BCST 68(AX), Z9, Z9 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z9, Z9 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z9, Z9
+	VPERMT2B Z9, Z28, Z8 // low bytes of the 32 lanes
+	VPADDB Y29, Y8, Y8 // + zp
+	VMOVDQU32 Y8, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 20(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z10, Z10
+	VMULPS.RN_SAE Z30, Z10, Z10
+	VMAXPS.BCST 68(AX), Z10, Z10 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z10, Z10 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z10, Z10
+	VCVTDQ2PS.RN_SAE Z11, Z11
+	VMULPS.RN_SAE Z30, Z11, Z11
+	VMAXPS.BCST 68(AX), Z11, Z11 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z11, Z11 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z11, Z11
+	VPERMT2B Z11, Z28, Z10 // low bytes of the 32 lanes
+	VPADDB Y29, Y10, Y10 // + zp
+	VMOVDQU32 Y10, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_rqo_7x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_7x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z28, Z6 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z29, Z7 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z28, Z8 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z29, Z9 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z28, Z10 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z29, Z11 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z28, Z12 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z29, Z13 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_7x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_7x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(SI), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(SI), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(SI), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(SI), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(SI), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD 24(SI), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	ADDQ $28, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_7x2_loop
+qgemm_vnnibu_rqo_7x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 4(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z2, Z2
+	VMULPS.RN_SAE Z30, Z2, Z2
+	VMAXPS.BCST 68(AX), Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VCVTDQ2PS.RN_SAE Z3, Z3
+	VMULPS.RN_SAE Z30, Z3, Z3
+	VMAXPS.BCST 68(AX), Z3, Z3 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z3, Z3 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPERMT2B Z3, Z28, Z2 // low bytes of the 32 lanes
+	VPADDB Y29, Y2, Y2 // + zp
+	VMOVDQU32 Y2, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 8(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z4, Z4
+	VMULPS.RN_SAE Z30, Z4, Z4
+	VMAXPS.BCST 68(AX), Z4, Z4 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z4, Z4 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VCVTDQ2PS.RN_SAE Z5, Z5
+	VMULPS.RN_SAE Z30, Z5, Z5
+	VMAXPS.BCST 68(AX), Z5, Z5 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z5, Z5 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPERMT2B Z5, Z28, Z4 // low bytes of the 32 lanes
+	VPADDB Y29, Y4, Y4 // + zp
+	VMOVDQU32 Y4, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 12(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z6, Z6
+	VMULPS.RN_SAE Z30, Z6, Z6
+	VMAXPS.BCST 68(AX), Z6, Z6 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z6, Z6 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VCVTDQ2PS.RN_SAE Z7, Z7
+	VMULPS.RN_SAE Z30, Z7, Z7
+	VMAXPS.BCST 68(AX), Z7, Z7 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z7, Z7 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPERMT2B Z7, Z28, Z6 // low bytes of the 32 lanes
+	VPADDB Y29, Y6, Y6 // + zp
+	VMOVDQU32 Y6, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 16(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z8, Z8
+	VMULPS.RN_SAE Z30, Z8, Z8
+	VMAXPS.BCST 68(AX), Z8, Z8 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z8, Z8 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z8, Z8
+	VCVTDQ2PS.RN_SAE Z9, Z9
+	VMULPS.RN_SAE Z30, Z9, Z9
+	VMAXPS.BCST 68(AX), Z9, Z9 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z9, Z9 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z9, Z9
+	VPERMT2B Z9, Z28, Z8 // low bytes of the 32 lanes
+	VPADDB Y29, Y8, Y8 // + zp
+	VMOVDQU32 Y8, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 20(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z10, Z10
+	VMULPS.RN_SAE Z30, Z10, Z10
+	VMAXPS.BCST 68(AX), Z10, Z10 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z10, Z10 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z10, Z10
+	VCVTDQ2PS.RN_SAE Z11, Z11
+	VMULPS.RN_SAE Z30, Z11, Z11
+	VMAXPS.BCST 68(AX), Z11, Z11 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z11, Z11 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z11, Z11
+	VPERMT2B Z11, Z28, Z10 // low bytes of the 32 lanes
+	VPADDB Y29, Y10, Y10 // + zp
+	VMOVDQU32 Y10, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 24(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z12, Z12
+	VMULPS.RN_SAE Z30, Z12, Z12
+	VMAXPS.BCST 68(AX), Z12, Z12 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z12, Z12 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z12, Z12
+	VCVTDQ2PS.RN_SAE Z13, Z13
+	VMULPS.RN_SAE Z30, Z13, Z13
+	VMAXPS.BCST 68(AX), Z13, Z13 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z13, Z13 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z13, Z13
+	VPERMT2B Z13, Z28, Z12 // low bytes of the 32 lanes
+	VPADDB Y29, Y12, Y12 // + zp
+	VMOVDQU32 Y12, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_rqo_8x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_8x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z28, Z6 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z29, Z7 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z28, Z8 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z29, Z9 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z28, Z10 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z29, Z11 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z28, Z12 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z29, Z13 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z28, Z14 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z29, Z15 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_8x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_8x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(SI), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(SI), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(SI), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(SI), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(SI), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD 24(SI), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD 28(SI), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	ADDQ $32, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_8x2_loop
+qgemm_vnnibu_rqo_8x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 4(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z2, Z2
+	VMULPS.RN_SAE Z30, Z2, Z2
+	VMAXPS.BCST 68(AX), Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VCVTDQ2PS.RN_SAE Z3, Z3
+	VMULPS.RN_SAE Z30, Z3, Z3
+	VMAXPS.BCST 68(AX), Z3, Z3 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z3, Z3 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPERMT2B Z3, Z28, Z2 // low bytes of the 32 lanes
+	VPADDB Y29, Y2, Y2 // + zp
+	VMOVDQU32 Y2, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 8(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z4, Z4
+	VMULPS.RN_SAE Z30, Z4, Z4
+	VMAXPS.BCST 68(AX), Z4, Z4 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z4, Z4 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VCVTDQ2PS.RN_SAE Z5, Z5
+	VMULPS.RN_SAE Z30, Z5, Z5
+	VMAXPS.BCST 68(AX), Z5, Z5 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z5, Z5 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPERMT2B Z5, Z28, Z4 // low bytes of the 32 lanes
+	VPADDB Y29, Y4, Y4 // + zp
+	VMOVDQU32 Y4, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 12(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z6, Z6
+	VMULPS.RN_SAE Z30, Z6, Z6
+	VMAXPS.BCST 68(AX), Z6, Z6 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z6, Z6 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VCVTDQ2PS.RN_SAE Z7, Z7
+	VMULPS.RN_SAE Z30, Z7, Z7
+	VMAXPS.BCST 68(AX), Z7, Z7 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z7, Z7 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPERMT2B Z7, Z28, Z6 // low bytes of the 32 lanes
+	VPADDB Y29, Y6, Y6 // + zp
+	VMOVDQU32 Y6, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 16(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z8, Z8
+	VMULPS.RN_SAE Z30, Z8, Z8
+	VMAXPS.BCST 68(AX), Z8, Z8 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z8, Z8 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z8, Z8
+	VCVTDQ2PS.RN_SAE Z9, Z9
+	VMULPS.RN_SAE Z30, Z9, Z9
+	VMAXPS.BCST 68(AX), Z9, Z9 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z9, Z9 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z9, Z9
+	VPERMT2B Z9, Z28, Z8 // low bytes of the 32 lanes
+	VPADDB Y29, Y8, Y8 // + zp
+	VMOVDQU32 Y8, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 20(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z10, Z10
+	VMULPS.RN_SAE Z30, Z10, Z10
+	VMAXPS.BCST 68(AX), Z10, Z10 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z10, Z10 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z10, Z10
+	VCVTDQ2PS.RN_SAE Z11, Z11
+	VMULPS.RN_SAE Z30, Z11, Z11
+	VMAXPS.BCST 68(AX), Z11, Z11 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z11, Z11 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z11, Z11
+	VPERMT2B Z11, Z28, Z10 // low bytes of the 32 lanes
+	VPADDB Y29, Y10, Y10 // + zp
+	VMOVDQU32 Y10, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 24(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z12, Z12
+	VMULPS.RN_SAE Z30, Z12, Z12
+	VMAXPS.BCST 68(AX), Z12, Z12 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z12, Z12 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z12, Z12
+	VCVTDQ2PS.RN_SAE Z13, Z13
+	VMULPS.RN_SAE Z30, Z13, Z13
+	VMAXPS.BCST 68(AX), Z13, Z13 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z13, Z13 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z13, Z13
+	VPERMT2B Z13, Z28, Z12 // low bytes of the 32 lanes
+	VPADDB Y29, Y12, Y12 // + zp
+	VMOVDQU32 Y12, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 28(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z14, Z14
+	VMULPS.RN_SAE Z30, Z14, Z14
+	VMAXPS.BCST 68(AX), Z14, Z14 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z14, Z14 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z14, Z14
+	VCVTDQ2PS.RN_SAE Z15, Z15
+	VMULPS.RN_SAE Z30, Z15, Z15
+	VMAXPS.BCST 68(AX), Z15, Z15 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z15, Z15 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z15, Z15
+	VPERMT2B Z15, Z28, Z14 // low bytes of the 32 lanes
+	VPADDB Y29, Y14, Y14 // + zp
+	VMOVDQU32 Y14, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_rqo_9x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_9x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z28, Z6 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z29, Z7 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z28, Z8 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z29, Z9 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z28, Z10 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z29, Z11 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z28, Z12 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z29, Z13 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z28, Z14 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z29, Z15 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 32(R10), Z28, Z16 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 32(R10), Z29, Z17 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_9x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_9x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(SI), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(SI), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(SI), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(SI), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(SI), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD 24(SI), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD 28(SI), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	VPBROADCASTD 32(SI), Z30
+	VPDPBUSD Z30, Z28, Z16 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z17 // acc += u8(B) . s8(A)
+	ADDQ $36, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_9x2_loop
+qgemm_vnnibu_rqo_9x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 4(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z2, Z2
+	VMULPS.RN_SAE Z30, Z2, Z2
+	VMAXPS.BCST 68(AX), Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VCVTDQ2PS.RN_SAE Z3, Z3
+	VMULPS.RN_SAE Z30, Z3, Z3
+	VMAXPS.BCST 68(AX), Z3, Z3 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z3, Z3 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPERMT2B Z3, Z28, Z2 // low bytes of the 32 lanes
+	VPADDB Y29, Y2, Y2 // + zp
+	VMOVDQU32 Y2, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 8(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z4, Z4
+	VMULPS.RN_SAE Z30, Z4, Z4
+	VMAXPS.BCST 68(AX), Z4, Z4 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z4, Z4 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VCVTDQ2PS.RN_SAE Z5, Z5
+	VMULPS.RN_SAE Z30, Z5, Z5
+	VMAXPS.BCST 68(AX), Z5, Z5 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z5, Z5 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPERMT2B Z5, Z28, Z4 // low bytes of the 32 lanes
+	VPADDB Y29, Y4, Y4 // + zp
+	VMOVDQU32 Y4, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 12(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z6, Z6
+	VMULPS.RN_SAE Z30, Z6, Z6
+	VMAXPS.BCST 68(AX), Z6, Z6 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z6, Z6 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VCVTDQ2PS.RN_SAE Z7, Z7
+	VMULPS.RN_SAE Z30, Z7, Z7
+	VMAXPS.BCST 68(AX), Z7, Z7 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z7, Z7 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPERMT2B Z7, Z28, Z6 // low bytes of the 32 lanes
+	VPADDB Y29, Y6, Y6 // + zp
+	VMOVDQU32 Y6, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 16(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z8, Z8
+	VMULPS.RN_SAE Z30, Z8, Z8
+	VMAXPS.BCST 68(AX), Z8, Z8 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z8, Z8 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z8, Z8
+	VCVTDQ2PS.RN_SAE Z9, Z9
+	VMULPS.RN_SAE Z30, Z9, Z9
+	VMAXPS.BCST 68(AX), Z9, Z9 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z9, Z9 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z9, Z9
+	VPERMT2B Z9, Z28, Z8 // low bytes of the 32 lanes
+	VPADDB Y29, Y8, Y8 // + zp
+	VMOVDQU32 Y8, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 20(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z10, Z10
+	VMULPS.RN_SAE Z30, Z10, Z10
+	VMAXPS.BCST 68(AX), Z10, Z10 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z10, Z10 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z10, Z10
+	VCVTDQ2PS.RN_SAE Z11, Z11
+	VMULPS.RN_SAE Z30, Z11, Z11
+	VMAXPS.BCST 68(AX), Z11, Z11 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z11, Z11 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z11, Z11
+	VPERMT2B Z11, Z28, Z10 // low bytes of the 32 lanes
+	VPADDB Y29, Y10, Y10 // + zp
+	VMOVDQU32 Y10, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 24(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z12, Z12
+	VMULPS.RN_SAE Z30, Z12, Z12
+	VMAXPS.BCST 68(AX), Z12, Z12 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z12, Z12 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z12, Z12
+	VCVTDQ2PS.RN_SAE Z13, Z13
+	VMULPS.RN_SAE Z30, Z13, Z13
+	VMAXPS.BCST 68(AX), Z13, Z13 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z13, Z13 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z13, Z13
+	VPERMT2B Z13, Z28, Z12 // low bytes of the 32 lanes
+	VPADDB Y29, Y12, Y12 // + zp
+	VMOVDQU32 Y12, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 28(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z14, Z14
+	VMULPS.RN_SAE Z30, Z14, Z14
+	VMAXPS.BCST 68(AX), Z14, Z14 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z14, Z14 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z14, Z14
+	VCVTDQ2PS.RN_SAE Z15, Z15
+	VMULPS.RN_SAE Z30, Z15, Z15
+	VMAXPS.BCST 68(AX), Z15, Z15 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z15, Z15 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z15, Z15
+	VPERMT2B Z15, Z28, Z14 // low bytes of the 32 lanes
+	VPADDB Y29, Y14, Y14 // + zp
+	VMOVDQU32 Y14, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 32(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z16, Z16
+	VMULPS.RN_SAE Z30, Z16, Z16
+	VMAXPS.BCST 68(AX), Z16, Z16 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z16, Z16 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z16, Z16
+	VCVTDQ2PS.RN_SAE Z17, Z17
+	VMULPS.RN_SAE Z30, Z17, Z17
+	VMAXPS.BCST 68(AX), Z17, Z17 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z17, Z17 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z17, Z17
+	VPERMT2B Z17, Z28, Z16 // low bytes of the 32 lanes
+	VPADDB Y29, Y16, Y16 // + zp
+	VMOVDQU32 Y16, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_rqo_10x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_10x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z28, Z6 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z29, Z7 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z28, Z8 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z29, Z9 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z28, Z10 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z29, Z11 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z28, Z12 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z29, Z13 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z28, Z14 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z29, Z15 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 32(R10), Z28, Z16 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 32(R10), Z29, Z17 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 36(R10), Z28, Z18 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 36(R10), Z29, Z19 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_10x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_10x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(SI), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(SI), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(SI), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(SI), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(SI), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD 24(SI), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD 28(SI), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	VPBROADCASTD 32(SI), Z30
+	VPDPBUSD Z30, Z28, Z16 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z17 // acc += u8(B) . s8(A)
+	VPBROADCASTD 36(SI), Z31
+	VPDPBUSD Z31, Z28, Z18 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z19 // acc += u8(B) . s8(A)
+	ADDQ $40, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_10x2_loop
+qgemm_vnnibu_rqo_10x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 4(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z2, Z2
+	VMULPS.RN_SAE Z30, Z2, Z2
+	VMAXPS.BCST 68(AX), Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VCVTDQ2PS.RN_SAE Z3, Z3
+	VMULPS.RN_SAE Z30, Z3, Z3
+	VMAXPS.BCST 68(AX), Z3, Z3 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z3, Z3 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPERMT2B Z3, Z28, Z2 // low bytes of the 32 lanes
+	VPADDB Y29, Y2, Y2 // + zp
+	VMOVDQU32 Y2, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 8(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z4, Z4
+	VMULPS.RN_SAE Z30, Z4, Z4
+	VMAXPS.BCST 68(AX), Z4, Z4 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z4, Z4 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VCVTDQ2PS.RN_SAE Z5, Z5
+	VMULPS.RN_SAE Z30, Z5, Z5
+	VMAXPS.BCST 68(AX), Z5, Z5 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z5, Z5 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPERMT2B Z5, Z28, Z4 // low bytes of the 32 lanes
+	VPADDB Y29, Y4, Y4 // + zp
+	VMOVDQU32 Y4, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 12(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z6, Z6
+	VMULPS.RN_SAE Z30, Z6, Z6
+	VMAXPS.BCST 68(AX), Z6, Z6 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z6, Z6 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VCVTDQ2PS.RN_SAE Z7, Z7
+	VMULPS.RN_SAE Z30, Z7, Z7
+	VMAXPS.BCST 68(AX), Z7, Z7 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z7, Z7 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPERMT2B Z7, Z28, Z6 // low bytes of the 32 lanes
+	VPADDB Y29, Y6, Y6 // + zp
+	VMOVDQU32 Y6, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 16(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z8, Z8
+	VMULPS.RN_SAE Z30, Z8, Z8
+	VMAXPS.BCST 68(AX), Z8, Z8 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z8, Z8 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z8, Z8
+	VCVTDQ2PS.RN_SAE Z9, Z9
+	VMULPS.RN_SAE Z30, Z9, Z9
+	VMAXPS.BCST 68(AX), Z9, Z9 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z9, Z9 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z9, Z9
+	VPERMT2B Z9, Z28, Z8 // low bytes of the 32 lanes
+	VPADDB Y29, Y8, Y8 // + zp
+	VMOVDQU32 Y8, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 20(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z10, Z10
+	VMULPS.RN_SAE Z30, Z10, Z10
+	VMAXPS.BCST 68(AX), Z10, Z10 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z10, Z10 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z10, Z10
+	VCVTDQ2PS.RN_SAE Z11, Z11
+	VMULPS.RN_SAE Z30, Z11, Z11
+	VMAXPS.BCST 68(AX), Z11, Z11 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z11, Z11 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z11, Z11
+	VPERMT2B Z11, Z28, Z10 // low bytes of the 32 lanes
+	VPADDB Y29, Y10, Y10 // + zp
+	VMOVDQU32 Y10, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 24(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z12, Z12
+	VMULPS.RN_SAE Z30, Z12, Z12
+	VMAXPS.BCST 68(AX), Z12, Z12 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z12, Z12 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z12, Z12
+	VCVTDQ2PS.RN_SAE Z13, Z13
+	VMULPS.RN_SAE Z30, Z13, Z13
+	VMAXPS.BCST 68(AX), Z13, Z13 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z13, Z13 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z13, Z13
+	VPERMT2B Z13, Z28, Z12 // low bytes of the 32 lanes
+	VPADDB Y29, Y12, Y12 // + zp
+	VMOVDQU32 Y12, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 28(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z14, Z14
+	VMULPS.RN_SAE Z30, Z14, Z14
+	VMAXPS.BCST 68(AX), Z14, Z14 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z14, Z14 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z14, Z14
+	VCVTDQ2PS.RN_SAE Z15, Z15
+	VMULPS.RN_SAE Z30, Z15, Z15
+	VMAXPS.BCST 68(AX), Z15, Z15 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z15, Z15 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z15, Z15
+	VPERMT2B Z15, Z28, Z14 // low bytes of the 32 lanes
+	VPADDB Y29, Y14, Y14 // + zp
+	VMOVDQU32 Y14, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 32(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z16, Z16
+	VMULPS.RN_SAE Z30, Z16, Z16
+	VMAXPS.BCST 68(AX), Z16, Z16 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z16, Z16 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z16, Z16
+	VCVTDQ2PS.RN_SAE Z17, Z17
+	VMULPS.RN_SAE Z30, Z17, Z17
+	VMAXPS.BCST 68(AX), Z17, Z17 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z17, Z17 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z17, Z17
+	VPERMT2B Z17, Z28, Z16 // low bytes of the 32 lanes
+	VPADDB Y29, Y16, Y16 // + zp
+	VMOVDQU32 Y16, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 36(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z18, Z18
+	VMULPS.RN_SAE Z30, Z18, Z18
+	VMAXPS.BCST 68(AX), Z18, Z18 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z18, Z18 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z18, Z18
+	VCVTDQ2PS.RN_SAE Z19, Z19
+	VMULPS.RN_SAE Z30, Z19, Z19
+	VMAXPS.BCST 68(AX), Z19, Z19 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z19, Z19 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z19, Z19
+	VPERMT2B Z19, Z28, Z18 // low bytes of the 32 lanes
+	VPADDB Y29, Y18, Y18 // + zp
+	VMOVDQU32 Y18, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_rqo_11x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_11x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z28, Z6 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z29, Z7 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z28, Z8 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z29, Z9 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z28, Z10 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z29, Z11 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z28, Z12 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z29, Z13 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z28, Z14 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z29, Z15 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 32(R10), Z28, Z16 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 32(R10), Z29, Z17 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 36(R10), Z28, Z18 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 36(R10), Z29, Z19 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 40(R10), Z28, Z20 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 40(R10), Z29, Z21 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_11x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_11x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(SI), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(SI), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(SI), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(SI), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(SI), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD 24(SI), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD 28(SI), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	VPBROADCASTD 32(SI), Z30
+	VPDPBUSD Z30, Z28, Z16 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z17 // acc += u8(B) . s8(A)
+	VPBROADCASTD 36(SI), Z31
+	VPDPBUSD Z31, Z28, Z18 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z19 // acc += u8(B) . s8(A)
+	VPBROADCASTD 40(SI), Z30
+	VPDPBUSD Z30, Z28, Z20 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z21 // acc += u8(B) . s8(A)
+	ADDQ $44, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_11x2_loop
+qgemm_vnnibu_rqo_11x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 4(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z2, Z2
+	VMULPS.RN_SAE Z30, Z2, Z2
+	VMAXPS.BCST 68(AX), Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VCVTDQ2PS.RN_SAE Z3, Z3
+	VMULPS.RN_SAE Z30, Z3, Z3
+	VMAXPS.BCST 68(AX), Z3, Z3 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z3, Z3 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPERMT2B Z3, Z28, Z2 // low bytes of the 32 lanes
+	VPADDB Y29, Y2, Y2 // + zp
+	VMOVDQU32 Y2, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 8(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z4, Z4
+	VMULPS.RN_SAE Z30, Z4, Z4
+	VMAXPS.BCST 68(AX), Z4, Z4 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z4, Z4 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VCVTDQ2PS.RN_SAE Z5, Z5
+	VMULPS.RN_SAE Z30, Z5, Z5
+	VMAXPS.BCST 68(AX), Z5, Z5 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z5, Z5 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPERMT2B Z5, Z28, Z4 // low bytes of the 32 lanes
+	VPADDB Y29, Y4, Y4 // + zp
+	VMOVDQU32 Y4, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 12(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z6, Z6
+	VMULPS.RN_SAE Z30, Z6, Z6
+	VMAXPS.BCST 68(AX), Z6, Z6 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z6, Z6 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VCVTDQ2PS.RN_SAE Z7, Z7
+	VMULPS.RN_SAE Z30, Z7, Z7
+	VMAXPS.BCST 68(AX), Z7, Z7 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z7, Z7 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPERMT2B Z7, Z28, Z6 // low bytes of the 32 lanes
+	VPADDB Y29, Y6, Y6 // + zp
+	VMOVDQU32 Y6, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 16(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z8, Z8
+	VMULPS.RN_SAE Z30, Z8, Z8
+	VMAXPS.BCST 68(AX), Z8, Z8 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z8, Z8 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z8, Z8
+	VCVTDQ2PS.RN_SAE Z9, Z9
+	VMULPS.RN_SAE Z30, Z9, Z9
+	VMAXPS.BCST 68(AX), Z9, Z9 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z9, Z9 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z9, Z9
+	VPERMT2B Z9, Z28, Z8 // low bytes of the 32 lanes
+	VPADDB Y29, Y8, Y8 // + zp
+	VMOVDQU32 Y8, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 20(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z10, Z10
+	VMULPS.RN_SAE Z30, Z10, Z10
+	VMAXPS.BCST 68(AX), Z10, Z10 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z10, Z10 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z10, Z10
+	VCVTDQ2PS.RN_SAE Z11, Z11
+	VMULPS.RN_SAE Z30, Z11, Z11
+	VMAXPS.BCST 68(AX), Z11, Z11 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z11, Z11 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z11, Z11
+	VPERMT2B Z11, Z28, Z10 // low bytes of the 32 lanes
+	VPADDB Y29, Y10, Y10 // + zp
+	VMOVDQU32 Y10, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 24(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z12, Z12
+	VMULPS.RN_SAE Z30, Z12, Z12
+	VMAXPS.BCST 68(AX), Z12, Z12 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z12, Z12 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z12, Z12
+	VCVTDQ2PS.RN_SAE Z13, Z13
+	VMULPS.RN_SAE Z30, Z13, Z13
+	VMAXPS.BCST 68(AX), Z13, Z13 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z13, Z13 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z13, Z13
+	VPERMT2B Z13, Z28, Z12 // low bytes of the 32 lanes
+	VPADDB Y29, Y12, Y12 // + zp
+	VMOVDQU32 Y12, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 28(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z14, Z14
+	VMULPS.RN_SAE Z30, Z14, Z14
+	VMAXPS.BCST 68(AX), Z14, Z14 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z14, Z14 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z14, Z14
+	VCVTDQ2PS.RN_SAE Z15, Z15
+	VMULPS.RN_SAE Z30, Z15, Z15
+	VMAXPS.BCST 68(AX), Z15, Z15 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z15, Z15 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z15, Z15
+	VPERMT2B Z15, Z28, Z14 // low bytes of the 32 lanes
+	VPADDB Y29, Y14, Y14 // + zp
+	VMOVDQU32 Y14, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 32(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z16, Z16
+	VMULPS.RN_SAE Z30, Z16, Z16
+	VMAXPS.BCST 68(AX), Z16, Z16 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z16, Z16 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z16, Z16
+	VCVTDQ2PS.RN_SAE Z17, Z17
+	VMULPS.RN_SAE Z30, Z17, Z17
+	VMAXPS.BCST 68(AX), Z17, Z17 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z17, Z17 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z17, Z17
+	VPERMT2B Z17, Z28, Z16 // low bytes of the 32 lanes
+	VPADDB Y29, Y16, Y16 // + zp
+	VMOVDQU32 Y16, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 36(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z18, Z18
+	VMULPS.RN_SAE Z30, Z18, Z18
+	VMAXPS.BCST 68(AX), Z18, Z18 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z18, Z18 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z18, Z18
+	VCVTDQ2PS.RN_SAE Z19, Z19
+	VMULPS.RN_SAE Z30, Z19, Z19
+	VMAXPS.BCST 68(AX), Z19, Z19 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z19, Z19 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z19, Z19
+	VPERMT2B Z19, Z28, Z18 // low bytes of the 32 lanes
+	VPADDB Y29, Y18, Y18 // + zp
+	VMOVDQU32 Y18, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 40(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z20, Z20
+	VMULPS.RN_SAE Z30, Z20, Z20
+	VMAXPS.BCST 68(AX), Z20, Z20 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z20, Z20 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z20, Z20
+	VCVTDQ2PS.RN_SAE Z21, Z21
+	VMULPS.RN_SAE Z30, Z21, Z21
+	VMAXPS.BCST 68(AX), Z21, Z21 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z21, Z21 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z21, Z21
+	VPERMT2B Z21, Z28, Z20 // low bytes of the 32 lanes
+	VPADDB Y29, Y20, Y20 // + zp
+	VMOVDQU32 Y20, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_rqo_12x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_12x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z28, Z6 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z29, Z7 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z28, Z8 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z29, Z9 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z28, Z10 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z29, Z11 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z28, Z12 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z29, Z13 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z28, Z14 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z29, Z15 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 32(R10), Z28, Z16 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 32(R10), Z29, Z17 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 36(R10), Z28, Z18 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 36(R10), Z29, Z19 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 40(R10), Z28, Z20 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 40(R10), Z29, Z21 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 44(R10), Z28, Z22 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 44(R10), Z29, Z23 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_12x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_12x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(SI), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(SI), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(SI), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(SI), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(SI), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD 24(SI), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD 28(SI), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	VPBROADCASTD 32(SI), Z30
+	VPDPBUSD Z30, Z28, Z16 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z17 // acc += u8(B) . s8(A)
+	VPBROADCASTD 36(SI), Z31
+	VPDPBUSD Z31, Z28, Z18 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z19 // acc += u8(B) . s8(A)
+	VPBROADCASTD 40(SI), Z30
+	VPDPBUSD Z30, Z28, Z20 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z21 // acc += u8(B) . s8(A)
+	VPBROADCASTD 44(SI), Z31
+	VPDPBUSD Z31, Z28, Z22 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z23 // acc += u8(B) . s8(A)
+	ADDQ $48, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_12x2_loop
+qgemm_vnnibu_rqo_12x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 4(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z2, Z2
+	VMULPS.RN_SAE Z30, Z2, Z2
+	VMAXPS.BCST 68(AX), Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VCVTDQ2PS.RN_SAE Z3, Z3
+	VMULPS.RN_SAE Z30, Z3, Z3
+	VMAXPS.BCST 68(AX), Z3, Z3 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z3, Z3 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPERMT2B Z3, Z28, Z2 // low bytes of the 32 lanes
+	VPADDB Y29, Y2, Y2 // + zp
+	VMOVDQU32 Y2, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 8(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z4, Z4
+	VMULPS.RN_SAE Z30, Z4, Z4
+	VMAXPS.BCST 68(AX), Z4, Z4 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z4, Z4 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VCVTDQ2PS.RN_SAE Z5, Z5
+	VMULPS.RN_SAE Z30, Z5, Z5
+	VMAXPS.BCST 68(AX), Z5, Z5 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z5, Z5 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPERMT2B Z5, Z28, Z4 // low bytes of the 32 lanes
+	VPADDB Y29, Y4, Y4 // + zp
+	VMOVDQU32 Y4, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 12(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z6, Z6
+	VMULPS.RN_SAE Z30, Z6, Z6
+	VMAXPS.BCST 68(AX), Z6, Z6 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z6, Z6 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VCVTDQ2PS.RN_SAE Z7, Z7
+	VMULPS.RN_SAE Z30, Z7, Z7
+	VMAXPS.BCST 68(AX), Z7, Z7 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z7, Z7 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPERMT2B Z7, Z28, Z6 // low bytes of the 32 lanes
+	VPADDB Y29, Y6, Y6 // + zp
+	VMOVDQU32 Y6, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 16(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z8, Z8
+	VMULPS.RN_SAE Z30, Z8, Z8
+	VMAXPS.BCST 68(AX), Z8, Z8 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z8, Z8 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z8, Z8
+	VCVTDQ2PS.RN_SAE Z9, Z9
+	VMULPS.RN_SAE Z30, Z9, Z9
+	VMAXPS.BCST 68(AX), Z9, Z9 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z9, Z9 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z9, Z9
+	VPERMT2B Z9, Z28, Z8 // low bytes of the 32 lanes
+	VPADDB Y29, Y8, Y8 // + zp
+	VMOVDQU32 Y8, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 20(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z10, Z10
+	VMULPS.RN_SAE Z30, Z10, Z10
+	VMAXPS.BCST 68(AX), Z10, Z10 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z10, Z10 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z10, Z10
+	VCVTDQ2PS.RN_SAE Z11, Z11
+	VMULPS.RN_SAE Z30, Z11, Z11
+	VMAXPS.BCST 68(AX), Z11, Z11 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z11, Z11 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z11, Z11
+	VPERMT2B Z11, Z28, Z10 // low bytes of the 32 lanes
+	VPADDB Y29, Y10, Y10 // + zp
+	VMOVDQU32 Y10, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 24(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z12, Z12
+	VMULPS.RN_SAE Z30, Z12, Z12
+	VMAXPS.BCST 68(AX), Z12, Z12 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z12, Z12 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z12, Z12
+	VCVTDQ2PS.RN_SAE Z13, Z13
+	VMULPS.RN_SAE Z30, Z13, Z13
+	VMAXPS.BCST 68(AX), Z13, Z13 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z13, Z13 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z13, Z13
+	VPERMT2B Z13, Z28, Z12 // low bytes of the 32 lanes
+	VPADDB Y29, Y12, Y12 // + zp
+	VMOVDQU32 Y12, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 28(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z14, Z14
+	VMULPS.RN_SAE Z30, Z14, Z14
+	VMAXPS.BCST 68(AX), Z14, Z14 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z14, Z14 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z14, Z14
+	VCVTDQ2PS.RN_SAE Z15, Z15
+	VMULPS.RN_SAE Z30, Z15, Z15
+	VMAXPS.BCST 68(AX), Z15, Z15 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z15, Z15 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z15, Z15
+	VPERMT2B Z15, Z28, Z14 // low bytes of the 32 lanes
+	VPADDB Y29, Y14, Y14 // + zp
+	VMOVDQU32 Y14, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 32(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z16, Z16
+	VMULPS.RN_SAE Z30, Z16, Z16
+	VMAXPS.BCST 68(AX), Z16, Z16 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z16, Z16 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z16, Z16
+	VCVTDQ2PS.RN_SAE Z17, Z17
+	VMULPS.RN_SAE Z30, Z17, Z17
+	VMAXPS.BCST 68(AX), Z17, Z17 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z17, Z17 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z17, Z17
+	VPERMT2B Z17, Z28, Z16 // low bytes of the 32 lanes
+	VPADDB Y29, Y16, Y16 // + zp
+	VMOVDQU32 Y16, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 36(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z18, Z18
+	VMULPS.RN_SAE Z30, Z18, Z18
+	VMAXPS.BCST 68(AX), Z18, Z18 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z18, Z18 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z18, Z18
+	VCVTDQ2PS.RN_SAE Z19, Z19
+	VMULPS.RN_SAE Z30, Z19, Z19
+	VMAXPS.BCST 68(AX), Z19, Z19 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z19, Z19 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z19, Z19
+	VPERMT2B Z19, Z28, Z18 // low bytes of the 32 lanes
+	VPADDB Y29, Y18, Y18 // + zp
+	VMOVDQU32 Y18, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 40(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z20, Z20
+	VMULPS.RN_SAE Z30, Z20, Z20
+	VMAXPS.BCST 68(AX), Z20, Z20 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z20, Z20 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z20, Z20
+	VCVTDQ2PS.RN_SAE Z21, Z21
+	VMULPS.RN_SAE Z30, Z21, Z21
+	VMAXPS.BCST 68(AX), Z21, Z21 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z21, Z21 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z21, Z21
+	VPERMT2B Z21, Z28, Z20 // low bytes of the 32 lanes
+	VPADDB Y29, Y20, Y20 // + zp
+	VMOVDQU32 Y20, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 44(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z22, Z22
+	VMULPS.RN_SAE Z30, Z22, Z22
+	VMAXPS.BCST 68(AX), Z22, Z22 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z22, Z22 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z22, Z22
+	VCVTDQ2PS.RN_SAE Z23, Z23
+	VMULPS.RN_SAE Z30, Z23, Z23
+	VMAXPS.BCST 68(AX), Z23, Z23 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z23, Z23 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z23, Z23
+	VPERMT2B Z23, Z28, Z22 // low bytes of the 32 lanes
+	VPADDB Y29, Y22, Y22 // + zp
+	VMOVDQU32 Y22, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_rqo_13x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_13x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z28, Z6 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z29, Z7 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z28, Z8 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z29, Z9 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z28, Z10 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z29, Z11 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z28, Z12 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z29, Z13 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z28, Z14 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z29, Z15 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 32(R10), Z28, Z16 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 32(R10), Z29, Z17 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 36(R10), Z28, Z18 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 36(R10), Z29, Z19 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 40(R10), Z28, Z20 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 40(R10), Z29, Z21 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 44(R10), Z28, Z22 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 44(R10), Z29, Z23 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 48(R10), Z28, Z24 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 48(R10), Z29, Z25 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_13x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_13x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(SI), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(SI), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(SI), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(SI), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(SI), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD 24(SI), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD 28(SI), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	VPBROADCASTD 32(SI), Z30
+	VPDPBUSD Z30, Z28, Z16 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z17 // acc += u8(B) . s8(A)
+	VPBROADCASTD 36(SI), Z31
+	VPDPBUSD Z31, Z28, Z18 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z19 // acc += u8(B) . s8(A)
+	VPBROADCASTD 40(SI), Z30
+	VPDPBUSD Z30, Z28, Z20 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z21 // acc += u8(B) . s8(A)
+	VPBROADCASTD 44(SI), Z31
+	VPDPBUSD Z31, Z28, Z22 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z23 // acc += u8(B) . s8(A)
+	VPBROADCASTD 48(SI), Z30
+	VPDPBUSD Z30, Z28, Z24 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z25 // acc += u8(B) . s8(A)
+	ADDQ $52, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_13x2_loop
+qgemm_vnnibu_rqo_13x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 4(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z2, Z2
+	VMULPS.RN_SAE Z30, Z2, Z2
+	VMAXPS.BCST 68(AX), Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VCVTDQ2PS.RN_SAE Z3, Z3
+	VMULPS.RN_SAE Z30, Z3, Z3
+	VMAXPS.BCST 68(AX), Z3, Z3 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z3, Z3 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPERMT2B Z3, Z28, Z2 // low bytes of the 32 lanes
+	VPADDB Y29, Y2, Y2 // + zp
+	VMOVDQU32 Y2, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 8(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z4, Z4
+	VMULPS.RN_SAE Z30, Z4, Z4
+	VMAXPS.BCST 68(AX), Z4, Z4 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z4, Z4 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VCVTDQ2PS.RN_SAE Z5, Z5
+	VMULPS.RN_SAE Z30, Z5, Z5
+	VMAXPS.BCST 68(AX), Z5, Z5 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z5, Z5 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPERMT2B Z5, Z28, Z4 // low bytes of the 32 lanes
+	VPADDB Y29, Y4, Y4 // + zp
+	VMOVDQU32 Y4, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 12(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z6, Z6
+	VMULPS.RN_SAE Z30, Z6, Z6
+	VMAXPS.BCST 68(AX), Z6, Z6 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z6, Z6 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VCVTDQ2PS.RN_SAE Z7, Z7
+	VMULPS.RN_SAE Z30, Z7, Z7
+	VMAXPS.BCST 68(AX), Z7, Z7 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z7, Z7 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPERMT2B Z7, Z28, Z6 // low bytes of the 32 lanes
+	VPADDB Y29, Y6, Y6 // + zp
+	VMOVDQU32 Y6, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 16(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z8, Z8
+	VMULPS.RN_SAE Z30, Z8, Z8
+	VMAXPS.BCST 68(AX), Z8, Z8 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z8, Z8 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z8, Z8
+	VCVTDQ2PS.RN_SAE Z9, Z9
+	VMULPS.RN_SAE Z30, Z9, Z9
+	VMAXPS.BCST 68(AX), Z9, Z9 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z9, Z9 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z9, Z9
+	VPERMT2B Z9, Z28, Z8 // low bytes of the 32 lanes
+	VPADDB Y29, Y8, Y8 // + zp
+	VMOVDQU32 Y8, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 20(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z10, Z10
+	VMULPS.RN_SAE Z30, Z10, Z10
+	VMAXPS.BCST 68(AX), Z10, Z10 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z10, Z10 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z10, Z10
+	VCVTDQ2PS.RN_SAE Z11, Z11
+	VMULPS.RN_SAE Z30, Z11, Z11
+	VMAXPS.BCST 68(AX), Z11, Z11 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z11, Z11 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z11, Z11
+	VPERMT2B Z11, Z28, Z10 // low bytes of the 32 lanes
+	VPADDB Y29, Y10, Y10 // + zp
+	VMOVDQU32 Y10, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 24(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z12, Z12
+	VMULPS.RN_SAE Z30, Z12, Z12
+	VMAXPS.BCST 68(AX), Z12, Z12 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z12, Z12 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z12, Z12
+	VCVTDQ2PS.RN_SAE Z13, Z13
+	VMULPS.RN_SAE Z30, Z13, Z13
+	VMAXPS.BCST 68(AX), Z13, Z13 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z13, Z13 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z13, Z13
+	VPERMT2B Z13, Z28, Z12 // low bytes of the 32 lanes
+	VPADDB Y29, Y12, Y12 // + zp
+	VMOVDQU32 Y12, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 28(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z14, Z14
+	VMULPS.RN_SAE Z30, Z14, Z14
+	VMAXPS.BCST 68(AX), Z14, Z14 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z14, Z14 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z14, Z14
+	VCVTDQ2PS.RN_SAE Z15, Z15
+	VMULPS.RN_SAE Z30, Z15, Z15
+	VMAXPS.BCST 68(AX), Z15, Z15 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z15, Z15 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z15, Z15
+	VPERMT2B Z15, Z28, Z14 // low bytes of the 32 lanes
+	VPADDB Y29, Y14, Y14 // + zp
+	VMOVDQU32 Y14, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 32(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z16, Z16
+	VMULPS.RN_SAE Z30, Z16, Z16
+	VMAXPS.BCST 68(AX), Z16, Z16 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z16, Z16 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z16, Z16
+	VCVTDQ2PS.RN_SAE Z17, Z17
+	VMULPS.RN_SAE Z30, Z17, Z17
+	VMAXPS.BCST 68(AX), Z17, Z17 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z17, Z17 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z17, Z17
+	VPERMT2B Z17, Z28, Z16 // low bytes of the 32 lanes
+	VPADDB Y29, Y16, Y16 // + zp
+	VMOVDQU32 Y16, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 36(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z18, Z18
+	VMULPS.RN_SAE Z30, Z18, Z18
+	VMAXPS.BCST 68(AX), Z18, Z18 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z18, Z18 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z18, Z18
+	VCVTDQ2PS.RN_SAE Z19, Z19
+	VMULPS.RN_SAE Z30, Z19, Z19
+	VMAXPS.BCST 68(AX), Z19, Z19 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z19, Z19 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z19, Z19
+	VPERMT2B Z19, Z28, Z18 // low bytes of the 32 lanes
+	VPADDB Y29, Y18, Y18 // + zp
+	VMOVDQU32 Y18, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 40(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z20, Z20
+	VMULPS.RN_SAE Z30, Z20, Z20
+	VMAXPS.BCST 68(AX), Z20, Z20 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z20, Z20 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z20, Z20
+	VCVTDQ2PS.RN_SAE Z21, Z21
+	VMULPS.RN_SAE Z30, Z21, Z21
+	VMAXPS.BCST 68(AX), Z21, Z21 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z21, Z21 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z21, Z21
+	VPERMT2B Z21, Z28, Z20 // low bytes of the 32 lanes
+	VPADDB Y29, Y20, Y20 // + zp
+	VMOVDQU32 Y20, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 44(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z22, Z22
+	VMULPS.RN_SAE Z30, Z22, Z22
+	VMAXPS.BCST 68(AX), Z22, Z22 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z22, Z22 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z22, Z22
+	VCVTDQ2PS.RN_SAE Z23, Z23
+	VMULPS.RN_SAE Z30, Z23, Z23
+	VMAXPS.BCST 68(AX), Z23, Z23 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z23, Z23 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z23, Z23
+	VPERMT2B Z23, Z28, Z22 // low bytes of the 32 lanes
+	VPADDB Y29, Y22, Y22 // + zp
+	VMOVDQU32 Y22, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 48(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z24, Z24
+	VMULPS.RN_SAE Z30, Z24, Z24
+	VMAXPS.BCST 68(AX), Z24, Z24 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z24, Z24 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z24, Z24
+	VCVTDQ2PS.RN_SAE Z25, Z25
+	VMULPS.RN_SAE Z30, Z25, Z25
+	VMAXPS.BCST 68(AX), Z25, Z25 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z25, Z25 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z25, Z25
+	VPERMT2B Z25, Z28, Z24 // low bytes of the 32 lanes
+	VPADDB Y29, Y24, Y24 // + zp
+	VMOVDQU32 Y24, (DX)
+	VZEROUPPER
+	RET
+
+// func qgemm_vnnibu_rqo_14x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+TEXT ·qgemm_vnnibu_rqo_14x2(SB), NOSPLIT, $0-40
+	MOVQ kg+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ goff+24(FP), BX
+	MOVQ f+32(FP), AX
+	MOVQ 40(AX), R10 // rowAdd
+	MOVQ 48(AX), R11 // colAdd
+	VMOVDQU32 (R11), Z28 // colAdd
+	VMOVDQU32 64(R11), Z29 // colAdd
+	VPADDD.BCST (R10), Z28, Z0 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST (R10), Z29, Z1 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z28, Z2 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 4(R10), Z29, Z3 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z28, Z4 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 8(R10), Z29, Z5 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z28, Z6 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 12(R10), Z29, Z7 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z28, Z8 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 16(R10), Z29, Z9 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z28, Z10 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 20(R10), Z29, Z11 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z28, Z12 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 24(R10), Z29, Z13 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z28, Z14 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 28(R10), Z29, Z15 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 32(R10), Z28, Z16 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 32(R10), Z29, Z17 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 36(R10), Z28, Z18 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 36(R10), Z29, Z19 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 40(R10), Z28, Z20 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 40(R10), Z29, Z21 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 44(R10), Z28, Z22 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 44(R10), Z29, Z23 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 48(R10), Z28, Z24 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 48(R10), Z29, Z25 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 52(R10), Z28, Z26 // rowAdd[i] + colAdd[j]
+	VPADDD.BCST 52(R10), Z29, Z27 // rowAdd[i] + colAdd[j]
+	TESTQ CX, CX
+	JZ qgemm_vnnibu_rqo_14x2_store
+	PCALIGN $64
+qgemm_vnnibu_rqo_14x2_loop:
+	MOVQ (BX), R13 // goff[g]
+	ADDQ $8, BX
+	VMOVDQU32 0(DI)(R13*1), Z28
+	VMOVDQU32 64(DI)(R13*1), Z29
+	VPBROADCASTD (SI), Z30
+	VPDPBUSD Z30, Z28, Z0 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z1 // acc += u8(B) . s8(A)
+	VPBROADCASTD 4(SI), Z31
+	VPDPBUSD Z31, Z28, Z2 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z3 // acc += u8(B) . s8(A)
+	VPBROADCASTD 8(SI), Z30
+	VPDPBUSD Z30, Z28, Z4 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z5 // acc += u8(B) . s8(A)
+	VPBROADCASTD 12(SI), Z31
+	VPDPBUSD Z31, Z28, Z6 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z7 // acc += u8(B) . s8(A)
+	VPBROADCASTD 16(SI), Z30
+	VPDPBUSD Z30, Z28, Z8 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z9 // acc += u8(B) . s8(A)
+	VPBROADCASTD 20(SI), Z31
+	VPDPBUSD Z31, Z28, Z10 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z11 // acc += u8(B) . s8(A)
+	VPBROADCASTD 24(SI), Z30
+	VPDPBUSD Z30, Z28, Z12 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z13 // acc += u8(B) . s8(A)
+	VPBROADCASTD 28(SI), Z31
+	VPDPBUSD Z31, Z28, Z14 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z15 // acc += u8(B) . s8(A)
+	VPBROADCASTD 32(SI), Z30
+	VPDPBUSD Z30, Z28, Z16 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z17 // acc += u8(B) . s8(A)
+	VPBROADCASTD 36(SI), Z31
+	VPDPBUSD Z31, Z28, Z18 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z19 // acc += u8(B) . s8(A)
+	VPBROADCASTD 40(SI), Z30
+	VPDPBUSD Z30, Z28, Z20 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z21 // acc += u8(B) . s8(A)
+	VPBROADCASTD 44(SI), Z31
+	VPDPBUSD Z31, Z28, Z22 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z23 // acc += u8(B) . s8(A)
+	VPBROADCASTD 48(SI), Z30
+	VPDPBUSD Z30, Z28, Z24 // acc += u8(B) . s8(A)
+	VPDPBUSD Z30, Z29, Z25 // acc += u8(B) . s8(A)
+	VPBROADCASTD 52(SI), Z31
+	VPDPBUSD Z31, Z28, Z26 // acc += u8(B) . s8(A)
+	VPDPBUSD Z31, Z29, Z27 // acc += u8(B) . s8(A)
+	ADDQ $56, SI
+	DECQ CX
+	JNZ qgemm_vnnibu_rqo_14x2_loop
+qgemm_vnnibu_rqo_14x2_store:
+	MOVQ 56(AX), R12 // scale (per row)
+	MOVQ 80(AX), DX // out
+	MOVQ 88(AX), R9 // ldo (bytes)
+	VMOVDQU64 qrqpick<>(SB), Z28 // byte 4i of two vectors
+	VPBROADCASTB 64(AX), Z29 // zp mod 256
+	VBROADCASTSS (R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z0, Z0
+	VMULPS.RN_SAE Z30, Z0, Z0
+	VMAXPS.BCST 68(AX), Z0, Z0 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z0, Z0 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z0, Z0
+	VCVTDQ2PS.RN_SAE Z1, Z1
+	VMULPS.RN_SAE Z30, Z1, Z1
+	VMAXPS.BCST 68(AX), Z1, Z1 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z1, Z1 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z1, Z1
+	VPERMT2B Z1, Z28, Z0 // low bytes of the 32 lanes
+	VPADDB Y29, Y0, Y0 // + zp
+	VMOVDQU32 Y0, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 4(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z2, Z2
+	VMULPS.RN_SAE Z30, Z2, Z2
+	VMAXPS.BCST 68(AX), Z2, Z2 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z2, Z2 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z2, Z2
+	VCVTDQ2PS.RN_SAE Z3, Z3
+	VMULPS.RN_SAE Z30, Z3, Z3
+	VMAXPS.BCST 68(AX), Z3, Z3 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z3, Z3 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z3, Z3
+	VPERMT2B Z3, Z28, Z2 // low bytes of the 32 lanes
+	VPADDB Y29, Y2, Y2 // + zp
+	VMOVDQU32 Y2, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 8(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z4, Z4
+	VMULPS.RN_SAE Z30, Z4, Z4
+	VMAXPS.BCST 68(AX), Z4, Z4 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z4, Z4 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z4, Z4
+	VCVTDQ2PS.RN_SAE Z5, Z5
+	VMULPS.RN_SAE Z30, Z5, Z5
+	VMAXPS.BCST 68(AX), Z5, Z5 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z5, Z5 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z5, Z5
+	VPERMT2B Z5, Z28, Z4 // low bytes of the 32 lanes
+	VPADDB Y29, Y4, Y4 // + zp
+	VMOVDQU32 Y4, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 12(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z6, Z6
+	VMULPS.RN_SAE Z30, Z6, Z6
+	VMAXPS.BCST 68(AX), Z6, Z6 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z6, Z6 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z6, Z6
+	VCVTDQ2PS.RN_SAE Z7, Z7
+	VMULPS.RN_SAE Z30, Z7, Z7
+	VMAXPS.BCST 68(AX), Z7, Z7 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z7, Z7 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z7, Z7
+	VPERMT2B Z7, Z28, Z6 // low bytes of the 32 lanes
+	VPADDB Y29, Y6, Y6 // + zp
+	VMOVDQU32 Y6, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 16(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z8, Z8
+	VMULPS.RN_SAE Z30, Z8, Z8
+	VMAXPS.BCST 68(AX), Z8, Z8 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z8, Z8 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z8, Z8
+	VCVTDQ2PS.RN_SAE Z9, Z9
+	VMULPS.RN_SAE Z30, Z9, Z9
+	VMAXPS.BCST 68(AX), Z9, Z9 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z9, Z9 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z9, Z9
+	VPERMT2B Z9, Z28, Z8 // low bytes of the 32 lanes
+	VPADDB Y29, Y8, Y8 // + zp
+	VMOVDQU32 Y8, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 20(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z10, Z10
+	VMULPS.RN_SAE Z30, Z10, Z10
+	VMAXPS.BCST 68(AX), Z10, Z10 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z10, Z10 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z10, Z10
+	VCVTDQ2PS.RN_SAE Z11, Z11
+	VMULPS.RN_SAE Z30, Z11, Z11
+	VMAXPS.BCST 68(AX), Z11, Z11 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z11, Z11 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z11, Z11
+	VPERMT2B Z11, Z28, Z10 // low bytes of the 32 lanes
+	VPADDB Y29, Y10, Y10 // + zp
+	VMOVDQU32 Y10, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 24(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z12, Z12
+	VMULPS.RN_SAE Z30, Z12, Z12
+	VMAXPS.BCST 68(AX), Z12, Z12 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z12, Z12 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z12, Z12
+	VCVTDQ2PS.RN_SAE Z13, Z13
+	VMULPS.RN_SAE Z30, Z13, Z13
+	VMAXPS.BCST 68(AX), Z13, Z13 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z13, Z13 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z13, Z13
+	VPERMT2B Z13, Z28, Z12 // low bytes of the 32 lanes
+	VPADDB Y29, Y12, Y12 // + zp
+	VMOVDQU32 Y12, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 28(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z14, Z14
+	VMULPS.RN_SAE Z30, Z14, Z14
+	VMAXPS.BCST 68(AX), Z14, Z14 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z14, Z14 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z14, Z14
+	VCVTDQ2PS.RN_SAE Z15, Z15
+	VMULPS.RN_SAE Z30, Z15, Z15
+	VMAXPS.BCST 68(AX), Z15, Z15 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z15, Z15 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z15, Z15
+	VPERMT2B Z15, Z28, Z14 // low bytes of the 32 lanes
+	VPADDB Y29, Y14, Y14 // + zp
+	VMOVDQU32 Y14, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 32(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z16, Z16
+	VMULPS.RN_SAE Z30, Z16, Z16
+	VMAXPS.BCST 68(AX), Z16, Z16 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z16, Z16 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z16, Z16
+	VCVTDQ2PS.RN_SAE Z17, Z17
+	VMULPS.RN_SAE Z30, Z17, Z17
+	VMAXPS.BCST 68(AX), Z17, Z17 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z17, Z17 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z17, Z17
+	VPERMT2B Z17, Z28, Z16 // low bytes of the 32 lanes
+	VPADDB Y29, Y16, Y16 // + zp
+	VMOVDQU32 Y16, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 36(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z18, Z18
+	VMULPS.RN_SAE Z30, Z18, Z18
+	VMAXPS.BCST 68(AX), Z18, Z18 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z18, Z18 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z18, Z18
+	VCVTDQ2PS.RN_SAE Z19, Z19
+	VMULPS.RN_SAE Z30, Z19, Z19
+	VMAXPS.BCST 68(AX), Z19, Z19 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z19, Z19 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z19, Z19
+	VPERMT2B Z19, Z28, Z18 // low bytes of the 32 lanes
+	VPADDB Y29, Y18, Y18 // + zp
+	VMOVDQU32 Y18, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 40(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z20, Z20
+	VMULPS.RN_SAE Z30, Z20, Z20
+	VMAXPS.BCST 68(AX), Z20, Z20 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z20, Z20 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z20, Z20
+	VCVTDQ2PS.RN_SAE Z21, Z21
+	VMULPS.RN_SAE Z30, Z21, Z21
+	VMAXPS.BCST 68(AX), Z21, Z21 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z21, Z21 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z21, Z21
+	VPERMT2B Z21, Z28, Z20 // low bytes of the 32 lanes
+	VPADDB Y29, Y20, Y20 // + zp
+	VMOVDQU32 Y20, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 44(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z22, Z22
+	VMULPS.RN_SAE Z30, Z22, Z22
+	VMAXPS.BCST 68(AX), Z22, Z22 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z22, Z22 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z22, Z22
+	VCVTDQ2PS.RN_SAE Z23, Z23
+	VMULPS.RN_SAE Z30, Z23, Z23
+	VMAXPS.BCST 68(AX), Z23, Z23 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z23, Z23 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z23, Z23
+	VPERMT2B Z23, Z28, Z22 // low bytes of the 32 lanes
+	VPADDB Y29, Y22, Y22 // + zp
+	VMOVDQU32 Y22, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 48(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z24, Z24
+	VMULPS.RN_SAE Z30, Z24, Z24
+	VMAXPS.BCST 68(AX), Z24, Z24 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z24, Z24 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z24, Z24
+	VCVTDQ2PS.RN_SAE Z25, Z25
+	VMULPS.RN_SAE Z30, Z25, Z25
+	VMAXPS.BCST 68(AX), Z25, Z25 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z25, Z25 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z25, Z25
+	VPERMT2B Z25, Z28, Z24 // low bytes of the 32 lanes
+	VPADDB Y29, Y24, Y24 // + zp
+	VMOVDQU32 Y24, (DX)
+	ADDQ R9, DX
+	VBROADCASTSS 52(R12), Z30 // scale[i]
+	VCVTDQ2PS.RN_SAE Z26, Z26
+	VMULPS.RN_SAE Z30, Z26, Z26
+	VMAXPS.BCST 68(AX), Z26, Z26 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z26, Z26 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z26, Z26
+	VCVTDQ2PS.RN_SAE Z27, Z27
+	VMULPS.RN_SAE Z30, Z27, Z27
+	VMAXPS.BCST 68(AX), Z27, Z27 // max(p, lo-zp); NaN -> lo-zp
+	VMINPS.BCST 72(AX), Z27, Z27 // min(p, hi-zp)
+	VCVTPS2DQ.RN_SAE Z27, Z27
+	VPERMT2B Z27, Z28, Z26 // low bytes of the 32 lanes
+	VPADDB Y29, Y26, Y26 // + zp
+	VMOVDQU32 Y26, (DX)
+	VZEROUPPER
+	RET
+
 // Column kernels' scatter indices: lane r -> tile row r (32 int32 apart).
 DATA qcolidx<>+0(SB)/4, $0
 DATA qcolidx<>+4(SB)/4, $32

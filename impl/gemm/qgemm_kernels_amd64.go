@@ -368,6 +368,25 @@ var qgemmKernelsRQ_vnni = [2][15][3]qgemmRQFunc{
 	},
 }
 
+// VNNI int8 micro-kernels with the requantizing store fused and B read
+// through per-group offsets (B unsigned, 32 columns), indexed [rows].
+var qgemmKernelsRQO_vnni = [15]qgemmRQOFunc{
+	1:  qgemm_vnnibu_rqo_1x2,
+	2:  qgemm_vnnibu_rqo_2x2,
+	3:  qgemm_vnnibu_rqo_3x2,
+	4:  qgemm_vnnibu_rqo_4x2,
+	5:  qgemm_vnnibu_rqo_5x2,
+	6:  qgemm_vnnibu_rqo_6x2,
+	7:  qgemm_vnnibu_rqo_7x2,
+	8:  qgemm_vnnibu_rqo_8x2,
+	9:  qgemm_vnnibu_rqo_9x2,
+	10: qgemm_vnnibu_rqo_10x2,
+	11: qgemm_vnnibu_rqo_11x2,
+	12: qgemm_vnnibu_rqo_12x2,
+	13: qgemm_vnnibu_rqo_13x2,
+	14: qgemm_vnnibu_rqo_14x2,
+}
+
 // VNNI column kernels (rows in the lanes), indexed [A unsigned][columns].
 var qgemmColKernels_vnni = [2][9]qcolFunc{
 	0: {
@@ -923,6 +942,48 @@ func qgemm_vnnibu_d_14x2(kg int, a unsafe.Pointer, lda uintptr, b unsafe.Pointer
 
 //go:noescape
 func qgemm_vnnibu_rq_14x2(kg int, a, b unsafe.Pointer, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_1x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_2x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_3x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_4x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_5x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_6x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_7x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_8x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_9x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_10x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_11x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_12x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_13x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
+
+//go:noescape
+func qgemm_vnnibu_rqo_14x2(kg int, a, b unsafe.Pointer, goff *int, f *qfin)
 
 //go:noescape
 func qgemm_vnniau_c1(kg int, a, b unsafe.Pointer, t *int32, rows int)

@@ -8,6 +8,12 @@ import (
 	"github.com/frugal-ml/frugal/impl/cpu"
 )
 
+func init() {
+	qgemmRQO = func(rows, kg int, a, b unsafe.Pointer, goff *int, f *qfin) {
+		qgemmKernelsRQO_vnni[rows](kg, a, b, goff, f)
+	}
+}
+
 // qasmKernels lists the assembly int8 kernels, best first.
 var qasmKernels = []*qkern{
 	{

@@ -78,3 +78,20 @@ func planeRowsF32Asm(plane []float32, at int, src []float32, rows, w, ds, ss, sx
 	}
 	return true
 }
+
+//go:noescape
+func interleave4AVX(dst, src *byte, n, stride int)
+
+// interleave4Asm weaves the first n16 = n &^ 15 positions of four byte rows
+// (src, stride apart) into dst (4 bytes per position) and returns n16; 0
+// without AVX2.
+func interleave4Asm(dst, src []byte, n, stride int) int {
+	n16 := n &^ 15
+	if cpu.Current() < cpu.AVX2 || n16 == 0 {
+		return 0
+	}
+	_ = dst[4*n16-1]
+	_ = src[3*stride+n16-1]
+	interleave4AVX(&dst[0], &src[0], n16, stride)
+	return n16
+}

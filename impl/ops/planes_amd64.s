@@ -222,3 +222,41 @@ gf_rest:
 gf_done:
 	VZEROUPPER
 	RET
+
+// func interleave4AVX(dst, src *byte, n, stride int)
+// dst[4i+j] = src[j*stride+i] for i < n (a multiple of 16), j < 4: four
+// byte rows woven into one row of 4-byte quads (the C4 planes of
+// qconv_planes.go). Two rounds of unpacks per 16 positions.
+TEXT ·interleave4AVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ stride+24(FP), DX
+	LEAQ (SI)(DX*2), R8
+	SHRQ $4, CX
+	JZ   il_done
+il_loop:
+	VMOVDQU (SI), X0
+	VMOVDQU (SI)(DX*1), X1
+	VMOVDQU (R8), X2
+	VMOVDQU (R8)(DX*1), X3
+	VPUNPCKLBW X1, X0, X4 // r0 r1 pairs, positions 0-7
+	VPUNPCKHBW X1, X0, X5 // 8-15
+	VPUNPCKLBW X3, X2, X6 // r2 r3 pairs
+	VPUNPCKHBW X3, X2, X7
+	VPUNPCKLWD X6, X4, X0 // quads 0-3
+	VPUNPCKHWD X6, X4, X1 // 4-7
+	VPUNPCKLWD X7, X5, X2 // 8-11
+	VPUNPCKHWD X7, X5, X3 // 12-15
+	VMOVDQU X0, (DI)
+	VMOVDQU X1, 16(DI)
+	VMOVDQU X2, 32(DI)
+	VMOVDQU X3, 48(DI)
+	ADDQ $16, SI
+	ADDQ $16, R8
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  il_loop
+il_done:
+	VZEROUPPER
+	RET

@@ -11,3 +11,5 @@ func copyRowsAsm(dst, src []byte, rows, w, ds, ss int) bool { return false }
 func planeRowsF32Asm(plane []float32, at int, src []float32, rows, w, ds, ss, sx int) bool {
 	return false
 }
+
+func interleave4Asm(dst, src []byte, n, stride int) int { return 0 }

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"encoding/binary"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -77,6 +78,8 @@ type planeLayout struct {
 	rowOff  []int // per GEMM row (tap-major): where its window starts
 	oh, ow  int
 	garbage bool // wq > ow: output rows carry columns to drop
+	c4Once  sync.Once
+	c4Off   []int // c4Offsets, built on first use
 }
 
 func newPlaneLayout(g ConvGeom, cin int) *planeLayout {
@@ -214,6 +217,10 @@ func evenBytes(v uint64) uint64 {
 func qconvPlanes[TB gemm.Int8, TC int8 | uint8](threads int, pw *qplaneWeights, l *planeLayout, x []TB, zx0 TB, g ConvGeom, zx []int32, out []TC, ep gemm.QEpilogue) {
 	np := len(l.phases)
 	units := np * pw.cin
+	if xb, ok := any(x).([]uint8); ok && qplaneC4 && len(zx) == 1 && l.c4Fits(pw.cin, g, threads) && gemm.QC4Ready(pw.pa) {
+		qconvPlanesC4(threads, pw, l, xb, uint8(any(zx0).(uint8)), g, zx[0], out, ep)
+		return
+	}
 	// 64 bytes of slack let the GEMM pack a short last panel at full
 	// width (see gemm.qpackBOffsets).
 	pbuf := getBytes(units*l.plane + 64)
@@ -238,6 +245,83 @@ func qconvPlanes[TB gemm.Int8, TC int8 | uint8](threads int, pw *qplaneWeights, 
 	planeGEMMs(threads, pw.pa.Nr(), l, g, false, out, func(gt, r0, n int, c []TC, ldc int) {
 		gemm.QGemmPackedAOffsets(gt, pw.pa, n, planes[r0*l.wq:], l.rowOff, zx, c, ldc, ep)
 	})
+}
+
+// qplaneC4 lets 8-bit phase-plane convolutions run on channel-interleaved
+// planes with B read in place (qconvPlanesC4); off, B is packed from the
+// planes (tests and benchmarks compare).
+var qplaneC4 = true
+
+// c4Fits reports whether the C4 route suits this convolution: whole
+// groups of four channels; planes whose extra columns (computed, then
+// dropped) are at most 1/25 of a row, since the packed route skips them
+// and the C4 GEMM does not (measured, BenchmarkQConvPlanes, 2 threads:
+// 64-64@56 c4 134.6 us against 140.0 packed; 128-128@28, 2 of every 30
+// columns extra, 150.7 against 134.6); and a map tall and wide enough for
+// planeGEMMs to split its rows among the goroutines (the C4 GEMM runs on
+// one).
+func (l *planeLayout) c4Fits(cin int, g ConvGeom, threads int) bool {
+	return cin%4 == 0 && (l.wq-g.OW)*25 <= l.wq &&
+		(threads <= 1 || (g.OH >= threads && g.OH*l.wq >= 2*threads*gemm.QC4Cols))
+}
+
+// c4Offsets returns, per VNNI group of the GEMM's K (tap-major like
+// rowOff: tap t, channels 4q..4q+3), the byte offset of its window in the
+// C4 planes: plane (phase, q) holds 4 bytes per position.
+func (l *planeLayout) c4Offsets(cin int) []int {
+	l.c4Once.Do(func() {
+		l.c4Off = make([]int, len(l.rowOff)/4)
+		for gi := range l.c4Off {
+			o := l.rowOff[4*gi]
+			unit, shift := o/l.plane, o%l.plane
+			ph, q := unit/cin, unit%cin/4
+			l.c4Off[gi] = 4 * ((ph*(cin/4)+q)*l.plane + shift)
+		}
+	})
+	return l.c4Off
+}
+
+// qconvPlanesC4 is qconvPlanes for uint8 input on C4 planes: each group of
+// four channel planes (per phase) is filled as usual, then woven into one
+// plane of 4-byte quads, which the GEMM reads in place
+// (gemm.QGemmPackedAC4): no B packing, one pass over the input instead of
+// one per filter tap. The GEMM computes the planes' extra columns too
+// (planeGEMMs drops them).
+func qconvPlanesC4[TC int8 | uint8](threads int, pw *qplaneWeights, l *planeLayout, x []uint8, zx0 uint8, g ConvGeom, zx int32, out []TC, ep gemm.QEpilogue) {
+	np, cq := len(l.phases), pw.cin/4
+	goff := l.c4Offsets(pw.cin)
+	// Slack: the GEMM reads whole blocks of QC4Cols positions.
+	size := np*pw.cin*l.plane + 4*gemm.QC4Cols
+	cbuf := getBytes(size)
+	defer bytePool.Put(cbuf)
+	c4 := (*cbuf)[:size]
+	clear(c4[np*pw.cin*l.plane:])
+	plane := g.H * g.W
+	Parallel(threads, np*cq, func(u0, u1 int) {
+		sbuf := getBytes(4 * l.plane)
+		defer bytePool.Put(sbuf)
+		four := (*sbuf)[:4*l.plane]
+		for u := u0; u < u1; u++ {
+			ph, q := l.phases[u/cq], u%cq
+			for i := 0; i < 4; i++ {
+				c := 4*q + i
+				fillPlane(four[i*l.plane:(i+1)*l.plane], x[c*plane:(c+1)*plane], g.H, g.W, g, l, ph, zx0)
+			}
+			interleave4(c4[u*4*l.plane:(u+1)*4*l.plane], four, l.plane)
+		}
+	})
+	planeGEMMs(threads, gemm.QC4Cols, l, g, false, out, func(gt, r0, n int, c []TC, ldc int) {
+		gemm.QGemmPackedAC4(pw.pa, n, c4[4*r0*l.wq:], goff, zx, c, ldc, ep)
+	})
+}
+
+// interleave4 weaves four rows of n bytes (src, n apart) into dst, 4 bytes
+// per position.
+func interleave4(dst, src []byte, n int) {
+	i := interleave4Asm(dst, src, n, n)
+	for ; i < n; i++ {
+		dst[4*i], dst[4*i+1], dst[4*i+2], dst[4*i+3] = src[i], src[n+i], src[2*n+i], src[3*n+i]
+	}
 }
 
 // qplaneCols lets 8-bit phase-plane convolutions skip the planes' extra

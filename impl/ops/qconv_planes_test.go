@@ -167,7 +167,9 @@ func BenchmarkQConvPlanes(b *testing.B) {
 			cols    bool
 			threads int
 			nofuse  bool // requantize with the separate finisher
-		}{{false, 1, false}, {true, 1, false}, {true, 1, true}, {false, 2, false}, {true, 2, false}, {true, 2, true}} {
+			noC4    bool // B packed from plain planes
+		}{{false, 1, false, true}, {true, 1, false, true}, {true, 1, true, true}, {true, 1, false, false},
+			{false, 2, false, true}, {true, 2, false, true}, {true, 2, true, true}, {true, 2, false, false}} {
 			cols := tc.cols
 			name := "full"
 			if cols {
@@ -175,6 +177,9 @@ func BenchmarkQConvPlanes(b *testing.B) {
 			}
 			if tc.nofuse {
 				name += "-nofuse"
+			}
+			if !tc.noC4 {
+				name = "c4"
 			}
 			b.Run(fmt.Sprintf("%d-%d@%d/s%d/t%d/%s", c.cin, c.cout, c.h, c.s, tc.threads, name), func(b *testing.B) {
 				var lc layoutCache
@@ -185,13 +190,69 @@ func BenchmarkQConvPlanes(b *testing.B) {
 					scale[i] = 0.001
 				}
 				ep := gemm.QEpilogue{PerRow: true, ZeroPoint: 5, Relu: true, Clamp: true, Lo: 0, Hi: 255, Scale: scale}
-				defer func() { qplaneCols = true }()
-				qplaneCols = cols
+				defer func() { qplaneCols, qplaneC4 = true, true }()
+				qplaneCols, qplaneC4 = cols, !tc.noC4
 				defer gemm.SetQFusedStore(gemm.SetQFusedStore(!tc.nofuse))
 				for b.Loop() {
 					qconvPlanes(tc.threads, pw, l, x, 117, g, []int32{117}, out, ep)
 				}
 			})
 		}
+	}
+}
+
+// The C4 route (interleaved planes, B read in place) must give exactly the
+// packed route's outputs: channels in groups of four, strides 1 and 2,
+// padded or not, maps whose rows do and do not fill the GEMM's 32-column
+// blocks, 1 to 3 threads, uint8 and int8 outputs.
+func TestQConvPlanesC4MatchesPacked(t *testing.T) {
+	if !gemm.QC4Ready(packPlaneWeights([]int8{1, 2, 3, 4}, 1, 4, 1, 1, nil).pa) {
+		t.Skip("no C4 kernels on this machine")
+	}
+	rng := rand.New(rand.NewPCG(31, 32))
+	cases := []qplaneCase{
+		{64, 64, 56, 56, 3, 1, 1}, {16, 24, 56, 60, 3, 1, 1}, {8, 40, 50, 64, 3, 1, 1}, {4, 20, 7, 61, 3, 1, 1},
+		{8, 16, 56, 56, 3, 2, 1}, {12, 32, 60, 58, 3, 2, 1}, {4, 6, 9, 11, 3, 1, 0}, {4, 30, 40, 40, 5, 1, 0},
+		{8, 5, 17, 33, 3, 2, 0}, {32, 16, 30, 12, 1, 1, 0},
+	}
+	run := 0
+	for _, c := range cases {
+		g := c.geom()
+		for _, threads := range []int{1, 2, 3} {
+			t.Run(fmt.Sprintf("%dx%dx%d-%d/k%d/s%d/p%d/t%d", c.cin, c.h, c.w, c.cout, c.k, c.s, c.pad, threads), func(t *testing.T) {
+				w8 := make([]int8, c.cout*c.cin*c.k*c.k)
+				for i := range w8 {
+					w8[i] = int8(rng.IntN(255) - 127)
+				}
+				pw := packPlaneWeights(w8, c.cout, c.cin, c.k, c.k, nil)
+				var lc layoutCache
+				if !lc.get(g, pw.cin, pw.k).c4Fits(pw.cin, g, threads) {
+					t.Skip("map too small for the C4 route at this thread count")
+				}
+				run++
+				xu := make([]uint8, c.cin*c.h*c.w)
+				for i := range xu {
+					xu[i] = uint8(rng.IntN(256))
+				}
+				packed := func(f func() any) any {
+					defer func() { qplaneC4 = true }()
+					qplaneC4 = false
+					return f()
+				}
+				for _, zx := range []uint8{0, 117} {
+					if got, want := fmt.Sprint(runQPlanes[uint8, uint8](threads, pw, g, xu, zx, true)),
+						fmt.Sprint(packed(func() any { return runQPlanes[uint8, uint8](threads, pw, g, xu, zx, true) })); got != want {
+						t.Fatalf("zx %d, uint8 out: C4 outputs differ from the packed route", zx)
+					}
+					if got, want := fmt.Sprint(runQPlanes[uint8, int8](threads, pw, g, xu, zx, true)),
+						fmt.Sprint(packed(func() any { return runQPlanes[uint8, int8](threads, pw, g, xu, zx, true) })); got != want {
+						t.Fatalf("zx %d, int8 out: C4 outputs differ from the packed route", zx)
+					}
+				}
+			})
+		}
+	}
+	if run == 0 {
+		t.Fatal("no case took the C4 route")
 	}
 }

@@ -163,6 +163,7 @@ def token_ids(n, seed):
 
 
 def export_bert(root, n_eval, n_calib):
+    torch.manual_seed(0)  # the same weights whether or not the other models were exported first
     np.save(os.path.join(root, "bert_calib_ids.npy"), token_ids(n_calib, seed=11))
     ev = token_ids(n_eval, seed=12)
     np.save(os.path.join(root, "bert_eval_ids.npy"), ev)

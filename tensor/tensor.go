@@ -215,6 +215,52 @@ func (t *Tensor) Reshaped(shape ...int) (*Tensor, error) {
 	return &Tensor{DType: t.DType, Shape: append([]int(nil), shape...), Data: t.Data}, nil
 }
 
+// Rows returns rows lo..hi-1 of t along its first axis (a tensor of shape
+// [hi-lo, t.Shape[1:]...]) sharing t's storage, e.g. one sample or one batch
+// of a data set held as one tensor.
+func (t *Tensor) Rows(lo, hi int) (*Tensor, error) {
+	if t.Rank() == 0 || lo < 0 || hi < lo || hi > t.Shape[0] {
+		return nil, fmt.Errorf("tensor: rows %d..%d of shape %v", lo, hi, t.Shape)
+	}
+	per := NumElems(t.Shape[1:])
+	shape := append([]int{hi - lo}, t.Shape[1:]...)
+	a, b := lo*per, hi*per
+	var d any
+	switch x := t.Data.(type) {
+	case []float32:
+		d = x[a:b:b]
+	case []float64:
+		d = x[a:b:b]
+	case []int8:
+		d = x[a:b:b]
+	case []int16:
+		d = x[a:b:b]
+	case []int32:
+		d = x[a:b:b]
+	case []int64:
+		d = x[a:b:b]
+	case []uint8:
+		d = x[a:b:b]
+	case []uint16:
+		d = x[a:b:b]
+	case []uint32:
+		d = x[a:b:b]
+	case []uint64:
+		d = x[a:b:b]
+	case []bool:
+		d = x[a:b:b]
+	case []string:
+		d = x[a:b:b]
+	case []complex64:
+		d = x[a:b:b]
+	case []complex128:
+		d = x[a:b:b]
+	default:
+		return nil, fmt.Errorf("tensor: unsupported storage type %T", t.Data)
+	}
+	return &Tensor{DType: t.DType, Shape: shape, Data: d}, nil
+}
+
 // SameShape reports whether two shapes are identical.
 func SameShape(a, b []int) bool {
 	if len(a) != len(b) {

@@ -103,3 +103,39 @@ func TestHalfToFloat32(t *testing.T) {
 		}
 	}
 }
+
+func TestRows(t *testing.T) {
+	x := MustFromSlice([]int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 3, 2, 2)
+	r, err := x.Rows(1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !SameShape(r.Shape, []int{2, 2, 2}) || r.DType != Int64 || r.I64()[0] != 4 || len(r.I64()) != 8 {
+		t.Fatalf("Rows(1,3) = %v", r)
+	}
+	r.I64()[0] = -4 // a view: writes reach x
+	if x.I64()[4] != -4 {
+		t.Error("Rows copied instead of sharing storage")
+	}
+	if _, err := x.Rows(1, 1); err != nil {
+		t.Errorf("empty range: %v", err)
+	}
+	// Appending to a row view must not overwrite the next row.
+	r0, _ := x.Rows(0, 1)
+	_ = append(r0.I64(), 99)
+	if x.I64()[4] != -4 {
+		t.Error("append to a row view wrote into the next row")
+	}
+	for _, c := range [][2]int{{-1, 1}, {2, 1}, {0, 4}} {
+		if _, err := x.Rows(c[0], c[1]); err == nil {
+			t.Errorf("Rows(%d,%d) of %v accepted", c[0], c[1], x.Shape)
+		}
+	}
+	if _, err := Scalar(float32(1)).Rows(0, 1); err == nil {
+		t.Error("Rows of a scalar accepted")
+	}
+	f, _ := MustFromSlice([]float32{1, 2, 3}, 3).Rows(2, 3)
+	if f.F32()[0] != 3 || !SameShape(f.Shape, []int{1}) {
+		t.Errorf("float rows: %v", f)
+	}
+}

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Agreement table for bench/ort/compare.sh. For each MODEL given, reads from DIR/MODEL/:
 torch_eval.npy (PyTorch fp32), ort_fp32.npy, frugal_fp32.npy, ort_int8.npy, frugal_int8.npy,
-each [N, classes] logits on the same N inputs, and the controls ort_int8_ref.npy and
+each [N, classes] logits on the same N inputs (or [N, R*classes] for a model that predicts R
+tokens per input, as bert_small's [1, 32, 1000]: rows are reshaped to torch_eval.npy's width, so
+each token's prediction is one row), and the controls ort_int8_ref.npy and
 frugal_int8_ref.npy (the int8 model run op by op in float, ONNX's QDQ reference semantics,
 without int8 kernels), and prints for pairs of them:
   top-1   fraction of inputs whose argmax agrees;
@@ -16,9 +18,13 @@ import sys
 import numpy as np
 
 
-def load(d, name):
+def load(d, name, width=None):
+    """DIR/name.npy as rows of width (torch_eval's row width), or None if absent."""
     p = os.path.join(d, name + ".npy")
-    return np.load(p) if os.path.exists(p) else None
+    if not os.path.exists(p):
+        return None
+    a = np.load(p)
+    return a.reshape(-1, width) if width else a
 
 
 def row(label, a, b):
@@ -36,10 +42,11 @@ def main():
     for m in sys.argv[2:]:
         d = os.path.join(root, m)
         t = load(d, "torch_eval")
-        of, ff, oq, fq, oqr, fqr = (load(d, n) for n in ("ort_fp32", "frugal_fp32", "ort_int8", "frugal_int8",
-                                                          "ort_int8_ref", "frugal_int8_ref"))
+        of, ff, oq, fq, oqr, fqr = (load(d, n, t.shape[1]) for n in ("ort_fp32", "frugal_fp32", "ort_int8", "frugal_int8",
+                                                                      "ort_int8_ref", "frugal_int8_ref"))
         top = np.sort(t, axis=1)[:, -2:]
-        print(f"\n{m}: {len(t)} inputs, {len(np.unique(t.argmax(1)))} distinct fp32 top-1 classes, "
+        what = "inputs" if of is None or len(of) == len(np.load(os.path.join(d, "ort_fp32.npy"))) else "predictions (tokens)"
+        print(f"\n{m}: {len(t)} {what}, {len(np.unique(t.argmax(1)))} distinct fp32 top-1 classes, "
               f"median fp32 top-1 margin {float(np.median(top[:, 1] - top[:, 0])):.3f} (logit std {float(t.std()):.3f})\n")
         print("| pair (a vs reference b) | top-1 agreement | SQNR | max abs diff |")
         print("|---|---|---|---|")

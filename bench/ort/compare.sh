@@ -4,10 +4,13 @@
 #   bench/ort/compare.sh [DIR]
 #
 # Exports ResNet-18 and MobileNetV2 (torchvision architectures, "pretrained-like" weights, see
-# export_ort_models.py) and a single 3x3 Conv (64->64, 56x56, pad 1, bias), quantizes the two
-# networks to int8 QDQ with `frugal quantize`, then
-#   1. accuracy: runs frugal and ORT, fp32 and int8, on the same N_EVAL synthetic images and
-#      prints top-1 agreement / SQNR tables (accuracy.py);
+# export_ort_models.py), a single 3x3 Conv (64->64, 56x56, pad 1, bias) and bert_small (a
+# BERT-style encoder with a tied masked-language-model head, int64 token ids [1,32] -> logits
+# [1,32,1000]), quantizes the three networks to int8 QDQ with `frugal quantize` (the encoder
+# calibrated on token ids from a .npy file), then
+#   1. accuracy: runs frugal and ORT, fp32 and int8, on the same N_EVAL synthetic images (token
+#      sequences for bert_small, top-1 per token) and prints top-1 agreement / SQNR tables
+#      (accuracy.py);
 #   2. latency: ROUNDS rounds, each timing every model with `frugal bench model --json
 #      --threads 2` and `node bench.js --json --threads 2` (RUNS timed runs after 10 warm-up
 #      runs), alternating which engine goes first, and prints the table (summarize.py).
@@ -36,7 +39,7 @@ if [ ! -f "$here/node_modules/onnxruntime-node/package.json" ]; then
 fi
 
 # --- models, inputs, binaries ---
-if [ ! -f "$dir/eval_inputs.npy" ] || [ ! -f "$dir/conv3x3/model.onnx" ]; then
+if [ ! -f "$dir/eval_inputs.npy" ] || [ ! -f "$dir/conv3x3/model.onnx" ] || [ ! -f "$dir/bert_small/model.onnx" ]; then
 	$py "$here/export_ort_models.py" "$dir" "$N_EVAL"
 fi
 go build -o "$dir/frugal" ./cmd/frugal
@@ -46,26 +49,31 @@ for m in resnet18 mobilenet_v2; do
 	"$dir/frugal" quantize "$dir/$m/model.onnx" --data "$dir/calib" --calib 64 \
 		--mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --out "$dir/$m/int8.onnx" 2>/dev/null
 done
+"$dir/frugal" quantize "$dir/bert_small/model.onnx" --data "$dir/bert_calib_ids.npy" --calib 64 \
+	--out "$dir/bert_small/int8.onnx" 2>/dev/null
 
 # --- accuracy ---
 if [ "${SKIP_ACCURACY:-}" != 1 ]; then
-	for m in resnet18 mobilenet_v2; do
-		echo "running $m on $(basename "$dir")/eval_inputs.npy (fp32, int8; frugal, ORT)..." >&2
-		"$dir/samples" --threads "$THREADS" "$dir/$m/model.onnx" "$dir/eval_inputs.npy" "$dir/$m/frugal_fp32.npy"
-		ort "$dir/$m/model.onnx" --threads "$THREADS" --samples "$dir/eval_inputs.npy" --out "$dir/$m/ort_fp32.npy"
-		"$dir/samples" --threads "$THREADS" "$dir/$m/int8.onnx" "$dir/eval_inputs.npy" "$dir/$m/frugal_int8.npy"
-		ort "$dir/$m/int8.onnx" --threads "$THREADS" --samples "$dir/eval_inputs.npy" --out "$dir/$m/ort_int8.npy"
+	for m in resnet18 mobilenet_v2 bert_small; do
+		x="$dir/eval_inputs.npy"
+		[ "$m" = bert_small ] && x="$dir/bert_eval_ids.npy"
+		echo "running $m on $(basename "$dir")/$(basename "$x") (fp32, int8; frugal, ORT)..." >&2
+		"$dir/samples" --threads "$THREADS" "$dir/$m/model.onnx" "$x" "$dir/$m/frugal_fp32.npy"
+		ort "$dir/$m/model.onnx" --threads "$THREADS" --samples "$x" --out "$dir/$m/ort_fp32.npy"
+		"$dir/samples" --threads "$THREADS" "$dir/$m/int8.onnx" "$x" "$dir/$m/frugal_int8.npy"
+		ort "$dir/$m/int8.onnx" --threads "$THREADS" --samples "$x" --out "$dir/$m/ort_int8.npy"
 		# Controls: each engine's int8 model run op by op in float (ONNX's QDQ reference
 		# semantics, no int8 kernel fusion), to show how far rounding details alone move results.
-		"$dir/samples" --threads "$THREADS" --no-optimize "$dir/$m/int8.onnx" "$dir/eval_inputs.npy" "$dir/$m/frugal_int8_ref.npy"
-		ort "$dir/$m/int8.onnx" --threads "$THREADS" --opt disabled --samples "$dir/eval_inputs.npy" --out "$dir/$m/ort_int8_ref.npy"
+		"$dir/samples" --threads "$THREADS" --no-optimize "$dir/$m/int8.onnx" "$x" "$dir/$m/frugal_int8_ref.npy"
+		ort "$dir/$m/int8.onnx" --threads "$THREADS" --opt disabled --samples "$x" --out "$dir/$m/ort_int8_ref.npy"
 	done
-	$py "$here/accuracy.py" "$dir" resnet18 mobilenet_v2
+	$py "$here/accuracy.py" "$dir" resnet18 mobilenet_v2 bert_small
 fi
 
 # --- latency, side by side ---
 if [ "${SKIP_LATENCY:-}" != 1 ]; then
-	models=(resnet18/model.onnx mobilenet_v2/model.onnx conv3x3/model.onnx resnet18/int8.onnx mobilenet_v2/int8.onnx)
+	models=(resnet18/model.onnx mobilenet_v2/model.onnx conv3x3/model.onnx resnet18/int8.onnx mobilenet_v2/int8.onnx
+		bert_small/model.onnx bert_small/int8.onnx)
 	out="$dir/latency.jsonl"
 	: >"$out"
 	for ((r = 1; r <= ROUNDS; r++)); do

@@ -11,7 +11,13 @@ Writes into DIR:
       for `frugal quantize --data DIR/calib --mean ... --std ...`;
   eval_inputs.npy           float32 [N,3,224,224]: other synthetic images, already normalised
       with the ImageNet mean/std, one model input per row;
-  <model>/torch_eval.npy    PyTorch's fp32 logits on eval_inputs.npy.
+  <model>/torch_eval.npy    PyTorch's fp32 logits on eval_inputs.npy;
+  bert_small/model.onnx     a small BERT-style encoder with a masked-language-model head (see
+      BertSmall; opset 14, input "input" int64 [1,32] token ids, output [1,32,1000] logits);
+  bert_calib_ids.npy, bert_eval_ids.npy   int64 [N,32] token ids (calibration for
+      `frugal quantize --data DIR/bert_calib_ids.npy`; evaluation, one model input per row);
+  bert_small/torch_eval.npy PyTorch's fp32 logits on bert_eval_ids.npy as [N_EVAL*32, 1000]:
+      one row per token, so a row's argmax is that token's top-1 prediction.
 
 Why not plain random weights: torchvision's random initialisation gives logits that do not
 depend on the input (ResNet-18 picks the same class for every input; MobileNetV2's logits are
@@ -30,6 +36,20 @@ trained ones as far as quantization is concerned, without any data set:
 Even so these networks are more sensitive to small perturbations than trained ones (1000
 classes with small top-1 margins): compare.sh therefore also measures each engine against
 its own unfused int8 reference, as a control.
+The encoder has the same problem in another form: with PyTorch's default initialisation the
+residual branches are ~1/sqrt(3) of the skip path, so the post-norm layers pass each token's own
+embedding through and the tied head predicts the input token at every position with a margin of
+~4 logit std (top-1 the same in any precision). BertSmall.pretrained_like scales attention's
+output projection and the FFN's second linear by BRANCH_SCALE = 5 (branches larger than the skip
+path), so the context decides the prediction at most positions (the input token itself is
+predicted at ~20% of them, 440 distinct tokens over 6400 positions), and scales the final
+LayerNorm so the logits' std is LOGIT_STD. ATTN_SCALE > 1 would also sharpen attention (branches
+x4 and q/k/v projection x3: 616 distinct tokens, input token at 0.2%), but sharp attention on
+random weights amplifies the int8 error of q and k: the int8 model's top-1 agreement with fp32
+fell to 76% (16.5 dB SQNR), against 95% (30.6 dB) with ATTN_SCALE = 1, a loss that says more
+about random weights than about int8, so it stays 1. Token ids are
+drawn from a Zipf-like distribution (p ~ 1/(rank+10) over a random permutation of the
+vocabulary), so sequences repeat tokens as text does.
 Synthetic images: 1/f^a amplitude-spectrum noise per channel (a random in [0.75,1.25]; natural
 images have a power spectrum near 1/f^2), mixed by a random colour matrix, with a random
 brightness/contrast, quantized to uint8. Usage:
@@ -90,6 +110,73 @@ def write_idx(path, arr):
 
 def write_npy(path, arr):
     np.save(path, np.ascontiguousarray(arr, dtype=np.float32))
+
+
+VOCAB, D_MODEL, SEQ = 1000, 128, 32
+BRANCH_SCALE, ATTN_SCALE = 5.0, 1.0  # see the module docstring
+
+
+class BertSmall(torch.nn.Module):
+    """Token embedding (VOCAB x D_MODEL) plus a learned position embedding, two post-norm
+    torch.nn.TransformerEncoderLayer (4 heads, FFN 256, GELU, no dropout, batch first), a final
+    LayerNorm, and a masked-language-model head tied to the token embedding:
+    logits = h @ E^T + bias, [1, SEQ, VOCAB]."""
+
+    def __init__(self):
+        super().__init__()
+        self.tok = torch.nn.Embedding(VOCAB, D_MODEL)
+        self.pos = torch.nn.Embedding(SEQ, D_MODEL)
+        # Two separately initialised layers (nn.TransformerEncoder would deep-copy one).
+        self.layers = torch.nn.ModuleList([
+            torch.nn.TransformerEncoderLayer(D_MODEL, 4, 256, dropout=0.0, activation="gelu", batch_first=True)
+            for _ in range(2)])
+        self.ln = torch.nn.LayerNorm(D_MODEL)
+        self.bias = torch.nn.Parameter(torch.zeros(VOCAB))
+        self.register_buffer("positions", torch.arange(SEQ).unsqueeze(0), persistent=False)
+
+    def forward(self, ids):
+        h = self.tok(ids) + self.pos(self.positions)
+        for layer in self.layers:
+            h = layer(h)
+        return torch.nn.functional.linear(self.ln(h), self.tok.weight, self.bias)
+
+    def pretrained_like(self, ids):
+        """See the module docstring: residual branches and attention scaled up, logits scaled
+        to LOGIT_STD on ids."""
+        with torch.no_grad():
+            for layer in self.layers:
+                layer.self_attn.out_proj.weight.mul_(BRANCH_SCALE)
+                layer.linear2.weight.mul_(BRANCH_SCALE)
+                layer.self_attn.in_proj_weight.mul_(ATTN_SCALE)
+            self.bias.normal_(0, 0.1)
+            self.eval()
+            self.ln.weight.mul_(LOGIT_STD / float(self(ids).std()))
+
+
+def token_ids(n, seed):
+    """n sequences of SEQ token ids, int64, Zipf-like frequencies."""
+    rng = np.random.default_rng(seed)
+    p = 1.0 / (np.arange(VOCAB) + 10.0)
+    p /= p.sum()
+    perm = rng.permutation(VOCAB)
+    return perm[rng.choice(VOCAB, size=(n, SEQ), p=p)].astype(np.int64)
+
+
+def export_bert(root, n_eval, n_calib):
+    torch.manual_seed(0)  # the same weights whether or not the other models were exported first
+    np.save(os.path.join(root, "bert_calib_ids.npy"), token_ids(n_calib, seed=11))
+    ev = token_ids(n_eval, seed=12)
+    np.save(os.path.join(root, "bert_eval_ids.npy"), ev)
+    model = BertSmall()
+    model.pretrained_like(torch.from_numpy(token_ids(256, seed=13)))
+    save(root, "bert_small", model, torch.from_numpy(ev[:1].copy()), opset=14)
+    with torch.no_grad():
+        y = torch.cat([model(torch.from_numpy(ev[i:i + 1])) for i in range(n_eval)]).reshape(-1, VOCAB)
+    write_npy(os.path.join(root, "bert_small", "torch_eval.npy"), y.numpy())
+    top = y.topk(2, dim=1).values
+    copied = float((y.argmax(1) == torch.from_numpy(ev.reshape(-1))).float().mean())
+    print(f"bert_small: {y.argmax(1).unique().numel()} distinct top-1 tokens over {n_eval}x{SEQ} positions "
+          f"(the input token itself at {100 * copied:.1f}%), median top-1 margin {float((top[:, 0] - top[:, 1]).median()):.3f}")
 
 
 def pretrained_like(model, classifier, x):
@@ -155,6 +242,8 @@ def main():
 
     conv = torch.nn.Conv2d(64, 64, 3, padding=1, bias=True)
     save(root, "conv3x3", conv, torch.randn(1, 64, 56, 56))
+
+    export_bert(root, n_eval, n_calib)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,11 @@ writes DIR/report.json.`,
 				return err
 			}
 			fmt.Fprintf(out, "quantizing to int8 (calibrating on %d training images)\n", calib)
-			qm, sum, err := quantizeModel(cmd, m, trainSet, calib, quant.DefaultConfig())
+			x, err := datasetSamples(trainSet)
+			if err != nil {
+				return err
+			}
+			qm, sum, err := quantizeModel(cmd, m, x, f.data, calib, quant.DefaultConfig())
 			if err != nil {
 				return err
 			}

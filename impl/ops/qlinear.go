@@ -13,7 +13,9 @@ import (
 
 // Integer-arithmetic layers. QLinearConv and QLinearMatMul are the standard
 // ONNX ops; FrugalDomain:QGemm is the fully connected layer frugal's QDQ
-// fusion produces (ONNX has no standard quantized Gemm with bias). All
+// fusion produces (ONNX has no standard quantized Gemm with bias), for Gemm
+// (x [M, K]) and for MatMul with constant weights (x [..., K], the weights
+// stored transposed as [N, K]). All
 // accumulate (x - zx) * (w - zw) exactly in int32 and requantize once:
 // y = saturate(round_half_even(acc * sx*sw/sy) + zy). Two extensions, set
 // only by frugal's own fusion pass, let int8 layers end a network or absorb
@@ -66,8 +68,10 @@ func init() {
 		} else if n.Input(6) != "" {
 			out.DType = tensor.Uint8
 		}
-		if in[0].HasShape && in[3].HasShape && len(in[0].Shape) == 2 && len(in[3].Shape) == 2 {
-			out.Shape, out.HasShape = graph.Shape{in[0].Shape[0], in[3].Shape[0]}, true
+		// X [..., K] (a MatMul's leading dimensions stay), W [N, K].
+		if in[0].HasShape && in[3].HasShape && len(in[0].Shape) >= 1 && len(in[3].Shape) == 2 {
+			sh := append(graph.Shape{}, in[0].Shape[:len(in[0].Shape)-1]...)
+			out.Shape, out.HasShape = append(sh, in[3].Shape[0]), true
 		}
 		return []graph.Type{out}, nil
 	})
@@ -235,6 +239,22 @@ func (r *requant) apply(c int, acc []int32, out any, off int) {
 	}
 }
 
+// floatRow converts one output row (one accumulator per channel) to float
+// output, as apply does channel by channel.
+func (r *requant) floatRow(acc []int32, out []float32) {
+	mult := r.mult[:len(acc)]
+	for c, a := range acc {
+		v := float32(float64(a) * mult[c])
+		if r.relu && v < 0 {
+			v = 0
+		}
+		if r.act.Kind == "Clip" {
+			v = min(max(v, r.act.Min), r.act.Max)
+		}
+		out[c] = v
+	}
+}
+
 // int32Bias checks an int8 layer's optional bias: int32, one per output
 // channel.
 func int32Bias(bias *tensor.Tensor, cout int) ([]int32, error) {
@@ -252,8 +272,21 @@ func (r *requant) q(a int32, m float32) int32 {
 	return gemm.Requantize(a, m, r.zy, r.lo, r.hi)
 }
 
-// buildQConv builds QLinearConv (gemm=false) or QGemm (gemm=true: X [M,K],
-// W [N,K], Y = X W^T). Inputs: x, x_scale, x_zp, w, w_scale, w_zp, y_scale,
+// qgemmDims checks QGemm's operands, x [..., K] and w [N, K], and returns
+// M (the product of x's leading dimensions), K and the output shape
+// [..., N]: a rank-2 x is Gemm's [M, K], another rank a MatMul's rows
+// against the same weights (a vector x [K] gives [N], as MatMul does).
+func qgemmDims(x, w *tensor.Tensor) (m, k int, out []int, err error) {
+	if x.Rank() < 1 || w.Rank() != 2 || x.Shape[x.Rank()-1] != w.Shape[1] {
+		return 0, 0, nil, fmt.Errorf("QGemm: x %v and w %v must be [..., K] and [N, K]", x.Shape, w.Shape)
+	}
+	k = w.Shape[1]
+	out = append(append([]int(nil), x.Shape[:x.Rank()-1]...), w.Shape[0])
+	return tensor.NumElems(x.Shape[:x.Rank()-1]), k, out, nil
+}
+
+// buildQConv builds QLinearConv (gemm=false) or QGemm (gemm=true: X [..., K]
+// as M = prod(...) rows, W [N,K], Y = X W^T of shape [..., N]). Inputs: x, x_scale, x_zp, w, w_scale, w_zp, y_scale,
 // y_zp, bias.
 func buildQConv(b *BuildInfo, isGemm bool) (Kernel, error) {
 	n := b.Node
@@ -332,11 +365,11 @@ func buildQConv(b *BuildInfo, isGemm bool) (Kernel, error) {
 		}
 		xz := scalarInt(zx)
 		if isGemm {
-			if x.Rank() != 2 || w.Rank() != 2 || x.Shape[1] != w.Shape[1] {
-				return nil, fmt.Errorf("QGemm: x %v and w %v must be [M,K] and [N,K]", x.Shape, w.Shape)
+			m, k, oshape, err := qgemmDims(x, w)
+			if err != nil {
+				return nil, err
 			}
-			m, k := x.Shape[0], x.Shape[1]
-			out := tensor.New(rq.dt, m, cout)
+			out := tensor.New(rq.dt, oshape...)
 			xv := make([]int32, x.Len())
 			intVals(x, xz, xv)
 			Parallel(ctx.Threads, m, func(lo, hi int) {

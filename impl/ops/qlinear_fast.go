@@ -170,11 +170,11 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 		zx := []int32{zxConst}
 		scale := rq.mult32 // ONNX Runtime's float32 multipliers (see requant)
 		if isGemm {
-			if x.Rank() != 2 || x.Shape[1] != w.Shape[1] {
-				return nil, fmt.Errorf("QGemm: x %v and w %v must be [M,K] and [N,K]", x.Shape, w.Shape)
+			m, k, oshape, err := qgemmDims(x, w)
+			if err != nil {
+				return nil, err
 			}
-			m, k := x.Shape[0], x.Shape[1]
-			out := ctx.Empty(rq.dt, m, cout)
+			out := ctx.Empty(rq.dt, oshape...)
 			ep := gemm.QEpilogue{Bias: bv, Scale: scale, ZeroPoint: rq.zy, Relu: rq.relu, Clamp: true, Lo: rq.lo, Hi: rq.hi}
 			if err := qgemmB(x, m, k, zx, packedB, out, cout, ep, rq); err != nil {
 				return nil, err
@@ -250,9 +250,7 @@ func qgemmB(x *tensor.Tensor, m, k int, zx []int32, pb *gemm.PackedQB, out *tens
 		ep.Scale, ep.Relu, ep.ZeroPoint = nil, false, 0
 		qgemmBT(x, m, k, zx, pb, acc, n, ep)
 		for i := 0; i < m; i++ {
-			for c := 0; c < n; c++ {
-				rq.apply(c, acc[i*n+c:i*n+c+1], o, i*n+c)
-			}
+			rq.floatRow(acc[i*n:(i+1)*n], o[i*n:(i+1)*n])
 		}
 	}
 	return nil

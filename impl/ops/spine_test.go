@@ -308,6 +308,12 @@ func TestQFastMatchesRef(t *testing.T) {
 		{x: u8(1, 12, 13, 13), w: i8(33, 12, 3, 3), zw: -2, attrs: []*graph.Attr{graph.IntsAttr("pads", 1, 1, 1, 1)}},
 		{gemm: true, x: u8(3, 37), w: i8(11, 37), relu: true},
 		{gemm: true, x: u8(5, 16), w: i8(7, 16), floatOut: true, noBia: true},
+		// x [..., K]: a MatMul's rows (fuse-qdq turns MatMul with constant weights into QGemm).
+		{gemm: true, x: u8(2, 3, 37), w: i8(11, 37), noBia: true},
+		{gemm: true, x: u8(1, 32, 128), w: i8(40, 128), floatOut: true, noBia: true},
+		{gemm: true, x: i8(4, 1, 2, 24), w: i8(9, 24)},
+		{gemm: true, x: u8(24), w: i8(9, 24), relu: true},
+		{gemm: true, x: u8(2, 3, 37), w: i8(11, 37), floatOut: true, relu: true},
 	}
 	for ci, c := range cases {
 		cout := c.w.Shape[0]
@@ -366,6 +372,9 @@ func TestQFastMatchesRef(t *testing.T) {
 			outs[impl] = y[0].(*tensor.Tensor)
 		}
 		a, b := outs["int8-ref"], outs["int8-gemm"]
+		if want := append(append([]int(nil), c.x.Shape[:c.x.Rank()-1]...), cout); c.gemm && !tensor.SameShape(a.Shape, want) {
+			t.Fatalf("case %d: QGemm output shape %v, want %v", ci, a.Shape, want)
+		}
 		if a.DType != b.DType || !tensor.SameShape(a.Shape, b.Shape) {
 			t.Fatalf("case %d: %s%v vs %s%v", ci, a.DType, a.Shape, b.DType, b.Shape)
 		}

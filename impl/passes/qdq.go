@@ -1,8 +1,11 @@
 package passes
 
 import (
-	"github.com/frugal-ml/frugal/arith/intq"
+	"fmt"
 	"math"
+	"reflect"
+
+	"github.com/frugal-ml/frugal/arith/intq"
 
 	"github.com/frugal-ml/frugal/graph"
 	"github.com/frugal-ml/frugal/impl/ops"
@@ -15,6 +18,7 @@ import (
 //
 //	DQ(xq) -> Conv(DQ(wq), DQ(bq)|b) [-> Relu|Clip] [-> Q]  =>  QLinearConv
 //	DQ(xq) -> Gemm(DQ(wq), ...)      [-> Relu|Clip] [-> Q]  =>  ai.frugal:QGemm
+//	DQ(xq) -> MatMul(DQ(wq [K,N]))   [-> Relu|Clip] [-> Q]  =>  ai.frugal:QGemm (wq^T)
 //	DQ(xq) -> MaxPool|Flatten|Reshape -> Q(same params) =>  the op on xq
 //	DQ(a) + DQ(b) [-> Relu|Clip] -> Q                   =>  ai.frugal:QLinearAdd
 //
@@ -56,7 +60,7 @@ func fuseOnce(g *graph.Graph) (int, error) {
 	isInput := graphInputs(g)
 	for _, n := range g.Nodes {
 		switch n.OpType {
-		case "Conv", "Gemm":
+		case "Conv", "Gemm", "MatMul":
 			if n.Domain != "" {
 				continue
 			}
@@ -78,7 +82,17 @@ func fuseOnce(g *graph.Graph) (int, error) {
 			if sx == nil || sx.Len() != 1 || sw == nil || wq == nil || wq.DType != tensor.Int8 && wq.DType != tensor.Uint8 {
 				continue
 			}
-			if ax, _ := dw.Int("axis", 1); sw.Len() > 1 && ax != 0 {
+			// Per-channel weight scales must be per output channel: axis 0
+			// of Conv/Gemm weights, axis 1 (the columns) of a MatMul's
+			// [K, N], which becomes QGemm's [N, K] below.
+			chanAxis := int64(0)
+			if n.OpType == "MatMul" {
+				if wq.Rank() != 2 {
+					continue
+				}
+				chanAxis = 1
+			}
+			if ax, _ := dw.Int("axis", 1); sw.Len() > 1 && ax != chanAxis && ax != chanAxis-int64(wq.Rank()) {
 				continue
 			}
 			if bs, _ := dw.Int("block_size", 0); bs != 0 {
@@ -139,8 +153,13 @@ func fuseOnce(g *graph.Graph) (int, error) {
 			}
 			_ = soleUse
 			op, dom := "QLinearConv", ""
-			if n.OpType == "Gemm" {
+			wIn := dw.Input(0)
+			switch n.OpType {
+			case "Gemm":
 				op, dom = "QGemm", ops.FrugalDomain
+			case "MatMul":
+				op, dom = "QGemm", ops.FrugalDomain
+				wIn = transposedWeight(g, wIn, wq)
 			}
 			zx := dx.Input(2)
 			if zx == "" {
@@ -153,7 +172,7 @@ func fuseOnce(g *graph.Graph) (int, error) {
 				g.AddInitializer(zw, &tensor.Tensor{DType: wq.DType, Shape: []int{1}, Data: zeroOf(wq.DType)})
 			}
 			fused := &graph.Node{Name: n.Name + "_int8", OpType: op, Domain: dom,
-				Inputs:  []string{dx.Input(0), dx.Input(1), zx, dw.Input(0), dw.Input(1), zw, ys, yz, biasName},
+				Inputs:  []string{dx.Input(0), dx.Input(1), zx, wIn, dw.Input(1), zw, ys, yz, biasName},
 				Outputs: []string{out}, Attrs: map[string]*graph.Attr{}}
 			for k, a := range n.Attrs {
 				switch k {
@@ -232,6 +251,44 @@ func fuseOnce(g *graph.Graph) (int, error) {
 		}
 	}
 	return 0, nil
+}
+
+// transposedWeight returns the name of an initializer holding the 8-bit
+// matrix w (initializer name, [K, N]) transposed to [N, K], QGemm's layout,
+// adding it unless an earlier fusion of the same weight did.
+func transposedWeight(g *graph.Graph, name string, w *tensor.Tensor) string {
+	k, n := w.Shape[0], w.Shape[1]
+	t := tensor.New(w.DType, n, k)
+	switch d := w.Data.(type) {
+	case []int8:
+		td := t.I8()
+		for i := 0; i < k; i++ {
+			for j := 0; j < n; j++ {
+				td[j*k+i] = d[i*n+j]
+			}
+		}
+	case []uint8:
+		td := t.U8()
+		for i := 0; i < k; i++ {
+			for j := 0; j < n; j++ {
+				td[j*k+i] = d[i*n+j]
+			}
+		}
+	}
+	for i := 0; ; i++ {
+		tn := name + "_transposed"
+		if i > 0 {
+			tn = fmt.Sprintf("%s_transposed_%d", name, i)
+		}
+		old, ok := g.Initializers[tn]
+		if !ok {
+			g.AddInitializer(tn, t)
+			return tn
+		}
+		if old.DType == t.DType && tensor.SameShape(old.Shape, t.Shape) && reflect.DeepEqual(old.Data, t.Data) {
+			return tn
+		}
+	}
 }
 
 // replace puts `with` where head was and deletes head..tail's nodes (the

@@ -129,7 +129,7 @@ func makePlan(g *graph.Graph) *plan {
 			if r := cons[out]; len(r) == 1 && (r[0].OpType == "Relu" || r[0].OpType == "Clip") && r[0].Domain == "" && !g.IsGraphOutput(out) {
 				out = r[0].Outputs[0]
 			}
-			if !g.IsGraphOutput(out) {
+			if !endsInOutput(g, cons, out) {
 				add(out, true)
 			}
 			continue
@@ -151,9 +151,57 @@ func makePlan(g *graph.Graph) *plan {
 	return p
 }
 
+// endsInOutput reports a layer output that is a graph output, or reaches
+// one only through an Add of a constant (a MatMul's bias, as PyTorch exports
+// nn.Linear on 3-D inputs): such an output stays float, as the int8 kernels
+// can produce (logits keep their precision instead of 256 levels).
+func endsInOutput(g *graph.Graph, cons map[string][]*graph.Node, v string) bool {
+	if g.IsGraphOutput(v) {
+		return true
+	}
+	c := cons[v]
+	if len(c) != 1 || c[0].OpType != "Add" || c[0].Domain != "" || len(c[0].Inputs) != 2 || !g.IsGraphOutput(c[0].Outputs[0]) {
+		return false
+	}
+	other := c[0].Inputs[0]
+	if other == v {
+		other = c[0].Inputs[1]
+	}
+	t := g.Initializers[other]
+	return t != nil && t.DType == tensor.Float32
+}
+
+// inlineConstantIdentities replaces Identity nodes that copy an initializer
+// by an initializer of the output's name (sharing the tensor). PyTorch's
+// exporter writes equal parameters once and the others as Identity of it
+// (two zero biases, two LayerNorm weights of ones): without this, a layer
+// whose weight or bias arrives through an Identity would not count as
+// having constant weights and would stay float.
+func inlineConstantIdentities(g *graph.Graph) {
+	isInput := map[string]bool{}
+	for _, in := range g.Inputs {
+		isInput[in.Name] = true
+	}
+	keep := g.Nodes[:0:0]
+	for _, n := range g.Nodes {
+		if n.OpType == "Identity" && n.Domain == "" && len(n.Inputs) == 1 && len(n.Outputs) == 1 && !isInput[n.Inputs[0]] && !g.IsGraphOutput(n.Outputs[0]) {
+			if t := g.Initializers[n.Inputs[0]]; t != nil {
+				if _, taken := g.Initializers[n.Outputs[0]]; !taken {
+					g.AddInitializer(n.Outputs[0], t)
+					continue
+				}
+			}
+		}
+		keep = append(keep, n)
+	}
+	g.Nodes = keep
+}
+
 // CalibrationTargets lists the values whose ranges Quantize needs.
 func CalibrationTargets(m *graph.Model) []string {
-	return makePlan(m.Graph).needs
+	g := m.Graph.Clone()
+	inlineConstantIdentities(g)
+	return makePlan(g).needs
 }
 
 // Summary describes what Quantize did.
@@ -170,6 +218,7 @@ func Quantize(m *graph.Model, ranges map[string]Range, cfg Config) (*graph.Model
 	if err := g.Validate(nil); err != nil {
 		return nil, nil, err
 	}
+	inlineConstantIdentities(g)
 	p := makePlan(g)
 	for _, v := range p.needs {
 		if _, ok := ranges[v]; !ok {
@@ -197,9 +246,15 @@ func Quantize(m *graph.Model, ranges map[string]Range, cfg Config) (*graph.Model
 		params[v] = q
 		params[src] = q
 	}
-	// Weights and biases.
+	// Weights and biases. A weight several layers share (tied embeddings,
+	// shared parameters) is quantized once per axis; a shared bias once per
+	// layer (its int32 codes depend on the layer's input scale). The float
+	// originals go once nothing reads them any more.
 	var extra []*graph.Node
 	dqOf := map[string]string{}
+	used := g.Consumers()
+	replaced := map[string]bool{}
+	weightDQ := map[string]string{} // weight name and axis -> its DequantizeLinear output
 	for _, n := range g.Nodes {
 		if !p.quantOps[n] {
 			continue
@@ -207,38 +262,55 @@ func Quantize(m *graph.Model, ranges map[string]Range, cfg Config) (*graph.Model
 		axis, _ := weightAxis(n)
 		wName := n.Inputs[1]
 		w := g.Initializers[wName]
-		sum.WeightsBytes[0] += w.Bytes()
+		key := fmt.Sprintf("%s\x00%d", wName, axis)
+		wdq, done := weightDQ[key]
 		wq, ws := quantizeWeight(w, axis, cfg.PerChannel)
-		sum.WeightsBytes[1] += wq.Bytes() + ws.Bytes()
-		qn := wName + "_quantized"
-		g.AddInitializer(qn, wq)
-		g.AddInitializer(wName+"_scale", ws)
-		wdq := wName + "_dequantized"
-		dn := &graph.Node{Name: wdq, OpType: "DequantizeLinear", Inputs: []string{qn, wName + "_scale"}, Outputs: []string{wdq}, Attrs: map[string]*graph.Attr{}}
-		if ws.Len() > 1 {
-			dn.SetAttr(graph.AttrI("axis", int64(axis)))
+		if !done {
+			sum.WeightsBytes[0] += w.Bytes()
+			sum.WeightsBytes[1] += wq.Bytes() + ws.Bytes()
+			base := uniqueName(g, wName, "_quantized")
+			qn := base + "_quantized"
+			g.AddInitializer(qn, wq)
+			g.AddInitializer(base+"_scale", ws)
+			wdq = base + "_dequantized"
+			dn := &graph.Node{Name: wdq, OpType: "DequantizeLinear", Inputs: []string{qn, base + "_scale"}, Outputs: []string{wdq}, Attrs: map[string]*graph.Attr{}}
+			if ws.Len() > 1 {
+				dn.SetAttr(graph.AttrI("axis", int64(axis)))
+			}
+			extra = append(extra, dn)
+			weightDQ[key] = wdq
 		}
-		extra = append(extra, dn)
 		n.Inputs[1] = wdq
-		g.RemoveInitializer(wName)
+		replaced[wName] = true
 		if b := n.Input(2); b != "" && axis == 0 {
 			bt := g.Initializers[b]
 			sx := g.Initializers[params[n.Inputs[0]].scale].F32()[0]
 			bq, bs := quantizeBias(bt, sx, ws.F32())
 			sum.WeightsBytes[0] += bt.Bytes()
 			sum.WeightsBytes[1] += bq.Bytes() + bs.Bytes()
-			g.AddInitializer(b+"_quantized", bq)
-			g.AddInitializer(b+"_scale", bs)
-			bdq := b + "_dequantized"
-			bn := &graph.Node{Name: bdq, OpType: "DequantizeLinear", Inputs: []string{b + "_quantized", b + "_scale"}, Outputs: []string{bdq}, Attrs: map[string]*graph.Attr{}}
+			base := b
+			if len(used[b]) > 1 {
+				base = b + "_" + n.Outputs[0]
+			}
+			base = uniqueName(g, base, "_quantized")
+			g.AddInitializer(base+"_quantized", bq)
+			g.AddInitializer(base+"_scale", bs)
+			bdq := base + "_dequantized"
+			bn := &graph.Node{Name: bdq, OpType: "DequantizeLinear", Inputs: []string{base + "_quantized", base + "_scale"}, Outputs: []string{bdq}, Attrs: map[string]*graph.Attr{}}
 			if bs.Len() > 1 {
 				bn.SetAttr(graph.AttrI("axis", 0))
 			}
 			extra = append(extra, bn)
 			n.Inputs[2] = bdq
-			g.RemoveInitializer(b)
+			replaced[b] = true
 		}
 		sum.Layers++
+	}
+	still := g.Consumers()
+	for name := range replaced {
+		if len(still[name]) == 0 && !g.IsGraphOutput(name) {
+			g.RemoveInitializer(name)
+		}
 	}
 	// Activation Q/DQ pairs, rewiring consumers to the DQ output.
 	cons := g.Consumers()
@@ -266,6 +338,18 @@ func Quantize(m *graph.Model, ranges map[string]Range, cfg Config) (*graph.Model
 	out.Graph = g
 	out.Opsets = withOpset(m.Opsets, 13)
 	return &out, sum, nil
+}
+
+// uniqueName returns base, or base with a numeric suffix, such that
+// base+suffix names no initializer yet.
+func uniqueName(g *graph.Graph, base, suffix string) string {
+	name := base
+	for i := 2; ; i++ {
+		if _, ok := g.Initializers[name+suffix]; !ok {
+			return name
+		}
+		name = fmt.Sprintf("%s_%d", base, i)
+	}
 }
 
 // withOpset raises the default-domain opset to at least v (per-axis

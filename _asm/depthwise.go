@@ -79,6 +79,7 @@ var dwFields = []struct {
 	{"lo", "float32", 144, "clamp"},
 	{"hi", "float32", 148, "clamp"},
 	{"mask", "[dwMaskBytes]byte", 152, "masks of the head then tail blocks, dwSlot512/dwSlot256 bytes each"},
+	{"oy0", "int", 152 + dwMaxMasked*dwSlot256, "first output row of every plane (a row band: out then points at that row of a single plane)"},
 }
 
 const (
@@ -495,7 +496,7 @@ func genDW(f *file, s dwISA, stride int) {
 	f.i("IMULQ %s, DX", a("biasStep"))
 	f.i("ADDQ %s, DX", a("bias"))
 	f.i("VBROADCASTSS (DX), %s", bias)
-	f.i("XORQ CX, CX // oy")
+	f.i("MOVQ %s, CX // oy", a("oy0"))
 	f.label(name + "_row")
 	if stride == 1 || avx512 {
 		f.i("MOVQ %s, DX", a("oh"))

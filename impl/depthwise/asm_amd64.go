@@ -194,6 +194,31 @@ func (pl *plan) runAsm(x, wts, bias, out []float32, planes int) {
 	}
 }
 
+// runAsmRows is runAsm for output rows [r0, r1) of each plane only: one
+// kernel call per plane, the kernel starting at row r0.
+func (pl *plan) runAsmRows(x, wts, bias, out []float32, planes, r0, r1 int) {
+	var a dwArgs
+	pl.fill(&a)
+	plane, oplane := pl.h*pl.w, pl.oh*pl.ow
+	_ = x[planes*plane-1]
+	_ = out[planes*oplane-1]
+	_ = wts[planes*9-1]
+	if bias != nil {
+		_ = bias[planes-1]
+	}
+	a.planes, a.oy0, a.oh = 1, r0, r1
+	a.bias, a.biasStep = &zeroBias[0], 0
+	for q := 0; q < planes; q++ {
+		a.in = &x[q*plane]
+		a.out = &out[q*oplane+r0*pl.ow]
+		a.w = &wts[q*9]
+		if bias != nil {
+			a.bias = &bias[q]
+		}
+		pl.asm.call(&a)
+	}
+}
+
 // zeros is a shared, never written row of zeros the kernels read for
 // padding rows. The row sits inside zeroMargin zeros on either side: the
 // kernels' masked loads touch addresses up to about PL floats before a row

@@ -136,10 +136,26 @@ func Conv(threads int, x []float32, n, c, h, w int, p Params, wts, bias []float3
 	}
 	shared := &plan{}
 	*shared = pl
+	if pl.asm != asmNone && n == 1 && rowBands && oh*ow >= rowBandMinPixels && oh >= 4*threads {
+		// Row bands: each goroutine all channels of its rows, the rows
+		// the convolution before it (split by rows or output positions)
+		// most likely left in its own core's cache.
+		t = threads
+		gemm.Parallel(t, func(i int) {
+			shared.runAsmRows(x, wts, bias, out, c, i*oh/t, (i+1)*oh/t)
+		})
+		return
+	}
 	gemm.Parallel(t, func(i int) {
 		shared.run(x, wts, bias, out, i*np/t, (i+1)*np/t)
 	})
 }
+
+// rowBands splits large single-image maps by output rows instead of by
+// channels (rowBandMinPixels and up); off for benchmarks and tests.
+var rowBands = true
+
+const rowBandMinPixels = 112 * 112
 
 // run computes planes [q0, q1) (plane q = image q/c, channel q%c).
 func (pl *plan) run(x, wts, bias, out []float32, q0, q1 int) {

@@ -334,3 +334,29 @@ func TestPanics(t *testing.T) {
 		}()
 	}
 }
+
+// Test3x3RowBands covers the row-band split of large single-image maps
+// (every goroutine all channels of its output rows) against refConv.
+func Test3x3RowBands(t *testing.T) {
+	type sz struct{ h, w, s int }
+	forLevels(t, func(t *testing.T, l cpu.Level) {
+		r := rand.New(rand.NewSource(3))
+		k := 0
+		for _, z := range []sz{{112, 112, 1}, {120, 130, 1}, {117, 113, 1}, {240, 226, 2}, {225, 241, 2}} {
+			for _, pd := range [][4]int{{1, 1, 1, 1}, {0, 0, 1, 1}, {2, 1, 0, 2}} {
+				for _, threads := range []int{2, 3} {
+					k++
+					p := withPad(Params{KH: 3, KW: 3, SH: z.s, SW: z.s}, pd)
+					oh, ow := Out(norm(p), z.h, z.w)
+					if oh*ow < rowBandMinPixels {
+						continue
+					}
+					tc := tcase{n: 1, c: 3 + k%4, h: z.h, w: z.w, p: p, bias: k%2 == 1, cl: clamps[k%3], threads: threads, nanAt: -1}
+					if !check(t, r, tc) {
+						return
+					}
+				}
+			}
+		}
+	})
+}

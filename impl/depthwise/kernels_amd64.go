@@ -37,6 +37,7 @@ type dwArgs struct {
 	lo       float32           // 144: clamp
 	hi       float32           // 148: clamp
 	mask     [dwMaskBytes]byte // 152: masks of the head then tail blocks, dwSlot512/dwSlot256 bytes each
+	oy0      int               // 2200: first output row of every plane (a row band: out then points at that row of a single plane)
 }
 
 // dwOffsets are the offsets the assembly uses.
@@ -62,6 +63,7 @@ var dwOffsets = map[string]uintptr{
 	"lo":       144,
 	"hi":       148,
 	"mask":     152,
+	"oy0":      2200,
 }
 
 //go:noescape

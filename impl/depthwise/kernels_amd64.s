@@ -87,7 +87,7 @@ dw3x3s1_avx512_plane:
 	IMULQ 136(AX), DX
 	ADDQ 24(AX), DX
 	VBROADCASTSS (DX), Z9
-	XORQ CX, CX // oy
+	MOVQ 2200(AX), CX // oy
 dw3x3s1_avx512_row:
 	MOVQ 88(AX), DX
 	SUBQ CX, DX
@@ -401,7 +401,7 @@ dw3x3s2_avx512_plane:
 	IMULQ 136(AX), DX
 	ADDQ 24(AX), DX
 	VBROADCASTSS (DX), Z9
-	XORQ CX, CX // oy
+	MOVQ 2200(AX), CX // oy
 dw3x3s2_avx512_row:
 	MOVQ 88(AX), DX
 	SUBQ CX, DX
@@ -901,7 +901,7 @@ dw3x3s1_avx2_plane:
 	IMULQ 136(AX), DX
 	ADDQ 24(AX), DX
 	VBROADCASTSS (DX), Y9
-	XORQ CX, CX // oy
+	MOVQ 2200(AX), CX // oy
 dw3x3s1_avx2_row:
 	MOVQ 88(AX), DX
 	SUBQ CX, DX
@@ -1272,7 +1272,7 @@ dw3x3s2_avx2_plane:
 	IMULQ 136(AX), DX
 	ADDQ 24(AX), DX
 	VBROADCASTSS (DX), Y9
-	XORQ CX, CX // oy
+	MOVQ 2200(AX), CX // oy
 dw3x3s2_avx2_row:
 	MOVQ CX, DX
 	SHLQ $1, DX

@@ -71,15 +71,17 @@ func packPlaneWeights[T gemm.Int8](w []T, cout, cin, kh, kw int, zw []int32) *qp
 
 // planeLayout is where an input of one shape goes in the phase planes.
 type planeLayout struct {
-	sy, sx  int
-	phases  []int // used phases, each py*sx+px
-	hq, wq  int   // rows and width of a phase plane
-	plane   int   // elements per (phase, channel) plane, incl. slack for the shifted windows
-	rowOff  []int // per GEMM row (tap-major): where its window starts
-	oh, ow  int
-	garbage bool // wq > ow: output rows carry columns to drop
-	c4Once  sync.Once
-	c4Off   []int // c4Offsets, built on first use
+	sy, sx   int
+	phases   []int // used phases, each py*sx+px
+	hq, wq   int   // rows and width of a phase plane
+	plane    int   // elements per (phase, channel) plane, incl. slack for the shifted windows
+	rowOff   []int // per GEMM row (tap-major): where its window starts
+	oh, ow   int
+	garbage  bool          // wq > ow: output rows carry columns to drop
+	inH, inW int           // the input size wins are for
+	wins     []planeWindow // window per phase (py*sx+px)
+	c4Once   sync.Once
+	c4Off    []int // c4Offsets, built on first use
 }
 
 func newPlaneLayout(g ConvGeom, cin int) *planeLayout {
@@ -113,6 +115,11 @@ func newPlaneLayout(g ConvGeom, cin int) *planeLayout {
 			l.rowOff = append(l.rowOff, (t.ph*cin+c)*l.plane+t.sy*l.wq+t.sx)
 		}
 	}
+	l.inH, l.inW = g.H, g.W
+	l.wins = make([]planeWindow, l.sy*l.sx)
+	for ph := range l.wins {
+		l.wins[ph] = l.computeWindow(g, g.H, g.W, ph)
+	}
 	return l
 }
 
@@ -142,7 +149,18 @@ func fillPlane[T gemm.Int8](dst, xc []T, h, w int, g ConvGeom, l *planeLayout, p
 // x0+sx, ...; everything else is padding.
 type planeWindow struct{ i0, i1, j0, j1, y0, x0 int }
 
+// window returns where phase ph's plane takes the input (h x w): cached
+// per phase for the layout's own input size, since the integer divisions
+// of computing it cost as much as filling one of a stride-2 layer's small
+// planes (128-256@28 s2: 14% of the convolution).
 func (l *planeLayout) window(g ConvGeom, h, w, ph int) planeWindow {
+	if h == l.inH && w == l.inW && ph < len(l.wins) {
+		return l.wins[ph]
+	}
+	return l.computeWindow(g, h, w, ph)
+}
+
+func (l *planeLayout) computeWindow(g ConvGeom, h, w, ph int) planeWindow {
 	py, px := ph/l.sx, ph%l.sx
 	p := g.P
 	var r planeWindow

@@ -42,6 +42,37 @@ func planeRowsAsm(plane []byte, zx byte, at int, src []byte, rows, w, ds, ss, sx
 	return true
 }
 
+// planesRowsAsm is planeRowsAsm for count planes at once (dst planes
+// dstPlane bytes apart, src planes srcPlane apart), all with the same
+// window: one bounds check and no per-plane setup, for the hundreds of
+// small planes of a deep layer on a small map.
+func planesRowsAsm(dst []byte, dstPlane int, zx byte, at int, src []byte, srcPlane, count, rows, w, ds, ss, sx int) bool {
+	if cpu.Current() < cpu.AVX512 || sx > 2 {
+		return false
+	}
+	if count <= 0 {
+		return true
+	}
+	_ = dst[(count-1)*dstPlane+dstPlane-1]
+	if rows > 0 && w > 0 {
+		_ = dst[(count-1)*dstPlane+at+(rows-1)*ds+w-1]
+		_ = src[(count-1)*srcPlane+(rows-1)*ss+sx*(w-1)]
+	}
+	d, sp := unsafe.Pointer(&dst[0]), unsafe.Pointer(unsafe.SliceData(src))
+	for i := 0; i < count; i++ {
+		fillBytesAVX512((*byte)(unsafe.Add(d, i*dstPlane)), dstPlane, uint64(zx))
+		if rows <= 0 || w <= 0 {
+			continue
+		}
+		if sx == 1 {
+			copyRowsAVX512((*byte)(unsafe.Add(d, i*dstPlane+at)), (*byte)(unsafe.Add(sp, i*srcPlane)), rows, w, ds, ss)
+		} else {
+			gatherRows2AVX512((*byte)(unsafe.Add(d, i*dstPlane+at)), (*byte)(unsafe.Add(sp, i*srcPlane)), rows, w, ds, ss)
+		}
+	}
+	return true
+}
+
 // copyRowsAsm copies rows rows of w bytes (dst rows ds apart, src rows ss
 // apart) in one call; false without AVX-512BW.
 func copyRowsAsm(dst, src []byte, rows, w, ds, ss int) bool {

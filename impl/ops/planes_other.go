@@ -13,3 +13,7 @@ func planeRowsF32Asm(plane []float32, at int, src []float32, rows, w, ds, ss, sx
 }
 
 func interleave4Asm(dst, src []byte, n, stride int) int { return 0 }
+
+func planesRowsAsm(dst []byte, dstPlane int, zx byte, at int, src []byte, srcPlane, count, rows, w, ds, ss, sx int) bool {
+	return false
+}

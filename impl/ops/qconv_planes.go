@@ -144,6 +144,20 @@ func fillPlane[T gemm.Int8](dst, xc []T, h, w int, g ConvGeom, l *planeLayout, p
 	fillPlaneRows(dst, xc, w, l, r, zx, func(d, row []T) { gather2(anyBytes(d), anyBytes(row)) })
 }
 
+// fillPlanes fills the phase-ph planes of n consecutive channels (dst:
+// n planes of l.plane, xc: n input planes) in one assembly pass where
+// available, else plane by plane.
+func fillPlanes[T gemm.Int8](dst, xc []T, n int, g ConvGeom, l *planeLayout, ph int, zx T) {
+	r := l.window(g, g.H, g.W, ph)
+	plane := g.H * g.W
+	if planeAsm && n > 0 && r.i1 > r.i0 && r.j1 > r.j0 && planesRowsAsm(anyBytes(dst), l.plane, byte(zx), r.i0*l.wq+r.j0, anyBytes(xc[r.y0*g.W+r.x0:]), plane, n, r.i1-r.i0, r.j1-r.j0, l.wq, l.sy*g.W, l.sx) {
+		return
+	}
+	for i := 0; i < n; i++ {
+		fillPlane(dst[i*l.plane:(i+1)*l.plane], xc[i*plane:(i+1)*plane], g.H, g.W, g, l, ph, zx)
+	}
+}
+
 // planeWindow is where the input lands in one phase plane: rows [i0, i1)
 // and columns [j0, j1) hold input rows y0, y0+sy, ... and columns x0,
 // x0+sx, ...; everything else is padding.
@@ -246,10 +260,11 @@ func qconvPlanes[TB gemm.Int8, TC int8 | uint8](threads int, pw *qplaneWeights, 
 	planes := unsafe.Slice((*TB)(unsafe.Pointer(unsafe.SliceData(*pbuf))), units*l.plane+64)
 	plane := g.H * g.W
 	Parallel(threads, units, func(u0, u1 int) {
-		for u := u0; u < u1; u++ {
-			ph, c := l.phases[u/pw.cin], u%pw.cin
-			xc := x[c*plane : (c+1)*plane]
-			fillPlane(planes[u*l.plane:(u+1)*l.plane], xc, g.H, g.W, g, l, ph, zx0)
+		for u := u0; u < u1; {
+			pi, c := u/pw.cin, u%pw.cin
+			n := min(u1-u, pw.cin-c) // same phase: consecutive channels
+			fillPlanes(planes[u*l.plane:(u+n)*l.plane], x[c*plane:(c+n)*plane], n, g, l, l.phases[pi], zx0)
+			u += n
 		}
 	})
 	if l.garbage && qplaneCols && gemm.QOffsetColsFast(pw.pa, g.OW, l.wq) {
@@ -321,10 +336,7 @@ func qconvPlanesC4[TC int8 | uint8](threads int, pw *qplaneWeights, l *planeLayo
 		four := (*sbuf)[:4*l.plane]
 		for u := u0; u < u1; u++ {
 			ph, q := l.phases[u/cq], u%cq
-			for i := 0; i < 4; i++ {
-				c := 4*q + i
-				fillPlane(four[i*l.plane:(i+1)*l.plane], x[c*plane:(c+1)*plane], g.H, g.W, g, l, ph, zx0)
-			}
+			fillPlanes(four, x[4*q*plane:(4*q+4)*plane], 4, g, l, ph, zx0)
 			interleave4(c4[u*4*l.plane:(u+1)*4*l.plane], four, l.plane)
 		}
 	})

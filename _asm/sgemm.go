@@ -242,11 +242,18 @@ func genSgemmKernel(f *file, s sgemmISA, mr, nv int, edge, direct bool) {
 	f.i("SHRQ $1, CX // k/2 double steps")
 	f.i("JZ %s_tail", name)
 	f.label(name + "_loop")
+	// Two lines per double step; four for one- and two-row tiles, which
+	// stream B as fast as they can load it (a GEMV: the next panel whole).
+	pfLines := 2
+	if mr <= 2 {
+		pfLines = 4
+	}
 	step(0, func(v int) string { return mem(v*s.vbytes, "DI") })
-	f.i("PREFETCHT0 (R14)")
-	f.i("PREFETCHT0 64(R14)")
+	for l := 0; l < pfLines; l++ {
+		f.i("PREFETCHT0 %s", mem(64*l, "R14"))
+	}
 	step(1, func(v int) string { return mem(v*s.vbytes, "DI", "R8*1") })
-	f.i("ADDQ $128, R14")
+	f.i("ADDQ $%d, R14", 64*pfLines)
 	if direct {
 		f.i("ADDQ $8, SI")
 		if mr > 7 {

@@ -1,0 +1,57 @@
+//go:build amd64 && !purego
+
+package vmath
+
+import "github.com/frugal-ml/frugal/impl/cpu"
+
+//go:noescape
+func expAVX512(dst, src *float32, n int)
+
+//go:noescape
+func erfAVX512(dst, src *float32, n int)
+
+//go:noescape
+func geluAVX512(dst, src *float32, n int)
+
+//go:noescape
+func softmaxAVX512(dst, src *float32, rows, n int)
+
+// The vector forms do the whole slice (masked tails) and return how many
+// values (or rows) they did: 0 below AVX-512.
+
+func expVec(dst, src []float32) int {
+	if len(src) == 0 || cpu.Current() < cpu.AVX512 {
+		return 0
+	}
+	_ = dst[len(src)-1]
+	expAVX512(&dst[0], &src[0], len(src))
+	return len(src)
+}
+
+func erfVec(dst, src []float32) int {
+	if len(src) == 0 || cpu.Current() < cpu.AVX512 {
+		return 0
+	}
+	_ = dst[len(src)-1]
+	erfAVX512(&dst[0], &src[0], len(src))
+	return len(src)
+}
+
+func geluVec(dst, src []float32) int {
+	if len(src) == 0 || cpu.Current() < cpu.AVX512 {
+		return 0
+	}
+	_ = dst[len(src)-1]
+	geluAVX512(&dst[0], &src[0], len(src))
+	return len(src)
+}
+
+func softmaxVec(dst, src []float32, n int) int {
+	if len(src) == 0 || cpu.Current() < cpu.AVX512 {
+		return 0
+	}
+	rows := len(src) / n
+	_ = dst[rows*n-1]
+	softmaxAVX512(&dst[0], &src[0], rows, n)
+	return rows
+}

@@ -1,0 +1,8 @@
+//go:build !amd64 || purego
+
+package vmath
+
+func expVec(dst, src []float32) int            { return 0 }
+func erfVec(dst, src []float32) int            { return 0 }
+func geluVec(dst, src []float32) int           { return 0 }
+func softmaxVec(dst, src []float32, n int) int { return 0 }

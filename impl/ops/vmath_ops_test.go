@@ -109,3 +109,68 @@ func TestVmathSoftmax(t *testing.T) {
 		nearF32(t, "Softmax", got, want, 2e-6, 1e-30)
 	}
 }
+
+// MatMul with constant 2-D weights (packed once, leading dimensions of A
+// folded into rows) and ai.frugal:MatMulBias (constant or not) match the
+// per-batch GEMM plus a broadcast bias.
+func TestMatMulConstWeights(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, as := range [][]int{{8}, {5, 8}, {2, 3, 8}, {1, 32, 8}, {0, 8}} {
+		a, w, bias := normF32(r, 1, as...), normF32(r, 1, 8, 20), normF32(r, 1, 20)
+		want, err := MatMulF32(a, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, withBias := range []bool{false, true} {
+			for _, constW := range []bool{false, true} {
+				op, in := "MatMul", []Value{a, w}
+				if withBias {
+					op, in = "MatMulBias", []Value{a, w, bias}
+				}
+				n := mk(op, len(in), 1)
+				if withBias {
+					n.Domain = FrugalDomain
+				}
+				info := &BuildInfo{Node: n, Opset: 17, Const: make([]*tensor.Tensor, len(in)), InTypes: make([]graph.Type, len(in))}
+				if constW {
+					info.Const[1] = w
+				}
+				k, _, err := Build(info)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := k.Run(&Ctx{Threads: 2}, in)
+				if err != nil {
+					t.Fatalf("%s %v: %v", op, as, err)
+				}
+				exp := want.Clone()
+				if withBias {
+					o := exp.F32()
+					for i := range o {
+						o[i] += bias.F32()[i%20]
+					}
+				}
+				nearF32(t, op, out[0].(*tensor.Tensor), exp, 1e-5, 1e-5)
+			}
+		}
+	}
+}
+
+// Empty operands give empty products (or zeros for an empty inner
+// dimension) instead of reaching the GEMM with zero leading dimensions.
+func TestMatMulEmpty(t *testing.T) {
+	for _, c := range [][3][]int{
+		{{2, 3}, {3, 0}, {2, 0}}, {{0, 3}, {3, 4}, {0, 4}}, {{2, 0, 3}, {2, 3, 4}, {2, 0, 4}},
+		{{2, 2, 3}, {2, 3, 0}, {2, 2, 0}}, {{2, 0}, {0, 3}, {2, 3}},
+	} {
+		o, err := MatMulF32(tensor.New(tensor.Float32, c[0]...), tensor.New(tensor.Float32, c[1]...))
+		if err != nil || !tensor.SameShape(o.Shape, c[2]) {
+			t.Fatalf("%v x %v: %v, %v; want %v", c[0], c[1], o, err, c[2])
+		}
+		for _, v := range o.F32() {
+			if v != 0 {
+				t.Fatalf("%v x %v: %v, want zeros", c[0], c[1], o.F32())
+			}
+		}
+	}
+}

@@ -89,7 +89,9 @@ func replaceChain(g *graph.Graph, fused *graph.Node, last *graph.Node, rest ...*
 // FuseMatMulAdd turns Add(MatMul(A, W), b), with W a float32 constant
 // matrix and b a float32 constant vector of W's column count (either side
 // of the Add), into ai.frugal:MatMulBias(A, W, b): the bias is added in the
-// GEMM's store and the MatMul's output is never written alone.
+// GEMM's store and the MatMul's output is never written alone. An
+// ai.frugal:QGemm with a float output (a QDQ model's last layer, after
+// fuse-qdq) takes such a bias as its input 9, added after the scaling.
 func FuseMatMulAdd(g *graph.Graph) (int, error) {
 	m := newMatch(g)
 	n := 0
@@ -98,6 +100,10 @@ func FuseMatMulAdd(g *graph.Graph) (int, error) {
 			continue
 		}
 		for side := 0; side < 2; side++ {
+			if q := m.prod[add.Inputs[side]]; m.qgemmBias(q, add, side) {
+				n++
+				break
+			}
 			mm := m.prod[add.Inputs[side]]
 			if !isOp(mm, "MatMul", 2) || m.only(mm.Outputs[0]) != add {
 				continue
@@ -115,6 +121,31 @@ func FuseMatMulAdd(g *graph.Graph) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// qgemmBias moves the constant bias vector of add (the operand on the
+// other side from side) into q, a float-output ai.frugal:QGemm read only
+// by add, as q's input 9.
+func (m *match) qgemmBias(q, add *graph.Node, side int) bool {
+	if q == nil || q.OpType != "QGemm" || q.Domain != "ai.frugal" || len(q.Outputs) != 1 || len(q.Inputs) > 9 || q.Input(6) != "" {
+		return false
+	}
+	if m.only(q.Outputs[0]) != add {
+		return false
+	}
+	w := m.g.Initializers[q.Input(3)]
+	b := m.constF32(add.Inputs[1-side])
+	if w == nil || m.isInput[q.Input(3)] || w.Rank() != 2 || b == nil || b.Rank() != 1 || b.Len() != w.Shape[0] {
+		return false
+	}
+	for len(q.Inputs) < 9 {
+		q.Inputs = append(q.Inputs, "")
+	}
+	q.Inputs = append(q.Inputs, add.Inputs[1-side])
+	q.Outputs = []string{add.Outputs[0]}
+	removeNode(m.g, add)
+	*m = *newMatch(m.g)
+	return true
 }
 
 // FuseGelu turns x * 0.5 * (1 + Erf(x / sqrt 2)) into ai.frugal:Gelu(x),

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/frugal-ml/frugal/graph"
+	"github.com/frugal-ml/frugal/impl/ops"
 	"github.com/frugal-ml/frugal/tensor"
 )
 
@@ -275,5 +276,65 @@ func TestFuseMatMulAdd(t *testing.T) {
 	g.Outputs = []graph.ValueInfo{{Name: "y"}, {Name: "y2"}}
 	if n, err := FuseMatMulAdd(g); err != nil || n != 0 {
 		t.Errorf("%d rewrites, %v; want none", n, err)
+	}
+}
+
+// A float-output QGemm (a QDQ MatMul whose result is not requantized)
+// takes the bias Add that follows it as its input 9, with bit-identical
+// results (the float bias is added after the scaling, as the Add did), and
+// with a fused Relu before the bias.
+func TestFuseMatMulAddQGemm(t *testing.T) {
+	for _, relu := range []bool{false, true} {
+		build := func() *graph.Graph {
+			r := rand.New(rand.NewPCG(4, 5))
+			g := graph.New("q")
+			g.Inputs = []graph.ValueInfo{graph.TensorInfo("x", tensor.Float32, 1, 6, 16)}
+			wq := tensor.New(tensor.Int8, 16, 24)
+			for i := range wq.I8() {
+				wq.I8()[i] = int8(r.IntN(255) - 127)
+			}
+			g.AddInitializer("wq", wq)
+			g.AddInitializer("ws", tensor.MustFromSlice([]float32{0.004}, 1))
+			g.AddInitializer("wz", tensor.MustFromSlice([]int8{0}, 1))
+			g.AddInitializer("xs", tensor.MustFromSlice([]float32{0.02}, 1))
+			g.AddInitializer("xz", tensor.MustFromSlice([]uint8{100}, 1))
+			g.AddInitializer("b", randT(r, 24))
+			g.AddNode("QuantizeLinear", []string{"x", "xs", "xz"}, []string{"xq"})
+			g.AddNode("DequantizeLinear", []string{"xq", "xs", "xz"}, []string{"xd"})
+			g.AddNode("DequantizeLinear", []string{"wq", "ws", "wz"}, []string{"wd"})
+			g.AddNode("MatMul", []string{"xd", "wd"}, []string{"m"})
+			last := "m"
+			if relu {
+				g.AddNode("Relu", []string{"m"}, []string{"a"})
+				last = "a"
+			}
+			g.AddNode("Add", []string{"b", last}, []string{"y"})
+			g.Outputs = []graph.ValueInfo{{Name: "y"}}
+			if _, err := FuseQDQ(g); err != nil {
+				t.Fatal(err)
+			}
+			return g
+		}
+		r := rand.New(rand.NewPCG(6, 6))
+		x := randT(r, 1, 6, 16)
+		ref := runGraph(t, build(), map[string]*tensor.Tensor{"x": x})["y"]
+		g := build()
+		if n, err := FuseMatMulAdd(g); err != nil || n != 1 {
+			t.Fatalf("%d rewrites, %v", n, err)
+		}
+		if _, err := DeadNodes(g); err != nil {
+			t.Fatal(err)
+		}
+		last := g.Nodes[len(g.Nodes)-1]
+		if last.OpType != "QGemm" || len(last.Inputs) != 10 || last.Outputs[0] != "y" {
+			t.Fatalf("nodes after fusion: %v", g.Nodes)
+		}
+		got := runGraph(t, g, map[string]*tensor.Tensor{"x": x})["y"]
+		closeTo(t, "y", got, ref, 0)
+		// The reference QGemm kernel honours input 9 too.
+		ops.Disabled["int8-gemm"] = true
+		got = runGraph(t, g, map[string]*tensor.Tensor{"x": x})["y"]
+		delete(ops.Disabled, "int8-gemm")
+		closeTo(t, "y (int8-ref)", got, ref, 1e-6)
 	}
 }

@@ -233,3 +233,24 @@ func LogSoftmaxRows(dst, src []float32, n int) {
 		}
 	}
 }
+
+// ScaleInt32 sets dst[i] = float32(acc[i]) * mult[i] (+ bias[i] when bias
+// is not nil): an int32 GEMM row to float, one multiplier (and bias) per
+// column. The product and the sum round separately (no fused multiply-add),
+// so the vector and Go forms agree bit for bit, and with
+// float32(float64(acc) * float64(mult)) while |acc| < 2^24.
+func ScaleInt32(dst []float32, acc []int32, mult, bias []float32) {
+	n := len(acc)
+	dst, mult = dst[:n], mult[:n]
+	if bias != nil {
+		bias = bias[:n]
+	}
+	done := scaleInt32Vec(dst, acc, mult, bias)
+	for i := done; i < n; i++ {
+		v := float32(acc[i]) * mult[i]
+		if bias != nil {
+			v += bias[i]
+		}
+		dst[i] = v
+	}
+}

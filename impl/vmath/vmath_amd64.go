@@ -16,6 +16,9 @@ func geluAVX512(dst, src *float32, n int)
 //go:noescape
 func softmaxAVX512(dst, src *float32, rows, n int)
 
+//go:noescape
+func scaleInt32AVX512(dst *float32, acc *int32, mult, bias *float32, n int)
+
 // The vector forms do the whole slice (masked tails) and return how many
 // values (or rows) they did: 0 below AVX-512.
 
@@ -54,4 +57,16 @@ func softmaxVec(dst, src []float32, n int) int {
 	_ = dst[rows*n-1]
 	softmaxAVX512(&dst[0], &src[0], rows, n)
 	return rows
+}
+
+func scaleInt32Vec(dst []float32, acc []int32, mult, bias []float32) int {
+	if len(acc) == 0 || cpu.Current() < cpu.AVX512 {
+		return 0
+	}
+	var bp *float32
+	if bias != nil {
+		bp = &bias[0]
+	}
+	scaleInt32AVX512(&dst[0], &acc[0], &mult[0], bp, len(acc))
+	return len(acc)
 }

@@ -324,3 +324,47 @@ smnext:
 smdone:
 	VZEROUPPER
 	RET
+
+// func scaleInt32AVX512(dst *float32, acc *int32, mult, bias *float32, n int)
+//
+// dst = float32(acc) * mult (+ bias when bias is not nil), no FMA.
+TEXT ·scaleInt32AVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ acc+8(FP), SI
+	MOVQ mult+16(FP), DX
+	MOVQ bias+24(FP), BX
+	MOVQ n+32(FP), CX
+	VXORPS Z3, Z3, Z3
+sciloop:
+	CMPQ CX, $16
+	JLT  scitail
+	VCVTDQ2PS (SI), Z0
+	VMULPS (DX), Z0, Z0
+	TESTQ BX, BX
+	JZ    scinob
+	VADDPS (BX), Z0, Z0
+	ADDQ $64, BX
+scinob:
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  sciloop
+scitail:
+	TESTQ CX, CX
+	JZ    scidone
+	TAILMASK
+	VMOVDQU32.Z (SI), K2, Z0
+	VCVTDQ2PS Z0, Z0
+	VMOVUPS.Z (DX), K2, Z1
+	VMULPS Z1, Z0, Z0
+	TESTQ BX, BX
+	JZ    scitailnob
+	VMOVUPS.Z (BX), K2, Z1
+	VADDPS Z1, Z0, Z0
+scitailnob:
+	VMOVUPS Z0, K2, (DI)
+scidone:
+	VZEROUPPER
+	RET

@@ -356,3 +356,38 @@ func BenchmarkSoftmax128x32(b *testing.B) {
 		SoftmaxRows(out, x, 32)
 	}
 }
+
+// ScaleInt32 equals float32(acc) * mult + bias exactly, with and without
+// a bias, for every tail length.
+func TestScaleInt32(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, lv := range levels() {
+		restore := cpu.Force(lv)
+		for n := 0; n <= 40; n++ {
+			acc, mult, bias := make([]int32, n), make([]float32, n), make([]float32, n)
+			for i := range acc {
+				acc[i] = r.Int32N(1<<24) - 1<<23
+				mult[i] = r.Float32() * 1e-3
+				bias[i] = float32(r.NormFloat64())
+			}
+			for _, b := range [][]float32{nil, bias} {
+				dst := make([]float32, n+1)
+				dst[n] = 9
+				ScaleInt32(dst[:n], acc, mult, b)
+				for i := range acc {
+					want := float32(float64(acc[i]) * float64(mult[i]))
+					if b != nil {
+						want += b[i]
+					}
+					if dst[i] != want {
+						t.Fatalf("%s n=%d [%d]: %g, want %g", lv, n, i, dst[i], want)
+					}
+				}
+				if dst[n] != 9 {
+					t.Fatalf("%s n=%d wrote past the end", lv, n)
+				}
+			}
+		}
+		restore()
+	}
+}

@@ -3,15 +3,17 @@ package ops
 import (
 	"math"
 
+	"github.com/frugal-ml/frugal/impl/vmath"
 	"github.com/frugal-ml/frugal/tensor"
 )
 
 // LayerNormalization for float32 over contiguous rows (everything from
 // axis on), the form transformers use and fuse-layernorm writes: per row
 // one pass for the mean, one for the variance of the deviations and one
-// that writes (x - mean) * invstd * scale + bias, all in float32 with eight
-// partial sums (rows of 128: 5 passes' worth of graph nodes become one
-// kernel). Scale and bias hold one value per row element or a single
+// that writes (x - mean) * invstd * scale + bias, all in float32 (rows of
+// 128: 9 graph nodes become one kernel). With a scale and a bias of one
+// value per element the rows go to vmath.LayerNormRows (AVX-512, sixteen
+// lanes of partial sums), otherwise to a Go loop with eight. Scale and bias hold one value per row element or a single
 // value. Other dtypes, other shapes of scale or bias, and nodes that also
 // ask for the Mean and InvStdDev outputs run the float64 reference kernel.
 
@@ -77,6 +79,10 @@ func buildLayerNormF32(b *BuildInfo) (Kernel, error) {
 			bv = bias.F32()
 		}
 		run := func(lo, hi int) {
+			if len(g) == m && len(bv) == m {
+				vmath.LayerNormRows(yv[lo*m:hi*m], xv[lo*m:hi*m], g, bv, m, eps)
+				return
+			}
 			for r := lo; r < hi; r++ {
 				layerNormRow(yv[r*m:(r+1)*m], xv[r*m:(r+1)*m], g, bv, eps)
 			}

@@ -254,3 +254,36 @@ func ScaleInt32(dst []float32, acc []int32, mult, bias []float32) {
 		dst[i] = v
 	}
 }
+
+// LayerNormRows normalises each of the len(x)/n contiguous rows of n
+// values: y = (x - mean) / sqrt(var + eps) * g + b, with g and b holding n
+// values each, the statistics in float32 (one pass for the mean, one for
+// the variance of the deviations). y may be x.
+func LayerNormRows(y, x, g, b []float32, n int, eps float32) {
+	if n <= 0 {
+		return
+	}
+	rows := len(x) / n
+	y, x, g, b = y[:rows*n], x[:rows*n], g[:n], b[:n]
+	for r := layerNormVec(y, x, g, b, n, eps); r < rows; r++ {
+		layerNormRow(y[r*n:(r+1)*n], x[r*n:(r+1)*n], g, b, eps)
+	}
+}
+
+func layerNormRow(y, x, g, b []float32, eps float32) {
+	n := len(x)
+	var s float32
+	for _, v := range x {
+		s += v
+	}
+	mu := s / float32(n)
+	var ss float32
+	for _, v := range x {
+		d := v - mu
+		ss += d * d
+	}
+	is := 1 / float32(math.Sqrt(float64(ss/float32(n)+eps)))
+	for i, v := range x {
+		y[i] = (v-mu)*is*g[i] + b[i]
+	}
+}

@@ -17,6 +17,9 @@ func geluAVX512(dst, src *float32, n int)
 func softmaxAVX512(dst, src *float32, rows, n int)
 
 //go:noescape
+func layerNormAVX512(y, x, gamma, beta *float32, rows, n int, invn, eps float32)
+
+//go:noescape
 func scaleInt32AVX512(dst *float32, acc *int32, mult, bias *float32, n int)
 
 // The vector forms do the whole slice (masked tails) and return how many
@@ -69,4 +72,14 @@ func scaleInt32Vec(dst []float32, acc []int32, mult, bias []float32) int {
 	}
 	scaleInt32AVX512(&dst[0], &acc[0], &mult[0], bp, len(acc))
 	return len(acc)
+}
+
+func layerNormVec(y, x, g, b []float32, n int, eps float32) int {
+	if len(x) < n || n == 0 || cpu.Current() < cpu.AVX512 {
+		return 0
+	}
+	rows := len(x) / n
+	_ = y[rows*n-1]
+	layerNormAVX512(&y[0], &x[0], &g[0], &b[0], rows, n, 1/float32(n), eps)
+	return rows
 }

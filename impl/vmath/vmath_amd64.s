@@ -368,3 +368,109 @@ scitailnob:
 scidone:
 	VZEROUPPER
 	RET
+
+// func layerNormAVX512(y, x, gamma, beta *float32, rows, n int, invn, eps float32)
+//
+// Per row of n: mean, mean of squared deviations, then
+// y = (x - mean) * (1/sqrt(var + eps)) * g + b (g, b: n values each).
+TEXT ·layerNormAVX512(SB), NOSPLIT, $0-56
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), R13
+	MOVQ beta+24(FP), BX
+	MOVQ rows+32(FP), R8
+	MOVQ n+40(FP), R9
+	VBROADCASTSS invn+48(FP), Z30
+	VBROADCASTSS eps+52(FP), Z29
+	VBROADCASTSS C_one, Z28
+	MOVQ R9, CX
+	ANDQ $15, CX
+	TAILMASK
+	MOVQ R9, R10
+	SHRQ $4, R10
+	TESTQ R8, R8
+	JZ    lndone
+lnrow:
+	// mean
+	VXORPS Z0, Z0, Z0
+	MOVQ SI, R11
+	MOVQ R10, CX
+	TESTQ CX, CX
+	JZ    lnsumtail
+lnsum:
+	VADDPS (R11), Z0, Z0
+	ADDQ $64, R11
+	DECQ CX
+	JNZ  lnsum
+lnsumtail:
+	KORTESTW K2, K2
+	JZ   lnsumred
+	VMOVUPS.Z (R11), K2, Z1
+	VADDPS Z1, Z0, Z0
+lnsumred:
+	HREDUCE(VADDPS, Z0, Y0, X0)
+	VMULPS Z30, Z0, Z0
+	// variance
+	VXORPS Z5, Z5, Z5
+	MOVQ SI, R11
+	MOVQ R10, CX
+	TESTQ CX, CX
+	JZ    lnvartail
+lnvar:
+	VMOVUPS (R11), Z1
+	VSUBPS Z0, Z1, Z1
+	VFMADD231PS Z1, Z1, Z5
+	ADDQ $64, R11
+	DECQ CX
+	JNZ  lnvar
+lnvartail:
+	KORTESTW K2, K2
+	JZ   lnvarred
+	VMOVUPS.Z (R11), K2, Z1
+	VSUBPS.Z Z0, Z1, K2, Z1
+	VFMADD231PS Z1, Z1, Z5
+lnvarred:
+	HREDUCE(VADDPS, Z5, Y5, X5)
+	VMULPS Z30, Z5, Z5
+	VADDPS Z29, Z5, Z5
+	VSQRTPS Z5, Z5
+	VDIVPS Z5, Z28, Z5
+	// normalise
+	MOVQ SI, R11
+	MOVQ DI, R12
+	MOVQ R13, AX
+	MOVQ BX, DX
+	MOVQ R10, CX
+	TESTQ CX, CX
+	JZ    lnouttail
+lnout:
+	VMOVUPS (R11), Z1
+	VSUBPS Z0, Z1, Z1
+	VMULPS Z5, Z1, Z1
+	VMOVUPS (DX), Z2
+	VFMADD231PS (AX), Z1, Z2
+	VMOVUPS Z2, (R12)
+	ADDQ $64, R11
+	ADDQ $64, R12
+	ADDQ $64, AX
+	ADDQ $64, DX
+	DECQ CX
+	JNZ  lnout
+lnouttail:
+	KORTESTW K2, K2
+	JZ   lnnext
+	VMOVUPS.Z (R11), K2, Z1
+	VSUBPS Z0, Z1, Z1
+	VMULPS Z5, Z1, Z1
+	VMOVUPS.Z (DX), K2, Z2
+	VMOVUPS.Z (AX), K2, Z3
+	VFMADD231PS Z3, Z1, Z2
+	VMOVUPS Z2, K2, (R12)
+lnnext:
+	LEAQ (SI)(R9*4), SI
+	LEAQ (DI)(R9*4), DI
+	DECQ R8
+	JNZ  lnrow
+lndone:
+	VZEROUPPER
+	RET

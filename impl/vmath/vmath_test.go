@@ -391,3 +391,51 @@ func TestScaleInt32(t *testing.T) {
 		restore()
 	}
 }
+
+// LayerNormRows matches the float64 definition within 1e-5 of the output
+// scale for rows around the vector width and beyond, with a mean far from
+// zero, in place and not.
+func TestLayerNormRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 7))
+	for _, lv := range levels() {
+		restore := cpu.Force(lv)
+		for _, n := range []int{1, 3, 15, 16, 17, 32, 33, 128, 300} {
+			rows := 4
+			x, g, b := make([]float32, rows*n), make([]float32, n), make([]float32, n)
+			for i := range x {
+				x[i] = float32(r.NormFloat64()*2 + 30)
+			}
+			for i := range g {
+				g[i], b[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+			}
+			y := make([]float32, len(x)+1)
+			y[len(x)] = 5
+			LayerNormRows(y[:len(x)], x, g, b, n, 1e-5)
+			in := append([]float32{}, x...)
+			LayerNormRows(in, in, g, b, n, 1e-5)
+			if y[len(x)] != 5 {
+				t.Fatalf("n=%d wrote past the end", n)
+			}
+			for row := 0; row < rows; row++ {
+				xr := x[row*n : (row+1)*n]
+				var mu, v float64
+				for _, e := range xr {
+					mu += float64(e)
+				}
+				mu /= float64(n)
+				for _, e := range xr {
+					v += (float64(e) - mu) * (float64(e) - mu)
+				}
+				is := 1 / math.Sqrt(v/float64(n)+1e-5)
+				for i, e := range xr {
+					w := (float64(e)-mu)*is*float64(g[i]) + float64(b[i])
+					k := row*n + i
+					if math.Abs(float64(y[k])-w) > 1e-5*(1+math.Abs(w)) || y[k] != in[k] {
+						t.Fatalf("%s n=%d row %d [%d]: %g (in place %g), want %g", lv, n, row, i, y[k], in[k], w)
+					}
+				}
+			}
+		}
+		restore()
+	}
+}

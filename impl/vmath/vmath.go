@@ -19,10 +19,13 @@
 //     rounds to +-1 in float32.
 //   - GELU(x) = x/2 (1 + erf(x/sqrt 2)), as PyTorch and ONNX define it.
 //
-// Measured against math.Exp and math.Erf over every float32 (TestExhaustive
-// with FRUGAL_VMATH_EXHAUSTIVE=1; the default test samples 2^22 values per
-// function including all special classes): exp within 1 ulp, erf within
-// 1 ulp (AVX-512 and Go forms alike).
+// Measured against math.Exp and math.Erf (TestAccuracy samples 2^22 values
+// of every binade plus the special classes: +-0, +-Inf, NaN, denormals, the
+// overflow and underflow edges, erf's branch points; TestExhaustive with
+// FRUGAL_VMATH_EXHAUSTIVE=61 takes every 61st float32 bit pattern, 70M
+// values): AVX-512 exp within 1.03 ulp and erf within 1.12 ulp; the Go
+// forms, without fused multiply-adds, exp 1.0 and erf 1.28 ulp. The worst
+// erf values sit just around the 0.9375 branch point.
 package vmath
 
 import "math"

@@ -273,19 +273,21 @@ func LayerNormRows(y, x, g, b []float32, n int, eps float32) {
 	}
 }
 
+// layerNormRow is the Go form: its sums run in float64 (the vector form's
+// sixteen float32 lanes round about as little on rows of a few hundred).
 func layerNormRow(y, x, g, b []float32, eps float32) {
 	n := len(x)
-	var s float32
+	var s float64
 	for _, v := range x {
-		s += v
+		s += float64(v)
 	}
-	mu := s / float32(n)
-	var ss float32
+	mu := float32(s / float64(n))
+	var ss float64
 	for _, v := range x {
-		d := v - mu
+		d := float64(v - mu)
 		ss += d * d
 	}
-	is := 1 / float32(math.Sqrt(float64(ss/float32(n)+eps)))
+	is := float32(1 / math.Sqrt(ss/float64(n)+float64(eps)))
 	for i, v := range x {
 		y[i] = (v-mu)*is*g[i] + b[i]
 	}

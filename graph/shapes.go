@@ -47,6 +47,7 @@ func init() {
 	RegisterShape("", "GlobalMaxPool", globalPoolShape)
 	RegisterShape("", "Gemm", gemmShape)
 	RegisterShape("", "MatMul", matmulShape)
+	RegisterShape("ai.frugal", "MatMulBias", matmulShape) // MatMul + bias [N]
 	RegisterShape("", "Flatten", flattenShape)
 	RegisterShape("", "Reshape", reshapeShape)
 	RegisterShape("", "QuantizeLinear", func(n *Node, in []Type, c []*tensor.Tensor, _ int64) ([]Type, error) {

@@ -633,7 +633,7 @@ var viewOps = map[string]bool{"Identity": true, "Reshape": true, "Flatten": true
 var inPlaceOps = map[string]bool{
 	"Add": true, "Sub": true, "Mul": true, "Div": true, "Pow": true, "Relu": true, "BatchNormalization": true,
 	"Clip": true, "Elu": true, "Selu": true, "Celu": true, "LeakyRelu": true, "HardSigmoid": true, "ThresholdedRelu": true,
-	"Shrink": true, "Gelu": true, "Swish": true,
+	"Shrink": true, "Gelu": true, "Swish": true, "Softmax": true,
 }
 
 func init() {

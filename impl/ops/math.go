@@ -354,14 +354,7 @@ func init() {
 			if err != nil {
 				return unaryOp{}, err
 			}
-			switch ap {
-			case "none":
-				return unaryOp{f: func(v float64) float64 { return 0.5 * v * (1 + math.Erf(v/math.Sqrt2)) }}, nil
-			case "tanh":
-				c := math.Sqrt(2 / math.Pi)
-				return unaryOp{f: func(v float64) float64 { return 0.5 * v * (1 + math.Tanh(c*(v+0.044715*v*v*v))) }}, nil
-			}
-			return unaryOp{}, fmt.Errorf("Gelu: unknown approximate %q", ap)
+			return geluRef(ap)
 		},
 		"Swish": func(n *graph.Node) (unaryOp, error) {
 			a, err := n.Float("alpha", 1)
@@ -459,4 +452,16 @@ func boolShape(n *graph.Node, in []graph.Type, _ []*tensor.Tensor, _ int64) ([]g
 	t := in[0]
 	t.DType = tensor.Bool
 	return []graph.Type{t}, nil
+}
+
+// geluRef is Gelu in float64: the erf form ("none") or the tanh one.
+func geluRef(approximate string) (unaryOp, error) {
+	switch approximate {
+	case "none":
+		return unaryOp{f: func(v float64) float64 { return 0.5 * v * (1 + math.Erf(v/math.Sqrt2)) }}, nil
+	case "tanh":
+		c := math.Sqrt(2 / math.Pi)
+		return unaryOp{f: func(v float64) float64 { return 0.5 * v * (1 + math.Tanh(c*(v+0.044715*v*v*v))) }}, nil
+	}
+	return unaryOp{}, fmt.Errorf("Gelu: unknown approximate %q", approximate)
 }

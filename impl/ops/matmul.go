@@ -19,7 +19,70 @@ func init() {
 			dt := b.InDType(0)
 			return dt == tensor.Float32 || dt == tensor.Undefined
 		},
-		Build: func(b *BuildInfo) (Kernel, error) { return matMulF32Kernel, nil }})
+		Build: func(b *BuildInfo) (Kernel, error) { return buildMatMul(b, false) }})
+	// ai.frugal:MatMulBias(A, B, bias) = MatMul(A, B) + bias, bias [N]
+	// added along the last axis (in the GEMM's store when B is constant):
+	// what fuse-matmul-add makes of nn.Linear exported as MatMul + Add.
+	Register(Impl{Op: "MatMulBias", Domain: FrugalDomain, Name: "gemm", DTypes: []tensor.DType{tensor.Float32},
+		Build: func(b *BuildInfo) (Kernel, error) { return buildMatMul(b, true) }})
+}
+
+// buildMatMul is MatMul (and MatMulBias): with a constant 2-D float32 B
+// (a linear layer's weights) B is packed once here and every leading
+// dimension of A folds into the GEMM's rows, so [1, 32, 128] x [128, 384]
+// is one 32-row GEMM rather than a GEMV per batch entry.
+func buildMatMul(b *BuildInfo, withBias bool) (Kernel, error) {
+	var packed *gemm.PackedB
+	var constB *tensor.Tensor
+	if len(b.Const) > 1 && b.Const[1] != nil {
+		if c := b.Const[1]; c.DType == tensor.Float32 && c.Rank() == 2 && c.Shape[0] > 0 && c.Shape[1] > 0 {
+			constB = c
+			packed = gemm.PackB(false, c.Shape[0], c.Shape[1], c.F32(), c.Shape[1])
+		}
+	}
+	return KernelFunc(func(ctx *Ctx, in []Value) ([]Value, error) {
+		ts, err := MustTensors(in, 2)
+		if err != nil {
+			return nil, err
+		}
+		a, bm := ts[0], ts[1]
+		var bias *tensor.Tensor
+		if withBias {
+			if bias, err = Tensor(in, 2); err != nil {
+				return nil, err
+			}
+		}
+		if bias != nil {
+			if bias.DType != tensor.Float32 || bias.Rank() != 1 || bm.Rank() == 0 || bias.Len() != bm.Shape[bm.Rank()-1] {
+				return nil, fmt.Errorf("MatMulBias: bias %s%v does not match B %v", bias.DType, bias.Shape, bm.Shape)
+			}
+		}
+		if packed != nil && bm == constB && a.DType == tensor.Float32 && a.Rank() >= 1 && a.Shape[a.Rank()-1] == constB.Shape[0] {
+			k, n := constB.Shape[0], constB.Shape[1]
+			shape := append(append([]int{}, a.Shape[:a.Rank()-1]...), n)
+			out := ctx.Empty(tensor.Float32, shape...)
+			m := a.Len() / k
+			var ep gemm.Epilogue
+			if bias != nil {
+				ep.ColBias = bias.F32()
+			}
+			if m > 0 {
+				gemm.SgemmPacked(m, a.F32(), k, packed, out.F32(), n, ep)
+			}
+			return []Value{out}, nil
+		}
+		out, err := matMulF32(ctx, a, bm)
+		if err != nil {
+			return nil, err
+		}
+		if bias != nil {
+			o, bv := out.F32(), bias.F32()
+			for i := 0; i+len(bv) <= len(o); i += len(bv) {
+				vecF32('+', o[i:i+len(bv)], o[i:i+len(bv)], bv)
+			}
+		}
+		return []Value{out}, nil
+	}), nil
 }
 
 // matMulF32Kernel is the dense float32 MatMul (stateless, shared).
@@ -185,6 +248,9 @@ func matMulF32(ctx *Ctx, a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	if !b1 {
 		shape = append(shape, n)
+	}
+	if k == 0 || m == 0 || n == 0 {
+		return ctx.NewTensor(tensor.Float32, shape...), nil // empty sums, or no output
 	}
 	out := ctx.Empty(tensor.Float32, shape...) // every batch written, beta 0
 	ad, bd, od := a.F32(), b.F32(), out.F32()

@@ -392,6 +392,14 @@ func buildQConv(b *BuildInfo, isGemm bool) (Kernel, error) {
 					}
 				}
 			})
+			if fb, err := qgemmFloatBias(in, rq, cout); err != nil {
+				return nil, err
+			} else if fb != nil {
+				o := out.F32()
+				for i := 0; i < m; i++ {
+					vecF32('+', o[i*cout:(i+1)*cout], o[i*cout:(i+1)*cout], fb)
+				}
+			}
 			return []Value{out}, nil
 		}
 		g, err := ResolveConv2D(n, x.Shape, w.Shape)

@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"github.com/frugal-ml/frugal/arith/convert"
+	"github.com/frugal-ml/frugal/impl/vmath"
 	"sync"
 	"unsafe"
 
@@ -174,9 +175,13 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 			if err != nil {
 				return nil, err
 			}
+			fb, err := qgemmFloatBias(in, rq, cout)
+			if err != nil {
+				return nil, err
+			}
 			out := ctx.Empty(rq.dt, oshape...)
 			ep := gemm.QEpilogue{Bias: bv, Scale: scale, ZeroPoint: rq.zy, Relu: rq.relu, Clamp: true, Lo: rq.lo, Hi: rq.hi}
-			if err := qgemmB(x, m, k, zx, packedB, out, cout, ep, rq); err != nil {
+			if err := qgemmB(ctx, x, m, k, zx, packedB, out, cout, ep, rq, fb); err != nil {
 				return nil, err
 			}
 			return []Value{out}, nil
@@ -239,21 +244,49 @@ func buildQFast(b *BuildInfo, isGemm bool) (Kernel, error) {
 	}), nil
 }
 
-func qgemmB(x *tensor.Tensor, m, k int, zx []int32, pb *gemm.PackedQB, out *tensor.Tensor, n int, ep gemm.QEpilogue, rq *requant) error {
+func qgemmB(ctx *Ctx, x *tensor.Tensor, m, k int, zx []int32, pb *gemm.PackedQB, out *tensor.Tensor, n int, ep gemm.QEpilogue, rq *requant, fbias []float32) error {
 	switch o := out.Data.(type) {
 	case []uint8:
 		qgemmBT(x, m, k, zx, pb, o, n, ep)
 	case []int8:
 		qgemmBT(x, m, k, zx, pb, o, n, ep)
 	case []float32:
-		acc := make([]int32, m*n)
+		// Float output: int32 accumulators (arena scratch) scaled per
+		// column in one vector pass, the float bias (input 9) added in
+		// the same pass.
+		accT := ctx.Empty(tensor.Int32, m*n)
+		defer ctx.Release(accT)
+		acc := accT.I32()
 		ep.Scale, ep.Relu, ep.ZeroPoint = nil, false, 0
 		qgemmBT(x, m, k, zx, pb, acc, n, ep)
 		for i := 0; i < m; i++ {
-			rq.floatRow(acc[i*n:(i+1)*n], o[i*n:(i+1)*n])
+			row := o[i*n : (i+1)*n]
+			if rq.act.Kind == "" {
+				vmath.ScaleInt32(row, acc[i*n:(i+1)*n], rq.mult32[:n], fbias)
+				continue
+			}
+			rq.floatRow(acc[i*n:(i+1)*n], row)
+			if fbias != nil {
+				vecF32('+', row, row, fbias)
+			}
 		}
 	}
 	return nil
+}
+
+// qgemmFloatBias reads ai.frugal:QGemm's optional input 9, a float32
+// vector of N values added to a float output after the scaling (and any
+// fused activation): the bias Add that follows a float-output QGemm in a
+// QDQ model (fuse-matmul-add moves it there).
+func qgemmFloatBias(in []Value, rq *requant, n int) ([]float32, error) {
+	fb, err := Tensor(in, 9)
+	if err != nil || fb == nil {
+		return nil, err
+	}
+	if rq.dt != tensor.Float32 || fb.DType != tensor.Float32 || fb.Len() != n || fb.Rank() != 1 {
+		return nil, fmt.Errorf("QGemm: float bias %s%v needs a float output of %d columns", fb.DType, fb.Shape, n)
+	}
+	return fb.F32(), nil
 }
 
 func qgemmBT[TC gemm.QOut](x *tensor.Tensor, m, k int, zx []int32, pb *gemm.PackedQB, c []TC, n int, ep gemm.QEpilogue) {

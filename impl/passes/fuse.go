@@ -226,7 +226,8 @@ func uniqueName(g *graph.Graph, base string) string {
 // mergesValues names the passes that merge nodes so that intermediate
 // values (a Conv output before its BatchNormalization or activation) no
 // longer exist.
-var mergesValues = map[string]bool{"fold-conv-bn": true, "fuse-conv-add": true, "fuse-activation": true, "fuse-pw-dw": true}
+var mergesValues = map[string]bool{"fold-conv-bn": true, "fuse-conv-add": true, "fuse-activation": true, "fuse-pw-dw": true,
+	"fuse-matmul-add": true, "fuse-layernorm": true, "fuse-gelu": true}
 
 // Preserving returns list without the passes that hide intermediate
 // values, for sessions that must expose every value (runtime KeepAll).

@@ -11,6 +11,9 @@ import (
 	"github.com/frugal-ml/frugal/tensor"
 )
 
+// runOpset is the default-domain opset runGraph builds kernels for.
+var runOpset int64 = 17
+
 // runGraph executes g node by node (the runtime is not importable here).
 func runGraph(t *testing.T, g *graph.Graph, in map[string]*tensor.Tensor) map[string]*tensor.Tensor {
 	t.Helper()
@@ -31,7 +34,7 @@ func runGraph(t *testing.T, g *graph.Graph, in map[string]*tensor.Tensor) map[st
 			args[i] = vals[name]
 			consts[i] = g.Initializers[name] // lets kernels prepack, as the runtime does
 		}
-		k, _, err := ops.Build(&ops.BuildInfo{Node: n, Opset: 17, Const: consts, InTypes: make([]graph.Type, len(args))})
+		k, _, err := ops.Build(&ops.BuildInfo{Node: n, Opset: runOpset, Const: consts, InTypes: make([]graph.Type, len(args))})
 		if err != nil {
 			t.Fatal(err)
 		}

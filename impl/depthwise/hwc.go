@@ -47,7 +47,16 @@ type hwcPlan struct {
 	lo, hi       float32
 	fast         bool
 	x, bias, out []float32
+	k3           hwcK3 // the register-blocked 3x3 kernels' row program (k3.n > 0: they run)
 }
+
+// hwcBlocked enables the register-blocked 3x3 kernels (off: the per-pixel
+// tap-list kernel; for benchmarks and tests).
+var hwcBlocked = true
+
+// hwcSplit forces the 3x3 kernels' thread split (0: by measurement,
+// hwcSplitRule; 1: channel blocks; 2: output rows); for benchmarks.
+var hwcSplit = 0
 
 // ConvHWC computes, for one image in channels-last layout (x[(iy*w+ix)*c +
 // ch]),
@@ -88,6 +97,29 @@ func (hw *HWCWeights) ConvHWC(threads int, x []float32, h, w int, p Params, bias
 	if work := c * npix * p.KH * p.KW; work < 1<<14 {
 		t = 1
 	}
+	if pl.prepK3(); pl.k3.n > 0 {
+		nb := c / 16
+		if t <= 1 {
+			pl.runK3(0, nb, 0, oh)
+			return
+		}
+		rows := hwcSplitRows(c, oh, ow, t)
+		if rows {
+			t = min(t, oh)
+		} else {
+			t = min(t, nb)
+		}
+		shared := &hwcPlan{}
+		*shared = pl
+		gemm.Parallel(t, func(i int) {
+			if rows {
+				shared.runK3(0, nb, i*oh/t, (i+1)*oh/t)
+			} else {
+				shared.runK3(i*nb/t, (i+1)*nb/t, 0, oh)
+			}
+		})
+		return
+	}
 	if t <= 1 {
 		pl.run(0, npix)
 		return
@@ -97,6 +129,18 @@ func (hw *HWCWeights) ConvHWC(threads int, x []float32, h, w int, p Params, bias
 	gemm.Parallel(t, func(i int) {
 		shared.run(i*npix/t, (i+1)*npix/t)
 	})
+}
+
+// hwcSplitRows reports whether the 3x3 kernels split c channels of oh x ow
+// outputs over t threads by output rows (else by channel blocks).
+func hwcSplitRows(c, oh, ow, t int) bool {
+	switch hwcSplit {
+	case 1:
+		return false
+	case 2:
+		return true
+	}
+	return false
 }
 
 // run computes output pixels [q0, q1) (pixel q = oy*OW + ox).

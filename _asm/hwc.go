@@ -1,0 +1,343 @@
+package main
+
+import "fmt"
+
+// Channels-last (NHWC) depthwise 3x3 convolution kernels for
+// impl/depthwise ConvHWC, AVX-512: register-blocked direct convolution.
+//
+// A call computes `blocks` consecutive 16-channel blocks (one 64-byte line
+// of a pixel each) over output rows [oy0, oy1). Per block the 9 filter
+// vectors and the bias stay in registers (Z0..Z8, Z9); per output row the
+// three input rows iy = oy*SH - PT + ky*DH are computed once (a row outside
+// [0, H) is a null pointer and its taps are skipped, not multiplied by
+// zeros, so an Inf or NaN weight does not poison border outputs), and the
+// row's outputs go in groups of up to hwcMaxG pixels listed in a table the
+// Go side fills once per call (hwcGroup: input and output byte offsets,
+// width, four column masks).
+//
+// A group of G outputs at column stride S reads the S*(G-1)+3 input
+// columns of each valid input row once, as they come: column j is loaded
+// into a scratch register and feeds every output whose window holds it
+// (stride 1: three FMAs, so 10 loads for 24 FMAs per row of an 8-wide
+// group; stride 2: two FMAs for even, one for odd columns). Each output
+// still sums bias, then taps in (ky, kx) row-major order. The G
+// accumulators are independent chains: 8 of them cover the FMA latency of
+// both FMA pipes.
+//
+// Padding columns: with PL, PR <= 2 only the first two and the last two
+// columns of a group can fall outside the row. These four "slot" columns
+// are accumulated with merge-masking by K1..K4 (0xffff or 0 per column,
+// from the table; a masked-off FMA leaves the accumulator alone) and loaded
+// through their own byte offsets from the row (DI, R13, R14, R15), which
+// the table clamps into the row: a padding column reads a pixel of its
+// row, whose values the mask then drops. (A zero-masked load at the
+// padding address itself would not fault, but the two pixels before the
+// image and after it may lie in a page that is not present, and such a
+// load costs a microcode assist every time: 960ch@7 ran at 35 GFLOP/s
+// instead of 190 when the allocations fell that way.) The Go side checks
+// that every other column is inside the row.
+//
+// Epilogue: acc = min(max(acc, lo), hi) with acc as the second (Intel)
+// source of VMAXPS / VMINPS, so a NaN accumulator stays NaN.
+
+const (
+	hwcMaxG      = 8  // outputs per group
+	hwcMaxGroups = 64 // groups per row
+	hwcGroupSize = 64 // bytes per hwcGroup
+)
+
+var hwcFields = []struct {
+	name, typ string
+	off       int
+	doc       string
+}{
+	{"x", "*float32", 0, "input pixel 0 at the first channel block"},
+	{"w", "*float32", 8, "packed weights (tap-major) at the first channel block"},
+	{"bias", "*float32", 16, "bias at the first channel block, or nil (zero)"},
+	{"out", "*float32", 24, "output pixel 0 at the first channel block"},
+	{"groups", "*hwcGroup", 32, "a row's groups"},
+	{"ngroups", "int", 40, "number of groups (>= 1)"},
+	{"blocks", "int", 48, "16-channel blocks"},
+	{"cb", "uintptr", 56, "bytes per pixel (4*C), also between taps of the weights"},
+	{"rs", "uintptr", 64, "bytes per input row"},
+	{"tapStep", "uintptr", 72, "bytes between the input rows of consecutive kernel rows (DH*rs)"},
+	{"ors", "uintptr", 80, "bytes per output row"},
+	{"h", "int", 88, "input rows"},
+	{"sh", "int", 96, "row stride"},
+	{"dh", "int", 104, "row dilation"},
+	{"pt", "int", 112, "top padding"},
+	{"oy0", "int", 120, "first output row"},
+	{"oy1", "int", 128, "end of the output rows"},
+	{"lo", "float32", 136, "clamp"},
+	{"hi", "float32", 140, "clamp"},
+}
+
+func hwcOff(name string) int {
+	for _, f := range hwcFields {
+		if f.name == name {
+			return f.off
+		}
+	}
+	panic("hwcOff: " + name)
+}
+
+func hwcName(stride int) string { return fmt.Sprintf("hwc3x3s%d_avx512", stride) }
+
+// hwcSlotCols are the columns of a G-wide group at stride s that may be
+// padding, in mask-slot order (K1..K4); a column listed twice takes the
+// first slot.
+func hwcSlotCols(g, s int) [4]int {
+	return [4]int{0, 1, s*(g-1) + 1, s*(g-1) + 2}
+}
+
+// scaled addressing: offsets (in pixels) reachable from a base register
+// with DX = cb and BX = 3*cb.
+var hwcIdx = map[int]string{1: "(DX*1)", 2: "(DX*2)", 3: "(BX*1)", 4: "(DX*4)", 6: "(BX*2)", 8: "(DX*8)"}
+
+// hwcAddr returns the address of pixel k relative to the pixel reg points
+// at (*cur), rebasing reg by 4 pixels (LEAQ) while k is out of reach.
+func hwcAddr(f *file, reg string, cur *int, k int) string {
+	for {
+		d := k - *cur
+		if d == 0 {
+			return "(" + reg + ")"
+		}
+		if ix, ok := hwcIdx[d]; ok {
+			return "(" + reg + ")" + ix
+		}
+		f.i("LEAQ (%s)(DX*4), %s", reg, reg)
+		*cur += 4
+	}
+}
+
+// Registers: AX args, CX oy, DX cb, BX 3*cb, R8/R9/R10 input rows of
+// kernel rows 0..2 at the block (0: outside the map), R11 output row, R12
+// group, SI column pointer, DI/R13/R14/R15 the slot columns' offsets; in
+// the frame: the block index, the end of the groups, input and output
+// pixel 0 of the block. Vectors:
+// weights Z0..Z8 (tap ky*3+kx), bias Z9, lo Z10, hi Z11, accumulators
+// Z12..Z12+G-1, scratch Z28..Z31.
+func genHWC3(f *file, stride int) {
+	name := hwcName(stride)
+	a := func(field string) string { return mem(hwcOff(field), "AX") }
+	rows := []string{"R8", "R9", "R10"}
+	acc := func(o int) string { return z(12 + o) }
+
+	f.p("")
+	f.p("// func %s(a *hwcArgs)", name)
+	f.p("TEXT ·%s(SB), NOSPLIT, $32-8", name)
+	f.i("MOVQ a+0(FP), AX")
+	f.i("CMPQ %s, $0", a("blocks"))
+	f.i("JLE %s_done", name)
+	f.i("MOVQ %s, CX", a("oy0"))
+	f.i("CMPQ CX, %s", a("oy1"))
+	f.i("JGE %s_done", name)
+	f.i("MOVQ %s, DX", a("cb"))
+	f.i("LEAQ (DX)(DX*2), BX")
+	f.i("MOVQ %s, SI", a("ngroups"))
+	f.i("SHLQ $%d, SI", 6)
+	f.i("ADDQ %s, SI", a("groups"))
+	f.i("MOVQ SI, gend-16(SP)")
+	f.i("VBROADCASTSS %s, Z10", a("lo"))
+	f.i("VBROADCASTSS %s, Z11", a("hi"))
+	f.i("MOVQ $0, blk-8(SP)")
+
+	f.label(name + "_block")
+	f.i("MOVQ blk-8(SP), R15")
+	f.i("SHLQ $6, R15 // byte offset of the block")
+	f.i("MOVQ %s, SI", a("w"))
+	f.i("ADDQ R15, SI")
+	cur := 0
+	for t := 0; t < 9; t++ {
+		f.i("VMOVUPS %s, %s", hwcAddr(f, "SI", &cur, t), z(t))
+	}
+	f.i("MOVQ %s, SI", a("bias"))
+	f.i("TESTQ SI, SI")
+	f.i("JEQ %s_nobias", name)
+	f.i("VMOVUPS (SI)(R15*1), Z9")
+	f.i("JMP %s_bias", name)
+	f.label(name + "_nobias")
+	f.i("VPXORD Z9, Z9, Z9")
+	f.label(name + "_bias")
+	f.i("MOVQ %s, SI", a("x"))
+	f.i("ADDQ R15, SI")
+	f.i("MOVQ SI, xb-24(SP)")
+	f.i("ADDQ %s, R15", a("out"))
+	f.i("MOVQ R15, ob-32(SP)")
+	f.i("MOVQ %s, CX", a("oy0"))
+
+	f.label(name + "_row")
+	f.i("MOVQ CX, SI")
+	f.i("IMULQ %s, SI", a("sh"))
+	f.i("SUBQ %s, SI // iy of kernel row 0", a("pt"))
+	f.i("MOVQ SI, R8")
+	f.i("IMULQ %s, R8", a("rs"))
+	f.i("ADDQ xb-24(SP), R8")
+	f.i("LEAQ (R8), R9")
+	f.i("ADDQ %s, R9", a("tapStep"))
+	f.i("LEAQ (R9), R10")
+	f.i("ADDQ %s, R10", a("tapStep"))
+	f.i("XORQ DI, DI")
+	for k, r := range rows {
+		f.i("CMPQ SI, %s", a("h"))
+		f.i("CMOVQCC DI, %s // null unless 0 <= iy < H", r)
+		if k < 2 {
+			f.i("ADDQ %s, SI", a("dh"))
+		}
+	}
+	f.i("MOVQ CX, R11")
+	f.i("IMULQ %s, R11", a("ors"))
+	f.i("ADDQ ob-32(SP), R11")
+	f.i("MOVQ %s, R12", a("groups"))
+
+	f.label(name + "_group")
+	f.i("MOVQ 56(R12), DI")
+	for g := hwcMaxG; g > 1; g-- {
+		f.i("CMPQ DI, $%d", g)
+		f.i("JEQ %s_g%d", name, g)
+	}
+	for g := 1; g <= hwcMaxG; g++ {
+		if g > 1 {
+			f.label(fmt.Sprintf("%s_g%d", name, g))
+		}
+		genHWCGroup(f, name, stride, g, rows, acc)
+	}
+
+	f.label(name + "_rowend")
+	f.i("INCQ CX")
+	f.i("CMPQ CX, %s", a("oy1"))
+	f.i("JLT %s_row", name)
+	f.i("MOVQ blk-8(SP), SI")
+	f.i("INCQ SI")
+	f.i("MOVQ SI, blk-8(SP)")
+	f.i("CMPQ SI, %s", a("blocks"))
+	f.i("JLT %s_block", name)
+	f.label(name + "_done")
+	f.i("VZEROUPPER")
+	f.i("RET")
+}
+
+// genHWCGroup emits one G-wide group: bias start, the three kernel rows
+// (skipped when null), clamp and store, then the jump to the next group.
+func genHWCGroup(f *file, name string, stride, g int, rows []string, acc func(int) string) {
+	slots := hwcSlotCols(g, stride)
+	slotOf := func(j int) int {
+		for s, c := range slots {
+			if c == j {
+				return s
+			}
+		}
+		return -1
+	}
+	slotReg := []string{"DI", "R13", "R14", "R15"}
+	used := map[int]bool{}
+	ncols := stride*(g-1) + 3
+	for j := 0; j < ncols; j++ {
+		if s := slotOf(j); s >= 0 && !used[s] {
+			used[s] = true
+			f.i("KMOVW %d(R12), K%d", 48+2*s, s+1)
+			f.i("MOVQ %d(R12), %s", 16+8*s, slotReg[s])
+		}
+	}
+	for o := 0; o < g; o++ {
+		f.i("VMOVAPS Z9, %s", acc(o))
+	}
+	for ky, r := range rows {
+		skip := fmt.Sprintf("%s_g%d_r%d", name, g, ky)
+		f.i("TESTQ %s, %s", r, r)
+		f.i("JEQ %s", skip)
+		if ncols > 4 {
+			f.i("MOVQ 0(R12), SI")
+			f.i("ADDQ %s, SI // the group's first column", r)
+		}
+		cur := 0
+		for j := 0; j < ncols; j++ {
+			t := z(28 + j%4)
+			k := ""
+			if s := slotOf(j); s >= 0 {
+				k = fmt.Sprintf("K%d, ", s+1)
+				f.i("VMOVUPS (%s)(%s*1), %s", r, slotReg[s], t)
+			} else {
+				f.i("VMOVUPS %s, %s", hwcAddr(f, "SI", &cur, j), t)
+			}
+			for kx := 0; kx < 3; kx++ {
+				if (j-kx)%stride != 0 || j < kx {
+					continue
+				}
+				o := (j - kx) / stride
+				if o >= g {
+					continue
+				}
+				f.i("VFMADD231PS %s, %s, %s%s", t, z(3*ky+kx), k, acc(o))
+			}
+		}
+		f.label(skip)
+	}
+	f.i("MOVQ 8(R12), SI")
+	f.i("ADDQ R11, SI // the group's first output")
+	cur := 0
+	for o := 0; o < g; o++ {
+		f.i("VMAXPS %s, Z10, %s", acc(o), acc(o))
+		f.i("VMINPS %s, Z11, %s", acc(o), acc(o))
+		f.i("VMOVUPS %s, %s", acc(o), hwcAddr(f, "SI", &cur, o))
+	}
+	f.i("ADDQ $%d, R12", hwcGroupSize)
+	f.i("CMPQ R12, gend-16(SP)")
+	f.i("JLT %s_group", name)
+	f.i("JMP %s_rowend", name)
+}
+
+func genHWC(out map[string][]byte) {
+	f := newAsmFile("amd64 && !purego")
+	f.p("")
+	f.p("// Channels-last depthwise 3x3 kernels, stride 1 and 2. See _asm/hwc.go.")
+	for _, s := range []int{1, 2} {
+		genHWC3(f, s)
+	}
+	g := newGoFile("amd64 && !purego", "depthwise")
+	g.p("// Outputs per group, groups per row, and the bytes of one group of the")
+	g.p("// channels-last 3x3 kernels (see _asm/hwc.go).")
+	g.p("const (")
+	g.p("\thwcMaxG = %d", hwcMaxG)
+	g.p("\thwcMaxGroups = %d", hwcMaxGroups)
+	g.p("\thwcGroupBytes = %d", hwcGroupSize)
+	g.p(")")
+	g.p("")
+	g.p("// hwcGroup is one group of a row's outputs (%d bytes).", hwcGroupSize)
+	g.p("type hwcGroup struct {")
+	g.p("\txoff int // 0: byte offset of its first input column (S*ox0 - PL pixels) from the row")
+	g.p("\tooff int // 8: byte offset of its first output from the row")
+	g.p("\tsoff [4]int // 16: byte offsets from the row of the slot columns (hwcSlotCols), clamped into the row")
+	g.p("\tmask [4]uint16 // 48: 0xffff (inside the row) or 0 per slot column")
+	g.p("\tn int // 56: outputs, 1..hwcMaxG")
+	g.p("}")
+	g.p("")
+	g.p("// hwcGroupOffsets are the offsets of hwcGroup's fields the assembly uses.")
+	g.p("var hwcGroupOffsets = map[string]uintptr{\"xoff\": 0, \"ooff\": 8, \"soff\": 16, \"mask\": 48, \"n\": 56}")
+	g.p("")
+	g.p("// hwcSlotCols are the columns of an n-wide group at stride s that may be")
+	g.p("// padding, in mask order (a column listed twice uses the first slot).")
+	g.p("func hwcSlotCols(n, s int) [4]int { return [4]int{0, 1, s*(n-1) + 1, s*(n-1) + 2} }")
+	g.p("")
+	g.p("// hwcArgs is the kernels' argument block; the assembly reads it at fixed")
+	g.p("// offsets (hwcOffsets, checked by a test).")
+	g.p("type hwcArgs struct {")
+	for _, fl := range hwcFields {
+		g.p("\t%s %s // %d: %s", fl.name, fl.typ, fl.off, fl.doc)
+	}
+	g.p("}")
+	g.p("")
+	g.p("// hwcOffsets are the offsets the assembly uses.")
+	g.p("var hwcOffsets = map[string]uintptr{")
+	for _, fl := range hwcFields {
+		g.p("\t%q: %d,", fl.name, fl.off)
+	}
+	g.p("}")
+	for _, s := range []int{1, 2} {
+		g.p("")
+		g.p("//go:noescape")
+		g.p("func %s(a *hwcArgs)", hwcName(s))
+	}
+	out["impl/depthwise/hwc3_amd64.s"] = f.bytes()
+	out["impl/depthwise/hwc3_amd64.go"] = g.bytes()
+}

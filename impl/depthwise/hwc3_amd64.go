@@ -8,7 +8,7 @@ package depthwise
 // channels-last 3x3 kernels (see _asm/hwc.go).
 const (
 	hwcMaxG       = 8
-	hwcMaxGroups  = 64
+	hwcMaxGroups  = 16
 	hwcGroupBytes = 64
 )
 
@@ -50,6 +50,7 @@ type hwcArgs struct {
 	oy1     int       // 128: end of the output rows
 	lo      float32   // 136: clamp
 	hi      float32   // 140: clamp
+	pair    int       // 144: 1: two output rows per pass (rows not dilated, SH = SW)
 }
 
 // hwcOffsets are the offsets the assembly uses.
@@ -73,6 +74,7 @@ var hwcOffsets = map[string]uintptr{
 	"oy1":     128,
 	"lo":      136,
 	"hi":      140,
+	"pair":    144,
 }
 
 //go:noescape

@@ -72,6 +72,10 @@ func (pl *hwcPlan) prepK3() {
 	pl.k3.n = ng
 }
 
+// hwcPairs lets the 3x3 kernels compute two output rows per pass (off: one;
+// for benchmarks).
+var hwcPairs = true
+
 // runK3 computes channel blocks [b0, b1) (16 channels each) of output rows
 // [oy0, oy1) with the 3x3 kernels.
 func (pl *hwcPlan) runK3(b0, b1, oy0, oy1 int) {
@@ -89,6 +93,9 @@ func (pl *hwcPlan) runK3(b0, b1, oy0, oy1 int) {
 	}
 	if pl.bias != nil {
 		a.bias = &pl.bias[16*b0]
+	}
+	if p.DH == 1 && p.SH == p.SW && hwcPairs {
+		a.pair = 1
 	}
 	if p.SW == 1 {
 		hwc3x3s1_avx512(&a)

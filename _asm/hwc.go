@@ -83,6 +83,10 @@ var hwcFields = []struct {
 	{"lo", "float32", 136, "clamp"},
 	{"hi", "float32", 140, "clamp"},
 	{"pair", "int", 144, "1: two output rows per pass (rows not dilated, SH = SW)"},
+	{"buf0", "*float32", 152, "packed input of even blocks (npix*16 floats; nil: unpacked kernel)"},
+	{"buf1", "*float32", 160, "packed input of odd blocks"},
+	{"npix", "int", 168, "input pixels (H*W)"},
+	{"chunk", "int", 176, "pixels of the next block packed per pass"},
 }
 
 func hwcOff(name string) int {
@@ -94,7 +98,22 @@ func hwcOff(name string) int {
 	panic("hwcOff: " + name)
 }
 
-func hwcName(stride int) string { return fmt.Sprintf("hwc3x3s%d_avx512", stride) }
+func hwcName(stride int, pack bool) string {
+	if pack {
+		return fmt.Sprintf("hwc3x3s%d_pack_avx512", stride)
+	}
+	return fmt.Sprintf("hwc3x3s%d_avx512", stride)
+}
+
+// hwcKernels are the generated (stride, packed) kernels: packing pays
+// only at stride 1 (see impl/depthwise hwc_amd64.go).
+var hwcKernels = []struct {
+	stride int
+	pack   bool
+}{{1, false}, {2, false}, {1, true}}
+
+// hwcPack is the kernel being generated packs its blocks.
+var hwcPack bool
 
 // hwcSlotCols are the columns of a G-wide group at stride s that may be
 // padding, in mask-slot order (K1..K4); a column listed twice takes the
@@ -131,13 +150,60 @@ func hwcAddr(f *file, reg string, cur *int, k int) string {
 // of the block, the output row(s) of the pass. Vectors: weights Z0..Z8
 // (tap ky*3+kx), bias Z9, lo Z10, hi Z11, accumulators Z12.. (output row A,
 // then row B of a pair), scratch Z28..Z31.
+// hwcPackN copies R14 pixels' lines from SI (4*C bytes apart: DX = cb,
+// BX = 3*cb) to DI (contiguous), advancing SI and DI.
+func hwcPackN(f *file, l string) {
+	f.label(l + "_p4")
+	f.i("CMPQ R14, $4")
+	f.i("JLT %s_p1", l)
+	for k, ix := range []string{"", "(DX*1)", "(DX*2)", "(BX*1)"} {
+		f.i("VMOVUPS (SI)%s, %s", ix, z(28+k))
+	}
+	for k := 0; k < 4; k++ {
+		f.i("VMOVUPS %s, %d(DI)", z(28+k), 64*k)
+	}
+	f.i("LEAQ (SI)(DX*4), SI")
+	f.i("ADDQ $256, DI")
+	f.i("SUBQ $4, R14")
+	f.i("JMP %s_p4", l)
+	f.label(l + "_p1")
+	f.i("TESTQ R14, R14")
+	f.i("JEQ %s_pdone", l)
+	f.i("VMOVUPS (SI), Z28")
+	f.i("VMOVUPS Z28, (DI)")
+	f.i("ADDQ DX, SI")
+	f.i("ADDQ $64, DI")
+	f.i("DECQ R14")
+	f.i("JMP %s_p1", l)
+	f.label(l + "_pdone")
+}
+
+// hwcPackChunk packs up to n (a memory operand) more pixels of the next
+// block (state in the frame).
+func hwcPackChunk(f *file, l, n string) {
+	f.i("MOVQ pkLeft-72(SP), R13")
+	f.i("TESTQ R13, R13")
+	f.i("JEQ %s_skip", l)
+	f.i("MOVQ %s, R14", n)
+	f.i("CMPQ R14, R13")
+	f.i("CMOVQGT R13, R14")
+	f.i("SUBQ R14, R13")
+	f.i("MOVQ R13, pkLeft-72(SP)")
+	f.i("MOVQ pkSrc-56(SP), SI")
+	f.i("MOVQ pkDst-64(SP), DI")
+	hwcPackN(f, l)
+	f.i("MOVQ SI, pkSrc-56(SP)")
+	f.i("MOVQ DI, pkDst-64(SP)")
+	f.label(l + "_skip")
+}
+
 func genHWC3(f *file, stride int) {
-	name := hwcName(stride)
+	name := hwcName(stride, hwcPack)
 	a := func(field string) string { return mem(hwcOff(field), "AX") }
 
 	f.p("")
 	f.p("// func %s(a *hwcArgs)", name)
-	f.p("TEXT ·%s(SB), NOSPLIT, $48-8", name)
+	f.p("TEXT ·%s(SB), NOSPLIT, $72-8", name)
 	f.i("MOVQ a+0(FP), AX")
 	f.i("CMPQ %s, $0", a("blocks"))
 	f.i("JLE %s_done", name)
@@ -173,12 +239,48 @@ func genHWC3(f *file, stride int) {
 	f.label(name + "_bias")
 	f.i("MOVQ %s, SI", a("x"))
 	f.i("ADDQ R15, SI")
-	f.i("MOVQ SI, xb-24(SP)")
+	if hwcPack {
+		f.i("MOVQ %s, DI", a("buf0"))
+		f.i("MOVQ blk-8(SP), SI")
+		f.i("TESTQ $1, SI")
+		f.i("CMOVQNE %s, DI // this block's packed input: buf[blk&1]", a("buf1"))
+		f.i("MOVQ DI, xb-24(SP)")
+		f.i("TESTQ SI, SI")
+		f.i("JNE %s_havecur", name)
+		f.i("MOVQ %s, SI", a("x"))
+		f.i("ADDQ R15, SI")
+		f.i("MOVQ %s, R14", a("npix"))
+		hwcPackN(f, name+"_first")
+		f.label(name + "_havecur")
+		f.i("MOVQ $0, pkLeft-72(SP)")
+		f.i("MOVQ blk-8(SP), SI")
+		f.i("INCQ SI")
+		f.i("CMPQ SI, %s", a("blocks"))
+		f.i("JGE %s_nonext", name)
+		f.i("MOVQ %s, SI", a("x"))
+		f.i("LEAQ 64(SI)(R15*1), SI")
+		f.i("MOVQ SI, pkSrc-56(SP) // the next block's input")
+		f.i("MOVQ %s, DI", a("buf0"))
+		f.i("MOVQ xb-24(SP), SI")
+		f.i("CMPQ SI, DI")
+		f.i("CMOVQEQ %s, DI // the other buffer", a("buf1"))
+		f.i("MOVQ DI, pkDst-64(SP)")
+		f.i("MOVQ %s, SI", a("npix"))
+		f.i("MOVQ SI, pkLeft-72(SP)")
+		f.label(name + "_nonext")
+	} else {
+		f.i("MOVQ %s, SI", a("x"))
+		f.i("ADDQ R15, SI")
+		f.i("MOVQ SI, xb-24(SP)")
+	}
 	f.i("ADDQ %s, R15", a("out"))
 	f.i("MOVQ R15, ob-32(SP)")
 	f.i("MOVQ %s, CX", a("oy0"))
 
 	f.label(name + "_row")
+	if hwcPack {
+		hwcPackChunk(f, name+"_pass", a("chunk"))
+	}
 	f.i("LEAQ 1(CX), SI")
 	f.i("CMPQ SI, %s", a("oy1"))
 	f.i("JGE %s_single", name)
@@ -261,6 +363,9 @@ func genHWC3(f *file, stride int) {
 	f.label(name + "_rowend")
 	f.i("CMPQ CX, %s", a("oy1"))
 	f.i("JLT %s_row", name)
+	if hwcPack {
+		hwcPackChunk(f, name+"_flush", a("npix"))
+	}
 	f.i("MOVQ blk-8(SP), SI")
 	f.i("INCQ SI")
 	f.i("MOVQ SI, blk-8(SP)")
@@ -339,7 +444,7 @@ func genHWCGroup(f *file, l string, stride, g int, pair bool) {
 		// Pair passes prefetch the next block's line of every pixel they
 		// load (against none, 1 thread, minima of two noisy runs of 4
 		// and 8: 1-13% faster on the four BenchmarkHWC shapes).
-		pf := pair
+		pf := pair && !hwcPack
 		for j := 0; j < ncols; j++ {
 			t := z(28 + j%4)
 			k := ""
@@ -350,7 +455,12 @@ func genHWCGroup(f *file, l string, stride, g int, pair bool) {
 					f.i("PREFETCHT0 64(%s)(%s*1)", rr, slotReg[s])
 				}
 			} else {
-				ad := hwcAddr(f, "SI", &cur, j)
+				var ad string
+				if hwcPack {
+					ad = fmt.Sprintf("%d(SI)", 64*j)
+				} else {
+					ad = hwcAddr(f, "SI", &cur, j)
+				}
 				f.i("VMOVUPS %s, %s", ad, t)
 				if pf {
 					f.i("PREFETCHT0 64%s", ad)
@@ -397,9 +507,11 @@ func genHWC(out map[string][]byte) {
 	f := newAsmFile("amd64 && !purego")
 	f.p("")
 	f.p("// Channels-last depthwise 3x3 kernels, stride 1 and 2. See _asm/hwc.go.")
-	for _, s := range []int{1, 2} {
-		genHWC3(f, s)
+	for _, k := range hwcKernels {
+		hwcPack = k.pack
+		genHWC3(f, k.stride)
 	}
+	hwcPack = false
 	g := newGoFile("amd64 && !purego", "depthwise")
 	g.p("// Outputs per group, groups per row, and the bytes of one group of the")
 	g.p("// channels-last 3x3 kernels (see _asm/hwc.go).")
@@ -439,10 +551,10 @@ func genHWC(out map[string][]byte) {
 		g.p("\t%q: %d,", fl.name, fl.off)
 	}
 	g.p("}")
-	for _, s := range []int{1, 2} {
+	for _, k := range hwcKernels {
 		g.p("")
 		g.p("//go:noescape")
-		g.p("func %s(a *hwcArgs)", hwcName(s))
+		g.p("func %s(a *hwcArgs)", hwcName(k.stride, k.pack))
 	}
 	out["impl/depthwise/hwc3_amd64.s"] = f.bytes()
 	out["impl/depthwise/hwc3_amd64.go"] = g.bytes()

@@ -51,6 +51,10 @@ type hwcArgs struct {
 	lo      float32   // 136: clamp
 	hi      float32   // 140: clamp
 	pair    int       // 144: 1: two output rows per pass (rows not dilated, SH = SW)
+	buf0    *float32  // 152: packed input of even blocks (npix*16 floats; nil: unpacked kernel)
+	buf1    *float32  // 160: packed input of odd blocks
+	npix    int       // 168: input pixels (H*W)
+	chunk   int       // 176: pixels of the next block packed per pass
 }
 
 // hwcOffsets are the offsets the assembly uses.
@@ -75,6 +79,10 @@ var hwcOffsets = map[string]uintptr{
 	"lo":      136,
 	"hi":      140,
 	"pair":    144,
+	"buf0":    152,
+	"buf1":    160,
+	"npix":    168,
+	"chunk":   176,
 }
 
 //go:noescape
@@ -82,3 +90,6 @@ func hwc3x3s1_avx512(a *hwcArgs)
 
 //go:noescape
 func hwc3x3s2_avx512(a *hwcArgs)
+
+//go:noescape
+func hwc3x3s1_pack_avx512(a *hwcArgs)

@@ -9,10 +9,16 @@ func hwcAVX512(x, w *float32, taps *int, n, c int, bias *float32, lo, hi float32
 }
 
 // hwcK3 is empty: no register-blocked kernels in this build.
-type hwcK3 struct{ n int }
+type hwcK3 struct {
+	n      int
+	packed bool
+}
 
 func (pl *hwcPlan) prepK3() {}
 
 func (pl *hwcPlan) runK3(b0, b1, oy0, oy1 int) {
 	panic("depthwise: no assembly kernels in this build")
 }
+
+// hwcForcePack overrides the packing rule in tests (no effect here).
+var hwcForcePack = 0

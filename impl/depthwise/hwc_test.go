@@ -174,14 +174,14 @@ func TestHWCWindows(t *testing.T) {
 }
 
 // usesK3 reports whether ConvHWC runs the register-blocked 3x3 kernels for
-// c channels of an h x w map.
-func usesK3(c, h, w int, p Params) bool {
+// c channels of an h x w map, and whether it packs the channel blocks.
+func usesK3(c, h, w int, p Params) (k3, packed bool) {
 	p = norm(p)
 	oh, ow := Out(p, h, w)
 	pl := hwcPlan{hw: &HWCWeights{c: c, kh: p.KH, kw: p.KW}, h: h, w: w, oh: oh, ow: ow, p: p,
 		fast: h > 0 && w > 0 && p.KH*p.KW <= hwcMaxTaps && hwcFast(c)}
 	pl.prepK3()
-	return pl.k3.n > 0
+	return pl.k3.n > 0, pl.k3.n > 0 && pl.k3.packed
 }
 
 // TestHWCBlocked covers the register-blocked 3x3 kernels' geometry: maps
@@ -190,10 +190,21 @@ func usesK3(c, h, w int, p Params) bool {
 // strides 1 and 2 (also unequal, and a row dilation), pads 0..2 and
 // asymmetric, both thread splits, NaN inputs, 16..960 channels.
 func TestHWCBlocked(t *testing.T) {
+	for _, force := range []int{0, 1} {
+		// force 1: every stride-1 case on the packing kernel.
+		t.Run(fmt.Sprintf("forcePack=%d", force), func(t *testing.T) {
+			defer func(f int) { hwcForcePack = f }(hwcForcePack)
+			hwcForcePack = force
+			testHWCBlocked(t)
+		})
+	}
+}
+
+func testHWCBlocked(t *testing.T) {
 	defer func(s int) { hwcSplit = s }(hwcSplit)
 	r := rand.New(rand.NewSource(9))
-	n, k3 := 0, 0
-	chans := []int{16, 32, 48, 96, 160, 960, 64, 384}
+	n, k3, packed := 0, 0, 0
+	chans := []int{16, 32, 48, 96, 160, 960, 64, 384, 256, 512}
 	strides := []Params{{SH: 1, SW: 1}, {SH: 2, SW: 2}, {SH: 2, SW: 1}, {SH: 1, SW: 2}, {SH: 1, SW: 1, DH: 2}, {SH: 3, SW: 2}}
 	for _, w := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 28} {
 		for _, h := range []int{w, 1 + w%4} {
@@ -208,8 +219,11 @@ func TestHWCBlocked(t *testing.T) {
 					if c*h*w > 200000 {
 						c = 48
 					}
-					if usesK3(c, h, w, p) {
+					if k, pk := usesK3(c, h, w, p); k {
 						k3++
+						if pk {
+							packed++
+						}
 					}
 					tc := tcase{n: 1, c: c, h: h, w: w, p: p, bias: n%2 == 0,
 						cl: clamps[n%3], threads: 1 + n%2, nanAt: -1}
@@ -218,13 +232,14 @@ func TestHWCBlocked(t *testing.T) {
 						tc.nanAt = r.Intn(c * h * w)
 					}
 					if !checkHWC(t, r, tc) {
-						t.Fatalf("split %d, blocked kernels: %v", hwcSplit, usesK3(c, h, w, p))
+						k, pk := usesK3(c, h, w, p)
+						t.Fatalf("split %d, blocked kernels %v, packing %v", hwcSplit, k, pk)
 					}
 				}
 			}
 		}
 	}
-	t.Logf("%d cases, %d on the register-blocked kernels", n, k3)
+	t.Logf("%d cases, %d on the register-blocked kernels (%d packing)", n, k3, packed)
 	if hwcFast(16) && k3 < n/2 {
 		t.Errorf("only %d of %d cases ran the register-blocked kernels", k3, n)
 	}
@@ -281,10 +296,17 @@ func TestHWCNoAlloc(t *testing.T) {
 	w := PackHWC(make([]float32, c*9), c, 3, 3)
 	out := make([]float32, 14*14*c)
 	p := Params{KH: 3, KW: 3, PT: 1, PL: 1, PB: 1, PR: 1}
+	c2 := 256 // the packing kernel
+	x2 := make([]float32, 14*14*c2)
+	w2 := PackHWC(make([]float32, c2*9), c2, 3, 3)
+	out2 := make([]float32, 14*14*c2)
 	for _, l := range hwcLevels() {
 		restore := cpu.Force(l)
 		if a := testing.AllocsPerRun(5, func() { w.ConvHWC(1, x, 14, 14, p, x[:c], 0, 6, out) }); a != 0 {
 			t.Errorf("%v: %v allocations per single-thread call", l, a)
+		}
+		if a := testing.AllocsPerRun(5, func() { w2.ConvHWC(1, x2, 14, 14, p, x2[:c2], 0, 6, out2) }); a != 0 {
+			t.Errorf("%v: %v allocations per single-thread call (%d channels)", l, a, c2)
 		}
 		restore()
 	}

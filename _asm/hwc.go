@@ -6,12 +6,16 @@ import "fmt"
 // impl/depthwise ConvHWC, AVX-512: register-blocked direct convolution.
 //
 // A call computes `blocks` consecutive 16-channel blocks (one 64-byte line
-// of a pixel each) over output rows [oy0, oy1), block by block: one block
-// walks the whole map, so each input line comes from L2 once per block and
-// its reuse by the next output rows hits L1 (a row-outer order, all blocks
-// per row, measured 1.7x slower on 384ch@14: three input rows of every
-// channel do not fit in L1). Per block the 9 filter vectors and the bias
-// stay in registers (Z0..Z8, Z9); per pass the input rows
+// of a pixel each) over output rows [oy0, oy1), in chunks of `kchunk`
+// blocks: a chunk walks the output rows, and each pass (one or two output
+// rows) computes its rows for every block of the chunk, reloading the 9
+// filter vectors and the bias per block (Z0..Z8, Z9). A pass's input rows
+// of the chunk's blocks stay in L1 for the next pass (a row-outer order
+// over all channels measured 1.7x slower on 384ch@14: three input rows of
+// every channel do not fit), and a chunk of 4 reads 256 contiguous bytes
+// per pixel, which the hardware prefetchers follow when the input is not
+// in L2 (block by block, the lines of a block are 4*C bytes apart: a
+// different page every pixel or two). Per pass the input rows
 // iy = oy*SH - PT + ky*DH are computed once (a row outside [0, H) is a
 // null pointer and its taps are skipped, not multiplied by zeros, so an Inf
 // or NaN weight does not poison border outputs), and the row's outputs go
@@ -31,10 +35,19 @@ import "fmt"
 // column is loaded once for both (stride 1: 4 rows of loads instead of 6;
 // stride 2: 5 instead of 6), and the 2G independent accumulator chains
 // cover the FMA latency of both FMA pipes even for 7-wide rows. A pair pass
-// also prefetches the next block's line of every pixel it loads (a block's
-// lines are strided by 4*C bytes, too few per stream for the hardware
-// prefetchers). The last row of an odd count (and dilated or unequally
-// strided rows) take single-row passes.
+// also prefetches the next block's line of every pixel it loads (the next
+// block of the chunk, or the first of the next chunk). The last row of an
+// odd count (and dilated or unequally strided rows) take single-row
+// passes.
+//
+// Packing (hwc3x3s1_pack_avx512, chunks of one block): when 4*C is a
+// multiple of 1024 a block's lines fall in at most 4 of L1's 64 sets and
+// its input rows do not survive from one pass to the next; this kernel
+// copies each block's input pixels to a contiguous buffer (64 bytes per
+// pixel; the first block up front, each next one a chunk of pixels per
+// pass while the current one computes, into the other of two buffers) and
+// reads its columns at immediate offsets. See impl/depthwise hwc_amd64.go
+// for when it runs.
 //
 // Padding columns: with PL, PR <= 2 only the first two and the last two
 // columns of a group can fall outside the row. These four "slot" columns
@@ -87,6 +100,7 @@ var hwcFields = []struct {
 	{"buf1", "*float32", 160, "packed input of odd blocks"},
 	{"npix", "int", 168, "input pixels (H*W)"},
 	{"chunk", "int", 176, "pixels of the next block packed per pass"},
+	{"kchunk", "int", 184, "channel blocks per chunk (>= 1; 1 for the packing kernel)"},
 }
 
 func hwcOff(name string) int {
@@ -146,10 +160,12 @@ func hwcAddr(f *file, reg string, cur *int, k int) string {
 // the pass at the block (0: outside the map), R12 group, SI column pointer
 // (then output pointer), DI/R13/R14/R15 the slot columns' offsets; AX is
 // the args pointer outside the group loop (reloaded from the frame). In the
-// frame: the block index, the end of the groups, input and output pixel 0
-// of the block, the output row(s) of the pass. Vectors: weights Z0..Z8
-// (tap ky*3+kx), bias Z9, lo Z10, hi Z11, accumulators Z12.. (output row A,
-// then row B of a pair), scratch Z28..Z31.
+// frame: the chunk's first block, its block count and the block in it, the
+// end of the groups, input and output pixel 0 of the chunk, the pass's
+// input rows and output row(s) at the chunk and at the block, the packing
+// state. Vectors: weights Z0..Z8 (tap ky*3+kx), bias Z9, lo Z10, hi Z11,
+// accumulators Z12.. (output row A, then row B of a pair), scratch
+// Z28..Z31.
 // hwcPackN copies R14 pixels' lines from SI (4*C bytes apart: DX = cb,
 // BX = 3*cb) to DI (contiguous), advancing SI and DI.
 func hwcPackN(f *file, l string) {
@@ -200,10 +216,11 @@ func hwcPackChunk(f *file, l, n string) {
 func genHWC3(f *file, stride int) {
 	name := hwcName(stride, hwcPack)
 	a := func(field string) string { return mem(hwcOff(field), "AX") }
+	rowSlot := func(k int) string { return fmt.Sprintf("row%d-%d(SP)", k, 112+8*k) }
 
 	f.p("")
 	f.p("// func %s(a *hwcArgs)", name)
-	f.p("TEXT ·%s(SB), NOSPLIT, $72-8", name)
+	f.p("TEXT ·%s(SB), NOSPLIT, $144-8", name)
 	f.i("MOVQ a+0(FP), AX")
 	f.i("CMPQ %s, $0", a("blocks"))
 	f.i("JLE %s_done", name)
@@ -218,30 +235,25 @@ func genHWC3(f *file, stride int) {
 	f.i("MOVQ SI, gend-16(SP)")
 	f.i("VBROADCASTSS %s, Z10", a("lo"))
 	f.i("VBROADCASTSS %s, Z11", a("hi"))
-	f.i("MOVQ $0, blk-8(SP)")
+	f.i("MOVQ $0, cblk-8(SP)")
 
-	f.label(name + "_block")
-	f.i("MOVQ blk-8(SP), R15")
-	f.i("SHLQ $6, R15 // byte offset of the block")
-	f.i("MOVQ %s, SI", a("w"))
-	f.i("ADDQ R15, SI")
-	cur := 0
-	for t := 0; t < 9; t++ {
-		f.i("VMOVUPS %s, %s", hwcAddr(f, "SI", &cur, t), z(t))
-	}
-	f.i("MOVQ %s, SI", a("bias"))
-	f.i("TESTQ SI, SI")
-	f.i("JEQ %s_nobias", name)
-	f.i("VMOVUPS (SI)(R15*1), Z9")
-	f.i("JMP %s_bias", name)
-	f.label(name + "_nobias")
-	f.i("VPXORD Z9, Z9, Z9")
-	f.label(name + "_bias")
-	f.i("MOVQ %s, SI", a("x"))
-	f.i("ADDQ R15, SI")
+	// A chunk of kn = min(kchunk, blocks left) blocks walks the output
+	// rows; each pass computes its rows for every block of the chunk.
+	f.label(name + "_chunk")
+	f.i("MOVQ %s, SI", a("blocks"))
+	f.i("SUBQ cblk-8(SP), SI")
+	f.i("MOVQ %s, DI", a("kchunk"))
+	f.i("CMPQ DI, SI")
+	f.i("CMOVQGT SI, DI")
+	f.i("MOVQ DI, kn-80(SP)")
+	f.i("MOVQ cblk-8(SP), R15")
+	f.i("SHLQ $6, R15 // byte offset of the chunk")
 	if hwcPack {
+		// kchunk is 1: the chunk is block cblk, packed into
+		// buf[cblk&1] (the first one here, the others while the
+		// previous block computed).
 		f.i("MOVQ %s, DI", a("buf0"))
-		f.i("MOVQ blk-8(SP), SI")
+		f.i("MOVQ cblk-8(SP), SI")
 		f.i("TESTQ $1, SI")
 		f.i("CMOVQNE %s, DI // this block's packed input: buf[blk&1]", a("buf1"))
 		f.i("MOVQ DI, xb-24(SP)")
@@ -253,7 +265,7 @@ func genHWC3(f *file, stride int) {
 		hwcPackN(f, name+"_first")
 		f.label(name + "_havecur")
 		f.i("MOVQ $0, pkLeft-72(SP)")
-		f.i("MOVQ blk-8(SP), SI")
+		f.i("MOVQ cblk-8(SP), SI")
 		f.i("INCQ SI")
 		f.i("CMPQ SI, %s", a("blocks"))
 		f.i("JGE %s_nonext", name)
@@ -287,6 +299,59 @@ func genHWC3(f *file, stride int) {
 	f.i("CMPQ %s, $0", a("pair"))
 	f.i("JNE %s_pair", name)
 
+	// inner emits the loop over the chunk's blocks of one pass: the
+	// block's filters and bias, its n row pointers (the chunk's, from the
+	// frame, moved to the block unless null), its output row(s), then the
+	// groups.
+	inner := func(mode string, rows []string, nout int, pair bool) {
+		l := name + "_" + mode
+		f.i("MOVQ $0, bi-88(SP)")
+		f.label(l + "_inner")
+		f.i("MOVQ a+0(FP), AX")
+		f.i("MOVQ cblk-8(SP), R15")
+		f.i("ADDQ bi-88(SP), R15")
+		f.i("SHLQ $6, R15 // byte offset of the block")
+		f.i("MOVQ %s, SI", a("w"))
+		f.i("ADDQ R15, SI")
+		cur := 0
+		for t := 0; t < 9; t++ {
+			f.i("VMOVUPS %s, %s", hwcAddr(f, "SI", &cur, t), z(t))
+		}
+		f.i("MOVQ %s, SI", a("bias"))
+		f.i("TESTQ SI, SI")
+		f.i("JEQ %s_nobias", l)
+		f.i("VMOVUPS (SI)(R15*1), Z9")
+		f.i("JMP %s_bias", l)
+		f.label(l + "_nobias")
+		f.i("VPXORD Z9, Z9, Z9")
+		f.label(l + "_bias")
+		f.i("MOVQ bi-88(SP), R15")
+		f.i("SHLQ $6, R15 // byte offset of the block in the chunk")
+		f.i("MOVQ orowb-96(SP), SI")
+		f.i("ADDQ R15, SI")
+		f.i("MOVQ SI, orow-40(SP)")
+		if nout == 2 {
+			f.i("MOVQ orow2b-104(SP), SI")
+			f.i("ADDQ R15, SI")
+			f.i("MOVQ SI, orow2-48(SP)")
+		}
+		f.i("MOVQ %s, R12", a("groups"))
+		for k, r := range rows {
+			f.i("MOVQ %s, %s", rowSlot(k), r)
+			f.i("LEAQ (%s)(R15*1), SI", r)
+			f.i("TESTQ %s, %s", r, r)
+			f.i("CMOVQNE SI, %s", r)
+		}
+		genHWCGroups(f, name, stride, pair)
+		f.label(l + "_end")
+		f.i("MOVQ bi-88(SP), SI")
+		f.i("INCQ SI")
+		f.i("MOVQ SI, bi-88(SP)")
+		f.i("CMPQ SI, kn-80(SP)")
+		f.i("JLT %s_inner", l)
+		f.i("MOVQ a+0(FP), AX")
+	}
+
 	// One output row: kernel rows at iy = oy*SH - PT + ky*DH.
 	f.label(name + "_single")
 	f.i("MOVQ CX, SI")
@@ -303,6 +368,7 @@ func genHWC3(f *file, stride int) {
 	for k, r := range []string{"R8", "R9", "R10"} {
 		f.i("CMPQ SI, %s", a("h"))
 		f.i("CMOVQCC DI, %s // null unless 0 <= iy < H", r)
+		f.i("MOVQ %s, %s", r, rowSlot(k))
 		if k < 2 {
 			f.i("ADDQ %s, SI", a("dh"))
 		}
@@ -310,11 +376,8 @@ func genHWC3(f *file, stride int) {
 	f.i("MOVQ CX, SI")
 	f.i("IMULQ %s, SI", a("ors"))
 	f.i("ADDQ ob-32(SP), SI")
-	f.i("MOVQ SI, orow-40(SP)")
-	f.i("MOVQ %s, R12", a("groups"))
-	genHWCGroups(f, name, stride, false)
-	f.label(name + "_s_end")
-	f.i("MOVQ a+0(FP), AX")
+	f.i("MOVQ SI, orowb-96(SP)")
+	inner("s", []string{"R8", "R9", "R10"}, 1, false)
 	f.i("INCQ CX")
 	f.i("JMP %s_rowend", name)
 
@@ -328,36 +391,25 @@ func genHWC3(f *file, stride int) {
 	f.i("IMULQ %s, R8", a("rs"))
 	f.i("ADDQ xb-24(SP), R8")
 	f.i("MOVQ %s, DI", a("rs"))
-	for k := 1; k < len(prow); k++ {
-		r := prow[k]
-		if r == "AX" {
-			r = "R12" // AX is still the args pointer
+	f.i("MOVQ %s, R13", a("h"))
+	f.i("XORQ R14, R14")
+	for k := range prow {
+		if k > 0 {
+			f.i("ADDQ DI, R8")
 		}
-		f.i("LEAQ (%s)(DI*1), %s", prow[k-1], r)
+		f.i("MOVQ R8, R12")
+		f.i("CMPQ SI, R13")
+		f.i("CMOVQCC R14, R12 // null unless 0 <= iy < H")
+		f.i("MOVQ R12, %s", rowSlot(k))
+		f.i("INCQ SI")
 	}
 	f.i("MOVQ CX, R13")
 	f.i("IMULQ %s, R13", a("ors"))
 	f.i("ADDQ ob-32(SP), R13")
-	f.i("MOVQ R13, orow-40(SP)")
+	f.i("MOVQ R13, orowb-96(SP)")
 	f.i("ADDQ %s, R13", a("ors"))
-	f.i("MOVQ R13, orow2-48(SP)")
-	f.i("MOVQ %s, R13", a("h"))
-	f.i("MOVQ %s, R14", a("groups"))
-	f.i("XORQ DI, DI")
-	for k, r := range prow {
-		if r == "AX" {
-			f.i("MOVQ R12, AX")
-		}
-		f.i("CMPQ SI, R13")
-		f.i("CMOVQCC DI, %s // null unless 0 <= iy < H", r)
-		if k < len(prow)-1 {
-			f.i("INCQ SI")
-		}
-	}
-	f.i("MOVQ R14, R12")
-	genHWCGroups(f, name, stride, true)
-	f.label(name + "_p_end")
-	f.i("MOVQ a+0(FP), AX")
+	f.i("MOVQ R13, orow2b-104(SP)")
+	inner("p", prow, 2, true)
 	f.i("ADDQ $2, CX")
 
 	f.label(name + "_rowend")
@@ -366,11 +418,11 @@ func genHWC3(f *file, stride int) {
 	if hwcPack {
 		hwcPackChunk(f, name+"_flush", a("npix"))
 	}
-	f.i("MOVQ blk-8(SP), SI")
-	f.i("INCQ SI")
-	f.i("MOVQ SI, blk-8(SP)")
+	f.i("MOVQ cblk-8(SP), SI")
+	f.i("ADDQ kn-80(SP), SI")
+	f.i("MOVQ SI, cblk-8(SP)")
 	f.i("CMPQ SI, %s", a("blocks"))
-	f.i("JLT %s_block", name)
+	f.i("JLT %s_chunk", name)
 	f.label(name + "_done")
 	f.i("VZEROUPPER")
 	f.i("RET")

@@ -55,6 +55,7 @@ type hwcArgs struct {
 	buf1    *float32  // 160: packed input of odd blocks
 	npix    int       // 168: input pixels (H*W)
 	chunk   int       // 176: pixels of the next block packed per pass
+	kchunk  int       // 184: channel blocks per chunk (>= 1; 1 for the packing kernel)
 }
 
 // hwcOffsets are the offsets the assembly uses.
@@ -83,6 +84,7 @@ var hwcOffsets = map[string]uintptr{
 	"buf1":    160,
 	"npix":    168,
 	"chunk":   176,
+	"kchunk":  184,
 }
 
 //go:noescape

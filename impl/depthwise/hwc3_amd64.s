@@ -7,7 +7,7 @@
 // Channels-last depthwise 3x3 kernels, stride 1 and 2. See _asm/hwc.go.
 
 // func hwc3x3s1_avx512(a *hwcArgs)
-TEXT ·hwc3x3s1_avx512(SB), NOSPLIT, $72-8
+TEXT ·hwc3x3s1_avx512(SB), NOSPLIT, $144-8
 	MOVQ a+0(FP), AX
 	CMPQ 48(AX), $0
 	JLE hwc3x3s1_avx512_done
@@ -22,32 +22,16 @@ TEXT ·hwc3x3s1_avx512(SB), NOSPLIT, $72-8
 	MOVQ SI, gend-16(SP)
 	VBROADCASTSS 136(AX), Z10
 	VBROADCASTSS 140(AX), Z11
-	MOVQ $0, blk-8(SP)
-hwc3x3s1_avx512_block:
-	MOVQ blk-8(SP), R15
-	SHLQ $6, R15 // byte offset of the block
-	MOVQ 8(AX), SI
-	ADDQ R15, SI
-	VMOVUPS (SI), Z0
-	VMOVUPS (SI)(DX*1), Z1
-	VMOVUPS (SI)(DX*2), Z2
-	VMOVUPS (SI)(BX*1), Z3
-	VMOVUPS (SI)(DX*4), Z4
-	LEAQ (SI)(DX*4), SI
-	VMOVUPS (SI)(DX*1), Z5
-	VMOVUPS (SI)(DX*2), Z6
-	VMOVUPS (SI)(BX*1), Z7
-	VMOVUPS (SI)(DX*4), Z8
-	MOVQ 16(AX), SI
-	TESTQ SI, SI
-	JEQ hwc3x3s1_avx512_nobias
-	VMOVUPS (SI)(R15*1), Z9
-	JMP hwc3x3s1_avx512_bias
-hwc3x3s1_avx512_nobias:
-	VPXORD Z9, Z9, Z9
-hwc3x3s1_avx512_bias:
-	MOVQ (AX), SI
-	ADDQ R15, SI
+	MOVQ $0, cblk-8(SP)
+hwc3x3s1_avx512_chunk:
+	MOVQ 48(AX), SI
+	SUBQ cblk-8(SP), SI
+	MOVQ 184(AX), DI
+	CMPQ DI, SI
+	CMOVQGT SI, DI
+	MOVQ DI, kn-80(SP)
+	MOVQ cblk-8(SP), R15
+	SHLQ $6, R15 // byte offset of the chunk
 	MOVQ (AX), SI
 	ADDQ R15, SI
 	MOVQ SI, xb-24(SP)
@@ -74,17 +58,63 @@ hwc3x3s1_avx512_single:
 	XORQ DI, DI
 	CMPQ SI, 88(AX)
 	CMOVQCC DI, R8 // null unless 0 <= iy < H
+	MOVQ R8, row0-112(SP)
 	ADDQ 104(AX), SI
 	CMPQ SI, 88(AX)
 	CMOVQCC DI, R9 // null unless 0 <= iy < H
+	MOVQ R9, row1-120(SP)
 	ADDQ 104(AX), SI
 	CMPQ SI, 88(AX)
 	CMOVQCC DI, R10 // null unless 0 <= iy < H
+	MOVQ R10, row2-128(SP)
 	MOVQ CX, SI
 	IMULQ 80(AX), SI
 	ADDQ ob-32(SP), SI
+	MOVQ SI, orowb-96(SP)
+	MOVQ $0, bi-88(SP)
+hwc3x3s1_avx512_s_inner:
+	MOVQ a+0(FP), AX
+	MOVQ cblk-8(SP), R15
+	ADDQ bi-88(SP), R15
+	SHLQ $6, R15 // byte offset of the block
+	MOVQ 8(AX), SI
+	ADDQ R15, SI
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(DX*1), Z1
+	VMOVUPS (SI)(DX*2), Z2
+	VMOVUPS (SI)(BX*1), Z3
+	VMOVUPS (SI)(DX*4), Z4
+	LEAQ (SI)(DX*4), SI
+	VMOVUPS (SI)(DX*1), Z5
+	VMOVUPS (SI)(DX*2), Z6
+	VMOVUPS (SI)(BX*1), Z7
+	VMOVUPS (SI)(DX*4), Z8
+	MOVQ 16(AX), SI
+	TESTQ SI, SI
+	JEQ hwc3x3s1_avx512_s_nobias
+	VMOVUPS (SI)(R15*1), Z9
+	JMP hwc3x3s1_avx512_s_bias
+hwc3x3s1_avx512_s_nobias:
+	VPXORD Z9, Z9, Z9
+hwc3x3s1_avx512_s_bias:
+	MOVQ bi-88(SP), R15
+	SHLQ $6, R15 // byte offset of the block in the chunk
+	MOVQ orowb-96(SP), SI
+	ADDQ R15, SI
 	MOVQ SI, orow-40(SP)
 	MOVQ 32(AX), R12
+	MOVQ row0-112(SP), R8
+	LEAQ (R8)(R15*1), SI
+	TESTQ R8, R8
+	CMOVQNE SI, R8
+	MOVQ row1-120(SP), R9
+	LEAQ (R9)(R15*1), SI
+	TESTQ R9, R9
+	CMOVQNE SI, R9
+	MOVQ row2-128(SP), R10
+	LEAQ (R10)(R15*1), SI
+	TESTQ R10, R10
+	CMOVQNE SI, R10
 hwc3x3s1_avx512_s_group:
 	MOVQ 56(R12), DI
 	CMPQ DI, $8
@@ -963,6 +993,11 @@ hwc3x3s1_avx512_s_g8_r2:
 	JLT hwc3x3s1_avx512_s_group
 	JMP hwc3x3s1_avx512_s_end
 hwc3x3s1_avx512_s_end:
+	MOVQ bi-88(SP), SI
+	INCQ SI
+	MOVQ SI, bi-88(SP)
+	CMPQ SI, kn-80(SP)
+	JLT hwc3x3s1_avx512_s_inner
 	MOVQ a+0(FP), AX
 	INCQ CX
 	JMP hwc3x3s1_avx512_rowend
@@ -974,30 +1009,88 @@ hwc3x3s1_avx512_pair:
 	IMULQ 64(AX), R8
 	ADDQ xb-24(SP), R8
 	MOVQ 64(AX), DI
-	LEAQ (R8)(DI*1), R9
-	LEAQ (R9)(DI*1), R10
-	LEAQ (R10)(DI*1), R11
+	MOVQ 88(AX), R13
+	XORQ R14, R14
+	MOVQ R8, R12
+	CMPQ SI, R13
+	CMOVQCC R14, R12 // null unless 0 <= iy < H
+	MOVQ R12, row0-112(SP)
+	INCQ SI
+	ADDQ DI, R8
+	MOVQ R8, R12
+	CMPQ SI, R13
+	CMOVQCC R14, R12 // null unless 0 <= iy < H
+	MOVQ R12, row1-120(SP)
+	INCQ SI
+	ADDQ DI, R8
+	MOVQ R8, R12
+	CMPQ SI, R13
+	CMOVQCC R14, R12 // null unless 0 <= iy < H
+	MOVQ R12, row2-128(SP)
+	INCQ SI
+	ADDQ DI, R8
+	MOVQ R8, R12
+	CMPQ SI, R13
+	CMOVQCC R14, R12 // null unless 0 <= iy < H
+	MOVQ R12, row3-136(SP)
+	INCQ SI
 	MOVQ CX, R13
 	IMULQ 80(AX), R13
 	ADDQ ob-32(SP), R13
-	MOVQ R13, orow-40(SP)
+	MOVQ R13, orowb-96(SP)
 	ADDQ 80(AX), R13
-	MOVQ R13, orow2-48(SP)
-	MOVQ 88(AX), R13
-	MOVQ 32(AX), R14
-	XORQ DI, DI
-	CMPQ SI, R13
-	CMOVQCC DI, R8 // null unless 0 <= iy < H
-	INCQ SI
-	CMPQ SI, R13
-	CMOVQCC DI, R9 // null unless 0 <= iy < H
-	INCQ SI
-	CMPQ SI, R13
-	CMOVQCC DI, R10 // null unless 0 <= iy < H
-	INCQ SI
-	CMPQ SI, R13
-	CMOVQCC DI, R11 // null unless 0 <= iy < H
-	MOVQ R14, R12
+	MOVQ R13, orow2b-104(SP)
+	MOVQ $0, bi-88(SP)
+hwc3x3s1_avx512_p_inner:
+	MOVQ a+0(FP), AX
+	MOVQ cblk-8(SP), R15
+	ADDQ bi-88(SP), R15
+	SHLQ $6, R15 // byte offset of the block
+	MOVQ 8(AX), SI
+	ADDQ R15, SI
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(DX*1), Z1
+	VMOVUPS (SI)(DX*2), Z2
+	VMOVUPS (SI)(BX*1), Z3
+	VMOVUPS (SI)(DX*4), Z4
+	LEAQ (SI)(DX*4), SI
+	VMOVUPS (SI)(DX*1), Z5
+	VMOVUPS (SI)(DX*2), Z6
+	VMOVUPS (SI)(BX*1), Z7
+	VMOVUPS (SI)(DX*4), Z8
+	MOVQ 16(AX), SI
+	TESTQ SI, SI
+	JEQ hwc3x3s1_avx512_p_nobias
+	VMOVUPS (SI)(R15*1), Z9
+	JMP hwc3x3s1_avx512_p_bias
+hwc3x3s1_avx512_p_nobias:
+	VPXORD Z9, Z9, Z9
+hwc3x3s1_avx512_p_bias:
+	MOVQ bi-88(SP), R15
+	SHLQ $6, R15 // byte offset of the block in the chunk
+	MOVQ orowb-96(SP), SI
+	ADDQ R15, SI
+	MOVQ SI, orow-40(SP)
+	MOVQ orow2b-104(SP), SI
+	ADDQ R15, SI
+	MOVQ SI, orow2-48(SP)
+	MOVQ 32(AX), R12
+	MOVQ row0-112(SP), R8
+	LEAQ (R8)(R15*1), SI
+	TESTQ R8, R8
+	CMOVQNE SI, R8
+	MOVQ row1-120(SP), R9
+	LEAQ (R9)(R15*1), SI
+	TESTQ R9, R9
+	CMOVQNE SI, R9
+	MOVQ row2-128(SP), R10
+	LEAQ (R10)(R15*1), SI
+	TESTQ R10, R10
+	CMOVQNE SI, R10
+	MOVQ row3-136(SP), R11
+	LEAQ (R11)(R15*1), SI
+	TESTQ R11, R11
+	CMOVQNE SI, R11
 hwc3x3s1_avx512_p_group:
 	MOVQ 56(R12), DI
 	CMPQ DI, $8
@@ -2662,22 +2755,27 @@ hwc3x3s1_avx512_p_g8_r3:
 	JLT hwc3x3s1_avx512_p_group
 	JMP hwc3x3s1_avx512_p_end
 hwc3x3s1_avx512_p_end:
+	MOVQ bi-88(SP), SI
+	INCQ SI
+	MOVQ SI, bi-88(SP)
+	CMPQ SI, kn-80(SP)
+	JLT hwc3x3s1_avx512_p_inner
 	MOVQ a+0(FP), AX
 	ADDQ $2, CX
 hwc3x3s1_avx512_rowend:
 	CMPQ CX, 128(AX)
 	JLT hwc3x3s1_avx512_row
-	MOVQ blk-8(SP), SI
-	INCQ SI
-	MOVQ SI, blk-8(SP)
+	MOVQ cblk-8(SP), SI
+	ADDQ kn-80(SP), SI
+	MOVQ SI, cblk-8(SP)
 	CMPQ SI, 48(AX)
-	JLT hwc3x3s1_avx512_block
+	JLT hwc3x3s1_avx512_chunk
 hwc3x3s1_avx512_done:
 	VZEROUPPER
 	RET
 
 // func hwc3x3s2_avx512(a *hwcArgs)
-TEXT ·hwc3x3s2_avx512(SB), NOSPLIT, $72-8
+TEXT ·hwc3x3s2_avx512(SB), NOSPLIT, $144-8
 	MOVQ a+0(FP), AX
 	CMPQ 48(AX), $0
 	JLE hwc3x3s2_avx512_done
@@ -2692,32 +2790,16 @@ TEXT ·hwc3x3s2_avx512(SB), NOSPLIT, $72-8
 	MOVQ SI, gend-16(SP)
 	VBROADCASTSS 136(AX), Z10
 	VBROADCASTSS 140(AX), Z11
-	MOVQ $0, blk-8(SP)
-hwc3x3s2_avx512_block:
-	MOVQ blk-8(SP), R15
-	SHLQ $6, R15 // byte offset of the block
-	MOVQ 8(AX), SI
-	ADDQ R15, SI
-	VMOVUPS (SI), Z0
-	VMOVUPS (SI)(DX*1), Z1
-	VMOVUPS (SI)(DX*2), Z2
-	VMOVUPS (SI)(BX*1), Z3
-	VMOVUPS (SI)(DX*4), Z4
-	LEAQ (SI)(DX*4), SI
-	VMOVUPS (SI)(DX*1), Z5
-	VMOVUPS (SI)(DX*2), Z6
-	VMOVUPS (SI)(BX*1), Z7
-	VMOVUPS (SI)(DX*4), Z8
-	MOVQ 16(AX), SI
-	TESTQ SI, SI
-	JEQ hwc3x3s2_avx512_nobias
-	VMOVUPS (SI)(R15*1), Z9
-	JMP hwc3x3s2_avx512_bias
-hwc3x3s2_avx512_nobias:
-	VPXORD Z9, Z9, Z9
-hwc3x3s2_avx512_bias:
-	MOVQ (AX), SI
-	ADDQ R15, SI
+	MOVQ $0, cblk-8(SP)
+hwc3x3s2_avx512_chunk:
+	MOVQ 48(AX), SI
+	SUBQ cblk-8(SP), SI
+	MOVQ 184(AX), DI
+	CMPQ DI, SI
+	CMOVQGT SI, DI
+	MOVQ DI, kn-80(SP)
+	MOVQ cblk-8(SP), R15
+	SHLQ $6, R15 // byte offset of the chunk
 	MOVQ (AX), SI
 	ADDQ R15, SI
 	MOVQ SI, xb-24(SP)
@@ -2744,17 +2826,63 @@ hwc3x3s2_avx512_single:
 	XORQ DI, DI
 	CMPQ SI, 88(AX)
 	CMOVQCC DI, R8 // null unless 0 <= iy < H
+	MOVQ R8, row0-112(SP)
 	ADDQ 104(AX), SI
 	CMPQ SI, 88(AX)
 	CMOVQCC DI, R9 // null unless 0 <= iy < H
+	MOVQ R9, row1-120(SP)
 	ADDQ 104(AX), SI
 	CMPQ SI, 88(AX)
 	CMOVQCC DI, R10 // null unless 0 <= iy < H
+	MOVQ R10, row2-128(SP)
 	MOVQ CX, SI
 	IMULQ 80(AX), SI
 	ADDQ ob-32(SP), SI
+	MOVQ SI, orowb-96(SP)
+	MOVQ $0, bi-88(SP)
+hwc3x3s2_avx512_s_inner:
+	MOVQ a+0(FP), AX
+	MOVQ cblk-8(SP), R15
+	ADDQ bi-88(SP), R15
+	SHLQ $6, R15 // byte offset of the block
+	MOVQ 8(AX), SI
+	ADDQ R15, SI
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(DX*1), Z1
+	VMOVUPS (SI)(DX*2), Z2
+	VMOVUPS (SI)(BX*1), Z3
+	VMOVUPS (SI)(DX*4), Z4
+	LEAQ (SI)(DX*4), SI
+	VMOVUPS (SI)(DX*1), Z5
+	VMOVUPS (SI)(DX*2), Z6
+	VMOVUPS (SI)(BX*1), Z7
+	VMOVUPS (SI)(DX*4), Z8
+	MOVQ 16(AX), SI
+	TESTQ SI, SI
+	JEQ hwc3x3s2_avx512_s_nobias
+	VMOVUPS (SI)(R15*1), Z9
+	JMP hwc3x3s2_avx512_s_bias
+hwc3x3s2_avx512_s_nobias:
+	VPXORD Z9, Z9, Z9
+hwc3x3s2_avx512_s_bias:
+	MOVQ bi-88(SP), R15
+	SHLQ $6, R15 // byte offset of the block in the chunk
+	MOVQ orowb-96(SP), SI
+	ADDQ R15, SI
 	MOVQ SI, orow-40(SP)
 	MOVQ 32(AX), R12
+	MOVQ row0-112(SP), R8
+	LEAQ (R8)(R15*1), SI
+	TESTQ R8, R8
+	CMOVQNE SI, R8
+	MOVQ row1-120(SP), R9
+	LEAQ (R9)(R15*1), SI
+	TESTQ R9, R9
+	CMOVQNE SI, R9
+	MOVQ row2-128(SP), R10
+	LEAQ (R10)(R15*1), SI
+	TESTQ R10, R10
+	CMOVQNE SI, R10
 hwc3x3s2_avx512_s_group:
 	MOVQ 56(R12), DI
 	CMPQ DI, $8
@@ -3741,6 +3869,11 @@ hwc3x3s2_avx512_s_g8_r2:
 	JLT hwc3x3s2_avx512_s_group
 	JMP hwc3x3s2_avx512_s_end
 hwc3x3s2_avx512_s_end:
+	MOVQ bi-88(SP), SI
+	INCQ SI
+	MOVQ SI, bi-88(SP)
+	CMPQ SI, kn-80(SP)
+	JLT hwc3x3s2_avx512_s_inner
 	MOVQ a+0(FP), AX
 	INCQ CX
 	JMP hwc3x3s2_avx512_rowend
@@ -3752,35 +3885,98 @@ hwc3x3s2_avx512_pair:
 	IMULQ 64(AX), R8
 	ADDQ xb-24(SP), R8
 	MOVQ 64(AX), DI
-	LEAQ (R8)(DI*1), R9
-	LEAQ (R9)(DI*1), R10
-	LEAQ (R10)(DI*1), R11
-	LEAQ (R11)(DI*1), R12
+	MOVQ 88(AX), R13
+	XORQ R14, R14
+	MOVQ R8, R12
+	CMPQ SI, R13
+	CMOVQCC R14, R12 // null unless 0 <= iy < H
+	MOVQ R12, row0-112(SP)
+	INCQ SI
+	ADDQ DI, R8
+	MOVQ R8, R12
+	CMPQ SI, R13
+	CMOVQCC R14, R12 // null unless 0 <= iy < H
+	MOVQ R12, row1-120(SP)
+	INCQ SI
+	ADDQ DI, R8
+	MOVQ R8, R12
+	CMPQ SI, R13
+	CMOVQCC R14, R12 // null unless 0 <= iy < H
+	MOVQ R12, row2-128(SP)
+	INCQ SI
+	ADDQ DI, R8
+	MOVQ R8, R12
+	CMPQ SI, R13
+	CMOVQCC R14, R12 // null unless 0 <= iy < H
+	MOVQ R12, row3-136(SP)
+	INCQ SI
+	ADDQ DI, R8
+	MOVQ R8, R12
+	CMPQ SI, R13
+	CMOVQCC R14, R12 // null unless 0 <= iy < H
+	MOVQ R12, row4-144(SP)
+	INCQ SI
 	MOVQ CX, R13
 	IMULQ 80(AX), R13
 	ADDQ ob-32(SP), R13
-	MOVQ R13, orow-40(SP)
+	MOVQ R13, orowb-96(SP)
 	ADDQ 80(AX), R13
-	MOVQ R13, orow2-48(SP)
-	MOVQ 88(AX), R13
-	MOVQ 32(AX), R14
-	XORQ DI, DI
-	CMPQ SI, R13
-	CMOVQCC DI, R8 // null unless 0 <= iy < H
-	INCQ SI
-	CMPQ SI, R13
-	CMOVQCC DI, R9 // null unless 0 <= iy < H
-	INCQ SI
-	CMPQ SI, R13
-	CMOVQCC DI, R10 // null unless 0 <= iy < H
-	INCQ SI
-	CMPQ SI, R13
-	CMOVQCC DI, R11 // null unless 0 <= iy < H
-	INCQ SI
-	MOVQ R12, AX
-	CMPQ SI, R13
-	CMOVQCC DI, AX // null unless 0 <= iy < H
-	MOVQ R14, R12
+	MOVQ R13, orow2b-104(SP)
+	MOVQ $0, bi-88(SP)
+hwc3x3s2_avx512_p_inner:
+	MOVQ a+0(FP), AX
+	MOVQ cblk-8(SP), R15
+	ADDQ bi-88(SP), R15
+	SHLQ $6, R15 // byte offset of the block
+	MOVQ 8(AX), SI
+	ADDQ R15, SI
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(DX*1), Z1
+	VMOVUPS (SI)(DX*2), Z2
+	VMOVUPS (SI)(BX*1), Z3
+	VMOVUPS (SI)(DX*4), Z4
+	LEAQ (SI)(DX*4), SI
+	VMOVUPS (SI)(DX*1), Z5
+	VMOVUPS (SI)(DX*2), Z6
+	VMOVUPS (SI)(BX*1), Z7
+	VMOVUPS (SI)(DX*4), Z8
+	MOVQ 16(AX), SI
+	TESTQ SI, SI
+	JEQ hwc3x3s2_avx512_p_nobias
+	VMOVUPS (SI)(R15*1), Z9
+	JMP hwc3x3s2_avx512_p_bias
+hwc3x3s2_avx512_p_nobias:
+	VPXORD Z9, Z9, Z9
+hwc3x3s2_avx512_p_bias:
+	MOVQ bi-88(SP), R15
+	SHLQ $6, R15 // byte offset of the block in the chunk
+	MOVQ orowb-96(SP), SI
+	ADDQ R15, SI
+	MOVQ SI, orow-40(SP)
+	MOVQ orow2b-104(SP), SI
+	ADDQ R15, SI
+	MOVQ SI, orow2-48(SP)
+	MOVQ 32(AX), R12
+	MOVQ row0-112(SP), R8
+	LEAQ (R8)(R15*1), SI
+	TESTQ R8, R8
+	CMOVQNE SI, R8
+	MOVQ row1-120(SP), R9
+	LEAQ (R9)(R15*1), SI
+	TESTQ R9, R9
+	CMOVQNE SI, R9
+	MOVQ row2-128(SP), R10
+	LEAQ (R10)(R15*1), SI
+	TESTQ R10, R10
+	CMOVQNE SI, R10
+	MOVQ row3-136(SP), R11
+	LEAQ (R11)(R15*1), SI
+	TESTQ R11, R11
+	CMOVQNE SI, R11
+	MOVQ row4-144(SP), AX
+	LEAQ (AX)(R15*1), SI
+	TESTQ AX, AX
+	CMOVQNE SI, AX
 hwc3x3s2_avx512_p_group:
 	MOVQ 56(R12), DI
 	CMPQ DI, $8
@@ -5908,22 +6104,27 @@ hwc3x3s2_avx512_p_g8_r4:
 	JLT hwc3x3s2_avx512_p_group
 	JMP hwc3x3s2_avx512_p_end
 hwc3x3s2_avx512_p_end:
+	MOVQ bi-88(SP), SI
+	INCQ SI
+	MOVQ SI, bi-88(SP)
+	CMPQ SI, kn-80(SP)
+	JLT hwc3x3s2_avx512_p_inner
 	MOVQ a+0(FP), AX
 	ADDQ $2, CX
 hwc3x3s2_avx512_rowend:
 	CMPQ CX, 128(AX)
 	JLT hwc3x3s2_avx512_row
-	MOVQ blk-8(SP), SI
-	INCQ SI
-	MOVQ SI, blk-8(SP)
+	MOVQ cblk-8(SP), SI
+	ADDQ kn-80(SP), SI
+	MOVQ SI, cblk-8(SP)
 	CMPQ SI, 48(AX)
-	JLT hwc3x3s2_avx512_block
+	JLT hwc3x3s2_avx512_chunk
 hwc3x3s2_avx512_done:
 	VZEROUPPER
 	RET
 
 // func hwc3x3s1_pack_avx512(a *hwcArgs)
-TEXT ·hwc3x3s1_pack_avx512(SB), NOSPLIT, $72-8
+TEXT ·hwc3x3s1_pack_avx512(SB), NOSPLIT, $144-8
 	MOVQ a+0(FP), AX
 	CMPQ 48(AX), $0
 	JLE hwc3x3s1_pack_avx512_done
@@ -5938,34 +6139,18 @@ TEXT ·hwc3x3s1_pack_avx512(SB), NOSPLIT, $72-8
 	MOVQ SI, gend-16(SP)
 	VBROADCASTSS 136(AX), Z10
 	VBROADCASTSS 140(AX), Z11
-	MOVQ $0, blk-8(SP)
-hwc3x3s1_pack_avx512_block:
-	MOVQ blk-8(SP), R15
-	SHLQ $6, R15 // byte offset of the block
-	MOVQ 8(AX), SI
-	ADDQ R15, SI
-	VMOVUPS (SI), Z0
-	VMOVUPS (SI)(DX*1), Z1
-	VMOVUPS (SI)(DX*2), Z2
-	VMOVUPS (SI)(BX*1), Z3
-	VMOVUPS (SI)(DX*4), Z4
-	LEAQ (SI)(DX*4), SI
-	VMOVUPS (SI)(DX*1), Z5
-	VMOVUPS (SI)(DX*2), Z6
-	VMOVUPS (SI)(BX*1), Z7
-	VMOVUPS (SI)(DX*4), Z8
-	MOVQ 16(AX), SI
-	TESTQ SI, SI
-	JEQ hwc3x3s1_pack_avx512_nobias
-	VMOVUPS (SI)(R15*1), Z9
-	JMP hwc3x3s1_pack_avx512_bias
-hwc3x3s1_pack_avx512_nobias:
-	VPXORD Z9, Z9, Z9
-hwc3x3s1_pack_avx512_bias:
-	MOVQ (AX), SI
-	ADDQ R15, SI
+	MOVQ $0, cblk-8(SP)
+hwc3x3s1_pack_avx512_chunk:
+	MOVQ 48(AX), SI
+	SUBQ cblk-8(SP), SI
+	MOVQ 184(AX), DI
+	CMPQ DI, SI
+	CMOVQGT SI, DI
+	MOVQ DI, kn-80(SP)
+	MOVQ cblk-8(SP), R15
+	SHLQ $6, R15 // byte offset of the chunk
 	MOVQ 152(AX), DI
-	MOVQ blk-8(SP), SI
+	MOVQ cblk-8(SP), SI
 	TESTQ $1, SI
 	CMOVQNE 160(AX), DI // this block's packed input: buf[blk&1]
 	MOVQ DI, xb-24(SP)
@@ -6001,7 +6186,7 @@ hwc3x3s1_pack_avx512_first_p1:
 hwc3x3s1_pack_avx512_first_pdone:
 hwc3x3s1_pack_avx512_havecur:
 	MOVQ $0, pkLeft-72(SP)
-	MOVQ blk-8(SP), SI
+	MOVQ cblk-8(SP), SI
 	INCQ SI
 	CMPQ SI, 48(AX)
 	JGE hwc3x3s1_pack_avx512_nonext
@@ -6077,17 +6262,63 @@ hwc3x3s1_pack_avx512_single:
 	XORQ DI, DI
 	CMPQ SI, 88(AX)
 	CMOVQCC DI, R8 // null unless 0 <= iy < H
+	MOVQ R8, row0-112(SP)
 	ADDQ 104(AX), SI
 	CMPQ SI, 88(AX)
 	CMOVQCC DI, R9 // null unless 0 <= iy < H
+	MOVQ R9, row1-120(SP)
 	ADDQ 104(AX), SI
 	CMPQ SI, 88(AX)
 	CMOVQCC DI, R10 // null unless 0 <= iy < H
+	MOVQ R10, row2-128(SP)
 	MOVQ CX, SI
 	IMULQ 80(AX), SI
 	ADDQ ob-32(SP), SI
+	MOVQ SI, orowb-96(SP)
+	MOVQ $0, bi-88(SP)
+hwc3x3s1_pack_avx512_s_inner:
+	MOVQ a+0(FP), AX
+	MOVQ cblk-8(SP), R15
+	ADDQ bi-88(SP), R15
+	SHLQ $6, R15 // byte offset of the block
+	MOVQ 8(AX), SI
+	ADDQ R15, SI
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(DX*1), Z1
+	VMOVUPS (SI)(DX*2), Z2
+	VMOVUPS (SI)(BX*1), Z3
+	VMOVUPS (SI)(DX*4), Z4
+	LEAQ (SI)(DX*4), SI
+	VMOVUPS (SI)(DX*1), Z5
+	VMOVUPS (SI)(DX*2), Z6
+	VMOVUPS (SI)(BX*1), Z7
+	VMOVUPS (SI)(DX*4), Z8
+	MOVQ 16(AX), SI
+	TESTQ SI, SI
+	JEQ hwc3x3s1_pack_avx512_s_nobias
+	VMOVUPS (SI)(R15*1), Z9
+	JMP hwc3x3s1_pack_avx512_s_bias
+hwc3x3s1_pack_avx512_s_nobias:
+	VPXORD Z9, Z9, Z9
+hwc3x3s1_pack_avx512_s_bias:
+	MOVQ bi-88(SP), R15
+	SHLQ $6, R15 // byte offset of the block in the chunk
+	MOVQ orowb-96(SP), SI
+	ADDQ R15, SI
 	MOVQ SI, orow-40(SP)
 	MOVQ 32(AX), R12
+	MOVQ row0-112(SP), R8
+	LEAQ (R8)(R15*1), SI
+	TESTQ R8, R8
+	CMOVQNE SI, R8
+	MOVQ row1-120(SP), R9
+	LEAQ (R9)(R15*1), SI
+	TESTQ R9, R9
+	CMOVQNE SI, R9
+	MOVQ row2-128(SP), R10
+	LEAQ (R10)(R15*1), SI
+	TESTQ R10, R10
+	CMOVQNE SI, R10
 hwc3x3s1_pack_avx512_s_group:
 	MOVQ 56(R12), DI
 	CMPQ DI, $8
@@ -6957,6 +7188,11 @@ hwc3x3s1_pack_avx512_s_g8_r2:
 	JLT hwc3x3s1_pack_avx512_s_group
 	JMP hwc3x3s1_pack_avx512_s_end
 hwc3x3s1_pack_avx512_s_end:
+	MOVQ bi-88(SP), SI
+	INCQ SI
+	MOVQ SI, bi-88(SP)
+	CMPQ SI, kn-80(SP)
+	JLT hwc3x3s1_pack_avx512_s_inner
 	MOVQ a+0(FP), AX
 	INCQ CX
 	JMP hwc3x3s1_pack_avx512_rowend
@@ -6968,30 +7204,88 @@ hwc3x3s1_pack_avx512_pair:
 	IMULQ 64(AX), R8
 	ADDQ xb-24(SP), R8
 	MOVQ 64(AX), DI
-	LEAQ (R8)(DI*1), R9
-	LEAQ (R9)(DI*1), R10
-	LEAQ (R10)(DI*1), R11
+	MOVQ 88(AX), R13
+	XORQ R14, R14
+	MOVQ R8, R12
+	CMPQ SI, R13
+	CMOVQCC R14, R12 // null unless 0 <= iy < H
+	MOVQ R12, row0-112(SP)
+	INCQ SI
+	ADDQ DI, R8
+	MOVQ R8, R12
+	CMPQ SI, R13
+	CMOVQCC R14, R12 // null unless 0 <= iy < H
+	MOVQ R12, row1-120(SP)
+	INCQ SI
+	ADDQ DI, R8
+	MOVQ R8, R12
+	CMPQ SI, R13
+	CMOVQCC R14, R12 // null unless 0 <= iy < H
+	MOVQ R12, row2-128(SP)
+	INCQ SI
+	ADDQ DI, R8
+	MOVQ R8, R12
+	CMPQ SI, R13
+	CMOVQCC R14, R12 // null unless 0 <= iy < H
+	MOVQ R12, row3-136(SP)
+	INCQ SI
 	MOVQ CX, R13
 	IMULQ 80(AX), R13
 	ADDQ ob-32(SP), R13
-	MOVQ R13, orow-40(SP)
+	MOVQ R13, orowb-96(SP)
 	ADDQ 80(AX), R13
-	MOVQ R13, orow2-48(SP)
-	MOVQ 88(AX), R13
-	MOVQ 32(AX), R14
-	XORQ DI, DI
-	CMPQ SI, R13
-	CMOVQCC DI, R8 // null unless 0 <= iy < H
-	INCQ SI
-	CMPQ SI, R13
-	CMOVQCC DI, R9 // null unless 0 <= iy < H
-	INCQ SI
-	CMPQ SI, R13
-	CMOVQCC DI, R10 // null unless 0 <= iy < H
-	INCQ SI
-	CMPQ SI, R13
-	CMOVQCC DI, R11 // null unless 0 <= iy < H
-	MOVQ R14, R12
+	MOVQ R13, orow2b-104(SP)
+	MOVQ $0, bi-88(SP)
+hwc3x3s1_pack_avx512_p_inner:
+	MOVQ a+0(FP), AX
+	MOVQ cblk-8(SP), R15
+	ADDQ bi-88(SP), R15
+	SHLQ $6, R15 // byte offset of the block
+	MOVQ 8(AX), SI
+	ADDQ R15, SI
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(DX*1), Z1
+	VMOVUPS (SI)(DX*2), Z2
+	VMOVUPS (SI)(BX*1), Z3
+	VMOVUPS (SI)(DX*4), Z4
+	LEAQ (SI)(DX*4), SI
+	VMOVUPS (SI)(DX*1), Z5
+	VMOVUPS (SI)(DX*2), Z6
+	VMOVUPS (SI)(BX*1), Z7
+	VMOVUPS (SI)(DX*4), Z8
+	MOVQ 16(AX), SI
+	TESTQ SI, SI
+	JEQ hwc3x3s1_pack_avx512_p_nobias
+	VMOVUPS (SI)(R15*1), Z9
+	JMP hwc3x3s1_pack_avx512_p_bias
+hwc3x3s1_pack_avx512_p_nobias:
+	VPXORD Z9, Z9, Z9
+hwc3x3s1_pack_avx512_p_bias:
+	MOVQ bi-88(SP), R15
+	SHLQ $6, R15 // byte offset of the block in the chunk
+	MOVQ orowb-96(SP), SI
+	ADDQ R15, SI
+	MOVQ SI, orow-40(SP)
+	MOVQ orow2b-104(SP), SI
+	ADDQ R15, SI
+	MOVQ SI, orow2-48(SP)
+	MOVQ 32(AX), R12
+	MOVQ row0-112(SP), R8
+	LEAQ (R8)(R15*1), SI
+	TESTQ R8, R8
+	CMOVQNE SI, R8
+	MOVQ row1-120(SP), R9
+	LEAQ (R9)(R15*1), SI
+	TESTQ R9, R9
+	CMOVQNE SI, R9
+	MOVQ row2-128(SP), R10
+	LEAQ (R10)(R15*1), SI
+	TESTQ R10, R10
+	CMOVQNE SI, R10
+	MOVQ row3-136(SP), R11
+	LEAQ (R11)(R15*1), SI
+	TESTQ R11, R11
+	CMOVQNE SI, R11
 hwc3x3s1_pack_avx512_p_group:
 	MOVQ 56(R12), DI
 	CMPQ DI, $8
@@ -8436,6 +8730,11 @@ hwc3x3s1_pack_avx512_p_g8_r3:
 	JLT hwc3x3s1_pack_avx512_p_group
 	JMP hwc3x3s1_pack_avx512_p_end
 hwc3x3s1_pack_avx512_p_end:
+	MOVQ bi-88(SP), SI
+	INCQ SI
+	MOVQ SI, bi-88(SP)
+	CMPQ SI, kn-80(SP)
+	JLT hwc3x3s1_pack_avx512_p_inner
 	MOVQ a+0(FP), AX
 	ADDQ $2, CX
 hwc3x3s1_pack_avx512_rowend:
@@ -8479,11 +8778,11 @@ hwc3x3s1_pack_avx512_flush_pdone:
 	MOVQ SI, pkSrc-56(SP)
 	MOVQ DI, pkDst-64(SP)
 hwc3x3s1_pack_avx512_flush_skip:
-	MOVQ blk-8(SP), SI
-	INCQ SI
-	MOVQ SI, blk-8(SP)
+	MOVQ cblk-8(SP), SI
+	ADDQ kn-80(SP), SI
+	MOVQ SI, cblk-8(SP)
 	CMPQ SI, 48(AX)
-	JLT hwc3x3s1_pack_avx512_block
+	JLT hwc3x3s1_pack_avx512_chunk
 hwc3x3s1_pack_avx512_done:
 	VZEROUPPER
 	RET

@@ -22,3 +22,6 @@ func (pl *hwcPlan) runK3(b0, b1, oy0, oy1 int) {
 
 // hwcForcePack overrides the packing rule in tests (no effect here).
 var hwcForcePack = 0
+
+// hwcChunkBlocks is the kernels' channel blocks per pass (no effect here).
+var hwcChunkBlocks = 4

@@ -190,11 +190,12 @@ func usesK3(c, h, w int, p Params) (k3, packed bool) {
 // strides 1 and 2 (also unequal, and a row dilation), pads 0..2 and
 // asymmetric, both thread splits, NaN inputs, 16..960 channels.
 func TestHWCBlocked(t *testing.T) {
-	for _, force := range []int{0, 1} {
-		// force 1: every stride-1 case on the packing kernel.
-		t.Run(fmt.Sprintf("forcePack=%d", force), func(t *testing.T) {
-			defer func(f int) { hwcForcePack = f }(hwcForcePack)
-			hwcForcePack = force
+	// force 1: every stride-1 case on the packing kernel; chunks of 1
+	// and 3 channel blocks besides the default.
+	for _, v := range []struct{ force, chunk int }{{0, hwcChunkBlocks}, {1, hwcChunkBlocks}, {0, 1}, {0, 3}} {
+		t.Run(fmt.Sprintf("forcePack=%d/chunk=%d", v.force, v.chunk), func(t *testing.T) {
+			defer func(f, c int) { hwcForcePack, hwcChunkBlocks = f, c }(hwcForcePack, hwcChunkBlocks)
+			hwcForcePack, hwcChunkBlocks = v.force, v.chunk
 			testHWCBlocked(t)
 		})
 	}

@@ -25,7 +25,7 @@ func hwcAVX512(x, w *float32, taps *int, n, c int, bias *float32, lo, hi float32
 type hwcK3 struct {
 	groups [hwcMaxGroups]hwcGroup
 	n      int  // groups per row; 0: the kernels do not run
-	packed bool // the kernel packs each channel block's input (hwcPackRule)
+	packed bool // the kernel packs each channel block's input (hwcAliasing)
 }
 
 // hwcPackMaxPix bounds the maps whose channel blocks the kernels pack (the

@@ -25,6 +25,7 @@ func generate() (map[string][]byte, error) {
 	genPack(out)
 	genDepthwise(out)
 	genTranspose(out)
+	genHWC(out)
 	for name, b := range out {
 		if strings.HasSuffix(name, ".go") {
 			fb, err := format.Source(b)

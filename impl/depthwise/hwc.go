@@ -47,7 +47,16 @@ type hwcPlan struct {
 	lo, hi       float32
 	fast         bool
 	x, bias, out []float32
+	k3           hwcK3 // the register-blocked 3x3 kernels' row program (k3.n > 0: they run)
 }
+
+// hwcBlocked enables the register-blocked 3x3 kernels (off: the per-pixel
+// tap-list kernel; for benchmarks and tests).
+var hwcBlocked = true
+
+// hwcSplit forces the 3x3 kernels' thread split (0: by measurement,
+// hwcSplitRows; 1: channel blocks; 2: output rows); for benchmarks.
+var hwcSplit = 0
 
 // ConvHWC computes, for one image in channels-last layout (x[(iy*w+ix)*c +
 // ch]),
@@ -60,10 +69,14 @@ type hwcPlan struct {
 // padding zeros, an Inf or NaN weight does not poison border outputs). bias
 // is nil (zero) or c values. Each output sums bias first, then the valid
 // taps in (ky, kx) row-major order; the AVX-512 path (c % 16 == 0, KH*KW <=
-// 25) uses fused multiply-adds. NaN propagates through the clamp as in Conv.
-// Output pixels are split over threads workers (gemm.Parallel); the hot
-// path does not allocate (threads > 1 costs the pool's job and one closure
-// per call, as in Conv). lo and hi must not be NaN.
+// 25) uses fused multiply-adds: 3x3 windows with column stride 1 or 2,
+// column dilation 1 and at most 2 padding columns a side run the
+// register-blocked kernels (hwc_amd64.go, _asm/hwc.go), other windows the
+// per-pixel tap-list kernel. NaN propagates through the clamp as in Conv.
+// The work is split over threads workers (gemm.Parallel) by channel blocks
+// or output rows (hwcSplitRows); the hot path does not allocate (threads >
+// 1 costs the pool's job and one closure per call, as in Conv). lo and hi
+// must not be NaN.
 func (hw *HWCWeights) ConvHWC(threads int, x []float32, h, w int, p Params, bias []float32, lo, hi float32, out []float32) {
 	p = norm(p)
 	c := hw.c
@@ -88,6 +101,29 @@ func (hw *HWCWeights) ConvHWC(threads int, x []float32, h, w int, p Params, bias
 	if work := c * npix * p.KH * p.KW; work < 1<<14 {
 		t = 1
 	}
+	if pl.prepK3(); pl.k3.n > 0 {
+		nb := c / 16
+		if t <= 1 {
+			pl.runK3(0, nb, 0, oh)
+			return
+		}
+		rows := !pl.k3.packed && hwcSplitRows(c, oh, ow, t)
+		if rows {
+			t = min(t, oh)
+		} else {
+			t = min(t, nb)
+		}
+		shared := &hwcPlan{}
+		*shared = pl
+		gemm.Parallel(t, func(i int) {
+			if rows {
+				shared.runK3(0, nb, i*oh/t, (i+1)*oh/t)
+			} else {
+				shared.runK3(i*nb/t, (i+1)*nb/t, 0, oh)
+			}
+		})
+		return
+	}
 	if t <= 1 {
 		pl.run(0, npix)
 		return
@@ -97,6 +133,26 @@ func (hw *HWCWeights) ConvHWC(threads int, x []float32, h, w int, p Params, bias
 	gemm.Parallel(t, func(i int) {
 		shared.run(i*npix/t, (i+1)*npix/t)
 	})
+}
+
+// hwcSplitRows reports whether the 3x3 kernels split c channels of oh x ow
+// outputs over t threads by output rows (else by channel blocks). Channel
+// blocks read and write disjoint lines; rows halve what each thread keeps
+// of one block, which pays when a block's lines crowd 8 of the 64 L1 sets
+// (c % 128 == 0; 256 and up pack instead and split by blocks). Minima of
+// 24 runs over 6 minutes, 2 threads, us, blocks / rows: 960ch@7 s1
+// 2.67 / 2.97, 576ch@14 s2 2.89 / 3.15, 576ch@14 s1 5.10 / 5.01 (each
+// won 12 of 24 adjacent pairs), 384ch@14 s1 4.18 / 4.03 (rows won 23 of
+// 24); again with chunks of 4 blocks, min of 12: 3.07 / 3.26, 3.14 /
+// 3.22, 5.65 / 5.64, 4.89 / 4.70.
+func hwcSplitRows(c, oh, ow, t int) bool {
+	switch hwcSplit {
+	case 1:
+		return false
+	case 2:
+		return true
+	}
+	return c%128 == 0 && oh >= 2*t
 }
 
 // run computes output pixels [q0, q1) (pixel q = oy*OW + ox).

@@ -173,16 +173,141 @@ func TestHWCWindows(t *testing.T) {
 	}
 }
 
+// usesK3 reports whether ConvHWC runs the register-blocked 3x3 kernels for
+// c channels of an h x w map, and whether it packs the channel blocks.
+func usesK3(c, h, w int, p Params) (k3, packed bool) {
+	p = norm(p)
+	oh, ow := Out(p, h, w)
+	pl := hwcPlan{hw: &HWCWeights{c: c, kh: p.KH, kw: p.KW}, h: h, w: w, oh: oh, ow: ow, p: p,
+		fast: h > 0 && w > 0 && p.KH*p.KW <= hwcMaxTaps && hwcFast(c)}
+	pl.prepK3()
+	return pl.k3.n > 0, pl.k3.n > 0 && pl.k3.packed
+}
+
+// TestHWCBlocked covers the register-blocked 3x3 kernels' geometry: maps
+// of width 1..9, 14 and 28 (row groups of every width, one or several per
+// row, edge groups with one or two padding columns on either side),
+// strides 1 and 2 (also unequal, and a row dilation), pads 0..2 and
+// asymmetric, both thread splits, NaN inputs, 16..960 channels.
+func TestHWCBlocked(t *testing.T) {
+	// force 1: every stride-1 case on the packing kernel; chunks of 1
+	// and 3 channel blocks besides the default.
+	for _, v := range []struct{ force, chunk int }{{0, hwcChunkBlocks}, {1, hwcChunkBlocks}, {0, 1}, {0, 3}} {
+		t.Run(fmt.Sprintf("forcePack=%d/chunk=%d", v.force, v.chunk), func(t *testing.T) {
+			defer func(f, c int) { hwcForcePack, hwcChunkBlocks = f, c }(hwcForcePack, hwcChunkBlocks)
+			hwcForcePack, hwcChunkBlocks = v.force, v.chunk
+			testHWCBlocked(t)
+		})
+	}
+}
+
+func testHWCBlocked(t *testing.T) {
+	defer func(s int) { hwcSplit = s }(hwcSplit)
+	r := rand.New(rand.NewSource(9))
+	n, k3, packed := 0, 0, 0
+	chans := []int{16, 32, 48, 96, 160, 960, 64, 384, 256, 512}
+	strides := []Params{{SH: 1, SW: 1}, {SH: 2, SW: 2}, {SH: 2, SW: 1}, {SH: 1, SW: 2}, {SH: 1, SW: 1, DH: 2}, {SH: 3, SW: 2}}
+	for _, w := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 28} {
+		for _, h := range []int{w, 1 + w%4} {
+			for _, st := range strides {
+				for _, pd := range append(pads, [4]int{2, 0, 1, 2}, [4]int{0, 2, 0, 1}) {
+					p := withPad(Params{KH: 3, KW: 3, SH: st.SH, SW: st.SW, DH: st.DH}, pd)
+					if oh, ow := Out(p, h, w); oh <= 0 || ow <= 0 {
+						continue
+					}
+					n++
+					c := chans[n%len(chans)]
+					if c*h*w > 200000 {
+						c = 48
+					}
+					if k, pk := usesK3(c, h, w, p); k {
+						k3++
+						if pk {
+							packed++
+						}
+					}
+					tc := tcase{n: 1, c: c, h: h, w: w, p: p, bias: n%2 == 0,
+						cl: clamps[n%3], threads: 1 + n%2, nanAt: -1}
+					hwcSplit = 1 + n/2%2
+					if n%3 == 0 {
+						tc.nanAt = r.Intn(c * h * w)
+					}
+					if !checkHWC(t, r, tc) {
+						k, pk := usesK3(c, h, w, p)
+						t.Fatalf("split %d, blocked kernels %v, packing %v", hwcSplit, k, pk)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d cases, %d on the register-blocked kernels (%d packing)", n, k3, packed)
+	if hwcFast(16) && k3 < n/2 {
+		t.Errorf("only %d of %d cases ran the register-blocked kernels", k3, n)
+	}
+}
+
+// TestHWCInfWeights checks that padding taps are skipped, not multiplied
+// by zeros: Inf weights do not make border outputs NaN (the assembly
+// against the Go path, which skips them).
+func TestHWCInfWeights(t *testing.T) {
+	inf := float32(math.Inf(1))
+	for _, s := range []int{1, 2} {
+		for _, sz := range [][2]int{{7, 7}, {1, 1}, {3, 14}, {6, 9}} {
+			p := Params{KH: 3, KW: 3, SH: s, SW: s, PT: 1, PL: 1, PB: 1, PR: 1}
+			c, h, w := 32, sz[0], sz[1]
+			oh, ow := Out(p, h, w)
+			r := rand.New(rand.NewSource(int64(h*w + s)))
+			x := make([]float32, h*w*c)
+			for i := range x {
+				x[i] = 1 + r.Float32() // positive: Inf * x stays Inf
+			}
+			wts := make([]float32, c*9)
+			randVals(r, wts)
+			for ch := 0; ch < c; ch++ {
+				wts[ch*9+ch%9] = inf
+			}
+			pw := PackHWC(wts, c, 3, 3)
+			var want, got []float32
+			for _, l := range hwcLevels() {
+				restore := cpu.Force(l)
+				out := make([]float32, oh*ow*c)
+				pw.ConvHWC(1, x, h, w, p, nil, NoLo, NoHi, out)
+				restore()
+				if want == nil {
+					want = out
+				} else {
+					got = out
+				}
+			}
+			for i := range got {
+				if g, wv := got[i], want[i]; g != wv && math.Abs(float64(g-wv)) > 1e-4*math.Abs(float64(wv)) {
+					t.Fatalf("s%d %dx%d: out[%d] = %v, Go path %v", s, h, w, i, g, wv)
+				}
+				if want[i] != want[i] {
+					t.Fatalf("s%d %dx%d: Go path out[%d] is NaN", s, h, w, i)
+				}
+			}
+		}
+	}
+}
+
 func TestHWCNoAlloc(t *testing.T) {
 	c := 96
 	x := make([]float32, 14*14*c)
 	w := PackHWC(make([]float32, c*9), c, 3, 3)
 	out := make([]float32, 14*14*c)
 	p := Params{KH: 3, KW: 3, PT: 1, PL: 1, PB: 1, PR: 1}
+	c2 := 256 // the packing kernel
+	x2 := make([]float32, 14*14*c2)
+	w2 := PackHWC(make([]float32, c2*9), c2, 3, 3)
+	out2 := make([]float32, 14*14*c2)
 	for _, l := range hwcLevels() {
 		restore := cpu.Force(l)
 		if a := testing.AllocsPerRun(5, func() { w.ConvHWC(1, x, 14, 14, p, x[:c], 0, 6, out) }); a != 0 {
 			t.Errorf("%v: %v allocations per single-thread call", l, a)
+		}
+		if a := testing.AllocsPerRun(5, func() { w2.ConvHWC(1, x2, 14, 14, p, x2[:c2], 0, 6, out2) }); a != 0 {
+			t.Errorf("%v: %v allocations per single-thread call (%d channels)", l, a, c2)
 		}
 		restore()
 	}
@@ -207,12 +332,26 @@ func BenchmarkHWC(b *testing.B) {
 		flops := float64(2 * 9 * L.c * oh * ow)
 		for _, threads := range []int{1, 2} {
 			name := fmt.Sprintf("%dch@%d_s%d/t%d", L.c, L.hw, L.s, threads)
-			b.Run(name+"/hwc", func(b *testing.B) {
-				for i := 0; i < b.N; i++ {
-					pw.ConvHWC(threads, x, L.hw, L.hw, p, bias, 0, 6, out)
+			// hwc: the register-blocked kernels (2 threads: also forced to
+			// split by channel blocks, split=c, or by rows, split=r);
+			// tap: the per-pixel tap-list kernel they replaced.
+			for _, v := range []struct {
+				name    string
+				blocked bool
+				split   int
+			}{{"hwc", true, 0}, {"hwc-split=c", true, 1}, {"hwc-split=r", true, 2}, {"tap", false, 0}} {
+				if v.split != 0 && threads == 1 {
+					continue
 				}
-				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+				b.Run(name+"/"+v.name, func(b *testing.B) {
+					defer func(bl bool, sp int) { hwcBlocked, hwcSplit = bl, sp }(hwcBlocked, hwcSplit)
+					hwcBlocked, hwcSplit = v.blocked, v.split
+					for i := 0; i < b.N; i++ {
+						pw.ConvHWC(threads, x, L.hw, L.hw, p, bias, 0, 6, out)
+					}
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
 			b.Run(name+"/nchw", func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					Conv(threads, x, 1, L.c, L.hw, L.hw, p, w, bias, 0, 6, out)

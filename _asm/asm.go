@@ -116,3 +116,41 @@ func (f *file) rawBytes(b []byte, comment string) {
 	}
 	f.i("%s // %s", strings.Join(parts, "; "), comment)
 }
+
+// argField is one field of a kernel's argument block: the assembly reads
+// it at off, and the generated Go struct declares it with type typ.
+type argField struct {
+	name, typ string
+	off       int
+	doc       string
+}
+
+// fieldOff returns the offset of the field called name (the generator's
+// own tables, so a wrong name is a bug here).
+func fieldOff(fields []argField, name string) int {
+	for _, f := range fields {
+		if f.name == name {
+			return f.off
+		}
+	}
+	panic("no argument field " + name)
+}
+
+// argBlock writes the Go struct typ for fields and the offsets map the
+// layout test checks it against.
+func argBlock(g *goFile, typ, offsets string, fields []argField) {
+	g.p("// %s is the kernels' argument block; the assembly reads it at fixed", typ)
+	g.p("// offsets (%s, checked by a test).", offsets)
+	g.p("type %s struct {", typ)
+	for _, fl := range fields {
+		g.p("\t%s %s // %d: %s", fl.name, fl.typ, fl.off, fl.doc)
+	}
+	g.p("}")
+	g.p("")
+	g.p("// %s are the offsets the assembly uses.", offsets)
+	g.p("var %s = map[string]uintptr{", offsets)
+	for _, fl := range fields {
+		g.p("\t%q: %d,", fl.name, fl.off)
+	}
+	g.p("}")
+}

@@ -53,11 +53,7 @@ import "fmt"
 
 // dwArgs layout; the struct is generated into impl/depthwise with these
 // offsets and a test checks them against unsafe.Offsetof.
-var dwFields = []struct {
-	name, typ string
-	off       int
-	doc       string
-}{
+var dwFields = []argField{
 	{"in", "*float32", 0, "first input plane"},
 	{"out", "*float32", 8, "first output plane (planes are contiguous)"},
 	{"w", "*float32", 16, "9 weights per plane"},
@@ -91,14 +87,7 @@ const (
 	dwSlot256 = 256
 )
 
-func dwOff(name string) int {
-	for _, f := range dwFields {
-		if f.name == name {
-			return f.off
-		}
-	}
-	panic("dwOff: " + name)
-}
+func dwOff(name string) int { return fieldOff(dwFields, name) }
 
 type dwISA struct {
 	name   string
@@ -566,20 +555,7 @@ func genDepthwise(out map[string][]byte) {
 	g.p("\tdwMaskBytes = dwMaxMasked * dwSlot256")
 	g.p(")")
 	g.p("")
-	g.p("// dwArgs is the kernels' argument block; the assembly reads it at fixed")
-	g.p("// offsets (dwOffsets, checked by a test).")
-	g.p("type dwArgs struct {")
-	for _, fl := range dwFields {
-		g.p("\t%s %s // %d: %s", fl.name, fl.typ, fl.off, fl.doc)
-	}
-	g.p("}")
-	g.p("")
-	g.p("// dwOffsets are the offsets the assembly uses.")
-	g.p("var dwOffsets = map[string]uintptr{")
-	for _, fl := range dwFields {
-		g.p("\t%q: %d,", fl.name, fl.off)
-	}
-	g.p("}")
+	argBlock(g, "dwArgs", "dwOffsets", dwFields)
 	for _, s := range []dwISA{dw512, dw256} {
 		for _, st := range []int{1, 2} {
 			genDW(f, s, st)

@@ -71,11 +71,7 @@ const (
 	hwcGroupSize = 64 // bytes per hwcGroup
 )
 
-var hwcFields = []struct {
-	name, typ string
-	off       int
-	doc       string
-}{
+var hwcFields = []argField{
 	{"x", "*float32", 0, "input pixel 0 at the first channel block"},
 	{"w", "*float32", 8, "packed weights (tap-major) at the first channel block"},
 	{"bias", "*float32", 16, "bias at the first channel block, or nil (zero)"},
@@ -103,14 +99,7 @@ var hwcFields = []struct {
 	{"kchunk", "int", 184, "channel blocks per chunk (>= 1; 1 for the packing kernel)"},
 }
 
-func hwcOff(name string) int {
-	for _, f := range hwcFields {
-		if f.name == name {
-			return f.off
-		}
-	}
-	panic("hwcOff: " + name)
-}
+func hwcOff(name string) int { return fieldOff(hwcFields, name) }
 
 func hwcName(stride int, pack bool) string {
 	if pack {
@@ -589,20 +578,7 @@ func genHWC(out map[string][]byte) {
 	g.p("// padding, in mask order (a column listed twice uses the first slot).")
 	g.p("func hwcSlotCols(n, s int) [4]int { return [4]int{0, 1, s*(n-1) + 1, s*(n-1) + 2} }")
 	g.p("")
-	g.p("// hwcArgs is the kernels' argument block; the assembly reads it at fixed")
-	g.p("// offsets (hwcOffsets, checked by a test).")
-	g.p("type hwcArgs struct {")
-	for _, fl := range hwcFields {
-		g.p("\t%s %s // %d: %s", fl.name, fl.typ, fl.off, fl.doc)
-	}
-	g.p("}")
-	g.p("")
-	g.p("// hwcOffsets are the offsets the assembly uses.")
-	g.p("var hwcOffsets = map[string]uintptr{")
-	for _, fl := range hwcFields {
-		g.p("\t%q: %d,", fl.name, fl.off)
-	}
-	g.p("}")
+	argBlock(g, "hwcArgs", "hwcOffsets", hwcFields)
 	for _, k := range hwcKernels {
 		g.p("")
 		g.p("//go:noescape")

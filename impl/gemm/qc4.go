@@ -92,7 +92,10 @@ func QGemmPackedAC4[TC int8 | uint8](pa *PackedQA, n int, b []byte, goff []int, 
 	var colAdd [QC4Cols]int32
 	f.colAdd = &colAdd[0]
 	// Per row: bias - zb * rowSum(A) (za = 0 leaves no other term).
-	rowAdd := make([]int32, roundUp(pa.m, mr))
+	ws := getQWS()
+	defer putQWS(ws)
+	ws.rowAdd = growI32(ws.rowAdd, roundUp(pa.m, mr))
+	rowAdd := ws.rowAdd
 	for r := 0; r < pa.m; r++ {
 		v := -zb * pa.rowSum[r]
 		if j.bias != nil {
